@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // epoll, eventfd, timerfd and accept4 are not exposed by Swift's Glibc module.
+        .systemLibrary(name: "CSluiceLinux", path: "Sources/CSluiceLinux"),
+        .target(name: "SluiceCore", dependencies: ["CSluiceLinux"]),
+        .target(name: "SluiceHTTP1"),
+        .target(name: "SluiceRouting"),
+        .target(name: "SluiceStats"),
+        .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
+        .target(name: "SluiceProxy", dependencies: [
+            "SluiceCore", "SluiceHTTP1", "SluiceRouting", "SluiceStats", "SluiceConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SluiceAdmin", dependencies: [
+            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        .executableTarget(name: "sluice", dependencies: [
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SluiceHTTP1Tests", dependencies: ["SluiceHTTP1"]),
+        .testTarget(name: "SluiceRoutingTests", dependencies: ["SluiceRouting"]),
+        .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
+        .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

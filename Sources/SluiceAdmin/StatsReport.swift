@@ -1,0 +1,162 @@
+import Glibc
+import SluiceCore
+import SluiceProxy
+import SluiceRouting
+import SluiceStats
+
+/// `GET /stats`: one JSON document with every route's state, targets, window figures, shadow and
+/// events, plus uptime, config version and the process-wide counters.
+enum StatsReport {
+    /// Default window (seconds) shown for routes without a rollback spec.
+    static let defaultWindowSeconds = 60
+
+    /// Builds the document from the current snapshot and runtime state.
+    static func build(control: ControlPlane) -> JSONValue {
+        let snapshot = control.currentSnapshot
+        let runtime = control.routeRuntime
+        let now = MonotonicClock.now()
+        let nowSecond = now / 1_000_000_000
+        let table = snapshot.table
+        var routes: [JSONValue] = []
+        for (r, route) in table.routes.enumerated() {
+            routes.append(routeObject(route, index: r, snapshot: snapshot, runtime: runtime[route.name],
+                                      nowSecond: nowSecond))
+        }
+        return .obj([
+            "uptime_seconds": .double(uptimeSeconds(control, now: now)),
+            "config_version": .integer(control.configVersion),
+            "ready": .bool(control.isReady),
+            "routes": .array(routes),
+            "global": globalObject(snapshot.global),
+        ])
+    }
+
+    /// Seconds since the control plane started, millisecond resolution.
+    static func uptimeSeconds(_ control: ControlPlane, now: UInt64) -> Double {
+        let nanos = now >= control.startedAt ? now - control.startedAt : 0
+        return (Double(nanos / 1_000_000) / 1000)
+    }
+
+    /// Window length shown for a route: its rollback window, else 60 s.
+    static func windowSeconds(_ route: Route) -> Int {
+        route.rollback?.windowSeconds ?? defaultWindowSeconds
+    }
+
+    /// One entry of `routes[]`.
+    static func routeObject(_ route: Route, index r: Int, snapshot: ProxySnapshot, runtime: RouteRuntime?,
+                            nowSecond: UInt64) -> JSONValue {
+        let table = snapshot.table
+        let window = windowSeconds(route)
+        var targets: [JSONValue] = []
+        for (t, target) in route.targets.enumerated() {
+            let stats = snapshot.targetStats[r][t].snapshot(nowSecond: nowSecond, windowSeconds: window)
+            targets.append(targetObject(backend: table.backends[target.backend].name, weight: target.weight, stats))
+        }
+        var members: [(String, JSONValue)] = [
+            ("name", .string(route.name)),
+            ("state", .string(runtime?.state ?? "steady")),
+        ]
+        if let reason = runtime?.reason { members.append(("reason", .string(reason))) }
+        members.append(("baseline", .string(table.backends[route.targets[route.baseline].backend].name)))
+        members.append(("targets", .array(targets)))
+        var shadow = JSONValue.null
+        if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
+            shadow = shadowObject(backend: table.backends[spec.backend].name, stats.snapshot(nowSecond: nowSecond))
+        }
+        members.append(("shadow", shadow))
+        members.append(("events", .array((runtime?.events ?? []).map(eventObject))))
+        return .members(members)
+    }
+
+    /// One entry of `targets[]`.
+    static func targetObject(backend: String, weight: Int, _ s: TargetSnapshot) -> JSONValue {
+        .obj([
+            "backend": .string(backend),
+            "weight": .double(Double(weight) / 100),
+            "requests": .uint(s.requests),
+            "responses": .obj([
+                "2xx": .uint(s.responses2xx),
+                "3xx": .uint(s.responses3xx),
+                "4xx": .uint(s.responses4xx),
+                "5xx": .uint(s.responses5xx),
+            ]),
+            "errors": .uint(s.errors),
+            "window": .obj([
+                "seconds": .integer(s.window.seconds),
+                "requests": .uint(s.window.requests),
+                "error_rate": .double(s.window.errorRate),
+                "p50_ms": .double(rounded(s.window.p50Ms)),
+                "p90_ms": .double(rounded(s.window.p90Ms)),
+                "p99_ms": .double(rounded(s.window.p99Ms)),
+            ]),
+        ])
+    }
+
+    /// The route's `shadow` object.
+    static func shadowObject(backend: String, _ s: ShadowSnapshot) -> JSONValue {
+        let byReason = ShadowDropReason.allCases.map { ($0.label, JSONValue.uint(s.droppedByReason[$0] ?? 0)) }
+        return .obj([
+            "backend": .string(backend),
+            "mirrored": .uint(s.mirrored),
+            "dropped": .uint(s.dropped),
+            "dropped_by_reason": .members(byReason),
+            "errors": .uint(s.errors),
+            "p99_ms": .double(rounded(s.p99Ms)),
+            "compared": .uint(s.compared),
+            "agreed": .uint(s.agreed),
+            "agreement_rate": s.compared == 0 ? .null : .double(s.agreementRate),
+        ])
+    }
+
+    /// One entry of `events[]`.
+    static func eventObject(_ e: RouteEvent) -> JSONValue {
+        .obj([
+            "time": .string(iso8601(e.time)),
+            "type": .string(e.type),
+            "target": .optionalString(e.target),
+            "reason": .string(e.reason),
+        ])
+    }
+
+    /// Process-wide counters and gauges by snake_case name (`connections_accepted`, `open_client_connections`).
+    static func globalObject(_ global: GlobalStats) -> JSONValue {
+        let counters = global.counterValues()
+        var members: [(String, JSONValue)] = GlobalCounter.allCases.map { ($0.jsonName, .uint(counters[$0.rawValue])) }
+        for g in GlobalGauge.allCases { members.append((g.jsonName, .integer(global.value(g)))) }
+        return .members(members)
+    }
+
+    /// Milliseconds rounded to 3 decimals (microseconds): the histogram is no more precise than that.
+    static func rounded(_ ms: Double) -> Double {
+        (ms * 1000).rounded() / 1000
+    }
+
+    /// `2026-11-03T09:15:02.123Z` for wall-clock seconds since the epoch.
+    static func iso8601(_ seconds: Double) -> String {
+        let whole = seconds.rounded(.down)
+        var t = time_t(whole)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let millis = min(999, max(0, Int(((seconds - whole) * 1000).rounded(.down))))
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
+            + "T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+}
+
+extension GlobalCounter {
+    /// Name in `/stats` `global`: the Prometheus name without `sluice_` and `_total`.
+    var jsonName: String {
+        String(prometheusName.dropFirst("sluice_".count).dropLast("_total".count))
+    }
+}
+
+extension GlobalGauge {
+    /// Name in `/stats` `global`: the Prometheus name without `sluice_`.
+    var jsonName: String {
+        String(prometheusName.dropFirst("sluice_".count))
+    }
+}

@@ -1,0 +1,136 @@
+import SluiceRouting
+
+/// Per-route features: sticky assignment, progressive rollout, shadow, rollback.
+extension ConfigLoader {
+    static func readSticky(_ field: Field, _ diags: Diagnostics) -> StickySpec? {
+        guard let m = MappingReader(field, known: ["header", "cookie", "query", "salt", "on_missing"], diags) else {
+            return nil
+        }
+        var source: StickySource?
+        let given = ["header", "cookie", "query"].filter { m[$0] != nil }
+        if given.count != 1 {
+            diags.report(field, "exactly one of header, cookie, query is required")
+        } else if let hf = m["header"] {
+            source = headerName(hf, diags).map(StickySource.header)
+        } else if let cf = m["cookie"] {
+            source = cf.string(diags).map { .cookie(Array($0.utf8)) }
+        } else if let qf = m["query"] {
+            source = qf.string(diags).map { .query(Array($0.utf8)) }
+        }
+        let salt = m.required("salt", diags)?.string(diags)
+        var random = false
+        if let of = m["on_missing"], let v = of.scalar(diags) {
+            switch v {
+            case "baseline": random = false
+            case "random": random = true
+            default: diags.report(of, "must be baseline or random, found '\(v)'")
+            }
+        }
+        guard let source, let salt else { return nil }
+        return StickySpec(source: source, salt: Array(salt.utf8), onMissingRandom: random)
+    }
+
+    static func readProgressive(
+        _ field: Field, targetNames: [String], baseline: Int, _ diags: Diagnostics
+    ) -> ProgressiveSpec? {
+        guard let m = MappingReader(field, known: ["target", "steps", "interval"], diags) else { return nil }
+        var target: Int?
+        if let tf = m.required("target", diags), let name = tf.string(diags) {
+            if let i = targetNames.firstIndex(of: name) {
+                if i == baseline {
+                    diags.report(tf, "'\(name)' is the baseline; progressive needs another target")
+                } else {
+                    target = i
+                }
+            } else {
+                diags.report(tf, "'\(name)' is not one of the targets")
+            }
+        }
+        var steps: [Int] = []
+        if let sf = m.required("steps", diags), let items = sf.items(diags) {
+            if items.isEmpty { diags.report(sf, "at least one step is required") }
+            for item in items {
+                guard let step = item.percent(diags) else { continue }
+                if step == 0 {
+                    diags.report(item, "steps must be greater than 0")
+                } else if let last = steps.last, step <= last {
+                    diags.report(item, "steps must be strictly increasing (\(Percent.format(basisPoints: step)) after \(Percent.format(basisPoints: last)))")
+                }
+                steps.append(step)
+            }
+        }
+        let interval = m.required("interval", diags)?.duration(diags)
+        guard let target, let interval, !steps.isEmpty else { return nil }
+        return ProgressiveSpec(target: target, steps: steps, intervalNanos: interval)
+    }
+
+    static func readShadow(
+        _ field: Field, _ backends: BackendSet, targetNames: [String], _ diags: Diagnostics
+    ) -> ShadowSpec? {
+        guard let m = MappingReader(field, known: [
+            "backend", "percent", "max_in_flight", "max_body_bytes", "compare",
+        ], diags) else { return nil }
+        var backend: Int?
+        if let bf = m.required("backend", diags), let name = bf.string(diags) {
+            if targetNames.contains(name) {
+                diags.report(bf, "'\(name)' is a target of this route; a shadow must be another backend")
+            } else if let i = backends.index[name] {
+                backend = i
+            } else {
+                diags.report(bf, "backend '\(name)' is not defined")
+            }
+        }
+        var spec = ShadowSpec(backend: backend ?? -1, percentBasisPoints: WeightedSplit.total)
+        if let v = m["percent"]?.percent(diags) { spec.percentBasisPoints = v }
+        if let v = m["max_in_flight"]?.int(diags, 1...1_000_000) { spec.maxInFlight = v }
+        if let f = m["max_body_bytes"], let v = f.size(diags) {
+            if v > UInt64(Int32.max) { diags.report(f, "must be at most 2GiB") } else { spec.maxBodyBytes = Int(v) }
+        }
+        if let cf = m["compare"], let cm = MappingReader(cf, known: ["json_pointer", "tolerance"], diags) {
+            let pf = cm.required("json_pointer", diags)
+            let pointer = pf?.string(diags)
+            if let pointer, let pf, !pointer.hasPrefix("/") {
+                diags.report(pf, "must start with '/' (an RFC 6901 JSON pointer), found '\(pointer)'")
+            }
+            let tolerance = cm["tolerance"].map { $0.double(diags, 0...Double.greatestFiniteMagnitude) } ?? 0
+            if let pointer, let tolerance { spec.compare = ShadowCompare(jsonPointer: pointer, tolerance: tolerance) }
+        }
+        return backend == nil ? nil : spec
+    }
+
+    static func readRollback(_ field: Field, _ diags: Diagnostics) -> RollbackSpec? {
+        guard let m = MappingReader(field, known: [
+            "window", "evaluate_every", "min_requests", "max_p99_latency", "max_error_rate",
+            "breaches_to_trip", "relative_to_baseline",
+        ], diags) else { return nil }
+        var spec = RollbackSpec()
+        if let wf = m["window"], let v = wf.duration(diags) {
+            if v % 1_000_000_000 != 0 {
+                diags.report(wf, "must be a whole number of seconds")
+            } else {
+                spec.windowSeconds = Int(v / 1_000_000_000)
+            }
+        }
+        if let v = m["evaluate_every"]?.duration(diags) { spec.evaluateEveryNanos = v }
+        if let v = m["min_requests"]?.int(diags, 1...Int.max) { spec.minRequests = v }
+        if let pf = m["max_p99_latency"], let v = pf.duration(diags) {
+            if v < 1_000 { diags.report(pf, "must be at least 1us") } else { spec.maxP99Micros = v / 1_000 }
+        }
+        if let ef = m["max_error_rate"] { spec.maxErrorRate = ef.double(diags, 0...1) }
+        if let v = m["breaches_to_trip"]?.int(diags, 1...10_000) { spec.breachesToTrip = v }
+        if let rf = m["relative_to_baseline"],
+           let rm = MappingReader(rf, known: ["p99_ratio", "error_rate_delta"], diags) {
+            var relative = RelativeThresholds()
+            relative.p99Ratio = rm["p99_ratio"]?.positiveDouble(diags)
+            relative.errorRateDelta = rm["error_rate_delta"]?.double(diags, 0...1)
+            if rm["p99_ratio"] == nil && rm["error_rate_delta"] == nil {
+                diags.report(rf, "at least one of p99_ratio, error_rate_delta is required")
+            }
+            spec.relativeToBaseline = relative
+        }
+        if m["max_p99_latency"] == nil && m["max_error_rate"] == nil && m["relative_to_baseline"] == nil {
+            diags.report(field, "at least one of max_p99_latency, max_error_rate, relative_to_baseline is required")
+        }
+        return spec
+    }
+}

@@ -1,0 +1,63 @@
+import SluiceRouting
+
+/// The server-level sections: limits, listeners, admin, access log.
+extension ConfigLoader {
+    static func readLimits(_ field: Field, _ diags: Diagnostics) -> Limits {
+        var limits = Limits()
+        guard let m = MappingReader(field, known: [
+            "max_request_body", "max_request_headers", "max_header_count", "request_header_timeout",
+            "idle_timeout", "body_idle_timeout", "max_requests_per_connection", "drain_timeout",
+        ], diags) else { return limits }
+        if let v = m["max_request_body"]?.size(diags) { limits.maxRequestBody = v }
+        if let f = m["max_request_headers"], let v = f.size(diags) {
+            if v > UInt64(Int32.max) { diags.report(f, "must be at most 2GiB") } else { limits.maxRequestHeaders = Int(v) }
+        }
+        if let v = m["max_header_count"]?.int(diags, 1...100_000) { limits.maxHeaderCount = v }
+        if let v = m["request_header_timeout"]?.duration(diags) { limits.requestHeaderTimeoutNanos = v }
+        if let v = m["idle_timeout"]?.duration(diags) { limits.idleTimeoutNanos = v }
+        if let v = m["body_idle_timeout"]?.duration(diags) { limits.bodyIdleTimeoutNanos = v }
+        if let v = m["max_requests_per_connection"]?.int(diags, 1...Int.max) { limits.maxRequestsPerConnection = v }
+        if let v = m["drain_timeout"]?.duration(diags, positive: false) { limits.drainTimeoutNanos = v }
+        return limits
+    }
+
+    static func readListeners(_ field: Field, _ diags: Diagnostics) -> [ListenerConfig] {
+        guard let items = field.items(diags) else { return [] }
+        if items.isEmpty { diags.report(field, "at least one listener is required") }
+        var seen: [String: Int] = [:]
+        var result: [ListenerConfig] = []
+        for item in items {
+            guard let m = MappingReader(item, known: ["name", "address", "tls"], diags) else { continue }
+            let nameField = m.required("name", diags)
+            let name = nameField?.string(diags)
+            if let name, let nameField { checkUnique(name, nameField, &seen, "listener", diags) }
+            let addr = m.required("address", diags).flatMap { address($0, diags) }
+            var tls: TLSConfig?
+            if let t = m["tls"], let tm = MappingReader(t, known: ["certificate", "private_key"], diags) {
+                let cert = tm.required("certificate", diags)?.string(diags)
+                let key = tm.required("private_key", diags)?.string(diags)
+                if let cert, let key { tls = TLSConfig(certificate: cert, privateKey: key) }
+            }
+            if let name, let addr {
+                result.append(ListenerConfig(name: name, host: addr.host, port: addr.port, tls: tls))
+            }
+        }
+        return result
+    }
+
+    static func readAdmin(_ field: Field, _ diags: Diagnostics) -> AdminConfig? {
+        guard let m = MappingReader(field, known: ["address", "token_file"], diags) else { return nil }
+        let addr = m.required("address", diags).flatMap { address($0, diags) }
+        let token = m["token_file"]?.string(diags)
+        guard let addr else { return nil }
+        return AdminConfig(host: addr.host, port: addr.port, tokenFile: token)
+    }
+
+    static func readAccessLog(_ field: Field, _ diags: Diagnostics) -> AccessLogConfig? {
+        guard let m = MappingReader(field, known: ["path", "sample_rate"], diags) else { return nil }
+        let path = m.required("path", diags)?.string(diags)
+        let rate = m["sample_rate"].map { $0.double(diags, 0...1) } ?? 1
+        guard let path, let rate else { return nil }
+        return AccessLogConfig(path: path, sampleRate: rate)
+    }
+}

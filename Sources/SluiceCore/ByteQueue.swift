@@ -1,0 +1,130 @@
+import Glibc
+
+/// A growable byte FIFO with stable storage: append at the tail, consume from the head.
+/// Used for connection input and output; allocated once per connection and reused.
+public struct ByteQueue {
+    /// Storage; owned by the connection holding this queue.
+    public private(set) var storage: UnsafeMutableRawPointer
+    /// Allocated bytes.
+    public private(set) var capacity: Int
+    /// Index of the first unconsumed byte.
+    public private(set) var head = 0
+    /// Index one past the last byte.
+    public private(set) var tail = 0
+
+    /// Allocates `capacity` bytes.
+    public init(capacity: Int) {
+        self.capacity = capacity
+        storage = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// Frees the storage; the owner calls this exactly once.
+    public func deallocate() { storage.deallocate() }
+
+    /// Bytes waiting.
+    @inline(__always) public var count: Int { tail - head }
+    /// True when nothing is waiting.
+    @inline(__always) public var isEmpty: Bool { tail == head }
+    /// The waiting bytes.
+    @inline(__always) public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage + head, count: tail - head)
+    }
+    /// Free space after the tail (after compaction if needed, call `reserve` first).
+    @inline(__always) public var writableCount: Int { capacity - tail }
+    /// Pointer to the free space.
+    @inline(__always) public var writePointer: UnsafeMutableRawPointer { storage + tail }
+
+    /// Marks `n` bytes written into `writePointer`.
+    @inline(__always) public mutating func commit(_ n: Int) { tail += n }
+
+    /// Compacts (never grows) and returns the free space after the tail: for input
+    /// buffers whose size is a limit, not a hint.
+    public mutating func compactForRead() -> Int {
+        if head > 0 && capacity - tail < capacity / 4 {
+            memmove(storage, storage + head, tail - head)
+            tail -= head
+            head = 0
+        }
+        return capacity - tail
+    }
+
+    /// Drops `n` bytes from the head.
+    @inline(__always) public mutating func consume(_ n: Int) {
+        head += n
+        if head == tail { head = 0; tail = 0 }
+    }
+
+    /// Drops everything.
+    @inline(__always) public mutating func clear() { head = 0; tail = 0 }
+
+    /// Makes room for at least `n` more bytes: moves data to the front, grows if still short.
+    public mutating func reserve(_ n: Int) {
+        if capacity - tail >= n { return }
+        if head > 0 {
+            memmove(storage, storage + head, tail - head)
+            tail -= head
+            head = 0
+            if capacity - tail >= n { return }
+        }
+        var newCapacity = capacity * 2
+        while newCapacity - tail < n { newCapacity *= 2 }
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        fresh.copyMemory(from: storage, byteCount: tail)
+        storage.deallocate()
+        storage = fresh
+        capacity = newCapacity
+    }
+
+    /// Appends bytes.
+    @inline(__always) public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (storage + tail).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        tail += bytes.count
+    }
+
+    /// Appends an array's bytes.
+    @inline(__always) public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends a static ASCII string.
+    @inline(__always) public mutating func append(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// Appends one byte.
+    @inline(__always) public mutating func append(byte: UInt8) {
+        reserve(1)
+        storage.storeBytes(of: byte, toByteOffset: tail, as: UInt8.self)
+        tail += 1
+    }
+
+    /// Appends a non-negative integer in decimal ASCII.
+    public mutating func appendDecimal(_ value: UInt64) {
+        reserve(20)
+        var v = value
+        var digits = 0
+        var tmp = v
+        repeat { digits += 1; tmp /= 10 } while tmp > 0
+        var i = tail + digits - 1
+        repeat {
+            storage.storeBytes(of: UInt8(48 + v % 10), toByteOffset: i, as: UInt8.self)
+            v /= 10
+            i -= 1
+        } while v > 0
+        tail += digits
+    }
+
+    /// Writes as much as the socket takes; returns false on a socket error.
+    public mutating func flush(to fd: Int32) -> Bool {
+        while tail > head {
+            switch SocketIO.write(fd, storage + head, tail - head) {
+            case .bytes(let n): consume(n)
+            case .wouldBlock: return true
+            case .failed: return false
+            }
+        }
+        return true
+    }
+}

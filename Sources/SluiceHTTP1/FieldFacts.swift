@@ -1,0 +1,135 @@
+/// The framing- and routing-relevant facts gathered from a head's fields in one pass.
+///
+/// `analyze` validates the syntax of the fields it recognises (Content-Length, Transfer-Encoding, Host,
+/// Connection, Expect, Upgrade) and records what it found; the request and response parsers then apply
+/// their own combination rules (e.g. CL + TE, missing Host). Errors use request statuses; the response
+/// parser converts them with `HTTP1Error.asUpstream`.
+struct FieldFacts {
+    /// The Content-Length value, if any Content-Length field was present.
+    var contentLength: UInt64? = nil
+    /// Number of Content-Length fields.
+    var contentLengthCount = 0
+    /// Whether two Content-Length fields had different values.
+    var contentLengthConflict = false
+    /// Number of Transfer-Encoding fields.
+    var transferEncodingCount = 0
+    /// Number of non-empty transfer codings listed across all Transfer-Encoding fields.
+    var codingCount = 0
+    /// Number of times `chunked` was listed.
+    var chunkedCount = 0
+    /// Whether the final listed coding is `chunked`.
+    var lastCodingIsChunked = false
+    /// Index of the (first) Host field.
+    var hostIndex: Int? = nil
+    /// Number of Host fields.
+    var hostCount = 0
+    /// Whether Connection lists `close`.
+    var connectionClose = false
+    /// Whether Connection lists `keep-alive`.
+    var connectionKeepAlive = false
+    /// Whether an Expect field was present.
+    var hasExpect = false
+    /// Whether every Expect value was exactly `100-continue`.
+    var expectOnlyContinue = true
+    /// Whether an Upgrade field was present.
+    var hasUpgrade = false
+    /// Whether Upgrade lists h2c.
+    var upgradeH2C = false
+    /// Whether an HTTP2-Settings field was present.
+    var hasHTTP2Settings = false
+
+    /// Walks `fields` once, filling the facts and appending each Connection token to `connectionTokens`.
+    /// `isRequest` enables validation of the Host value (responses carry no meaningful Host).
+    static func analyze(_ buf: UnsafeRawBufferPointer, _ fields: [FieldRange], isRequest: Bool,
+                        connectionTokens: inout [ByteRange]) throws(HTTP1Error) -> FieldFacts {
+        var facts = FieldFacts()
+        for index in fields.indices {
+            let f = fields[index]
+            let ns = Int(f.nameStart)
+            switch f.nameLength {
+            case 4 where ASCII.equalsLowercase(buf, ns, 4, "host"):
+                if facts.hostIndex == nil { facts.hostIndex = index }
+                facts.hostCount &+= 1
+                if isRequest { try validateHost(buf, f) }
+            case 6 where ASCII.equalsLowercase(buf, ns, 6, "expect"):
+                facts.hasExpect = true
+                var list = ListCursor(buf, field: f)
+                while let e = list.next() {
+                    if !ASCII.equalsLowercase(buf, e.start, e.length, "100-continue") { facts.expectOnlyContinue = false }
+                }
+            case 7 where ASCII.equalsLowercase(buf, ns, 7, "upgrade"):
+                facts.hasUpgrade = true
+                var list = ListCursor(buf, field: f)
+                while let e = list.next() {
+                    if e.length >= 3 && ASCII.equalsLowercase(buf, e.start, 3, "h2c") && (e.length == 3 || buf[e.start + 3] == 0x2F) {
+                        facts.upgradeH2C = true
+                    }
+                }
+            case 10 where ASCII.equalsLowercase(buf, ns, 10, "connection"):
+                var list = ListCursor(buf, field: f)
+                while let e = list.next() {
+                    if e.length == 0 { continue }
+                    for k in e.start ..< e.start + e.length where !ASCII.isTokenChar(buf[k]) { throw .invalidConnection }
+                    if ASCII.equalsLowercase(buf, e.start, e.length, "close") { facts.connectionClose = true }
+                    else if ASCII.equalsLowercase(buf, e.start, e.length, "keep-alive") { facts.connectionKeepAlive = true }
+                    else if ASCII.equalsLowercase(buf, e.start, e.length, "content-length")
+                        || ASCII.equalsLowercase(buf, e.start, e.length, "host") { throw .connectionListsEndToEnd }
+                    connectionTokens.append(ByteRange(start: Int32(truncatingIfNeeded: e.start), length: Int32(truncatingIfNeeded: e.length)))
+                }
+            case 14 where ASCII.equalsLowercase(buf, ns, 14, "content-length"):
+                let value = try parseContentLength(buf, f)
+                if let previous = facts.contentLength, previous != value { facts.contentLengthConflict = true }
+                facts.contentLength = value
+                facts.contentLengthCount &+= 1
+            case 14 where ASCII.equalsLowercase(buf, ns, 14, "http2-settings"):
+                facts.hasHTTP2Settings = true
+            case 17 where ASCII.equalsLowercase(buf, ns, 17, "transfer-encoding"):
+                facts.transferEncodingCount &+= 1
+                var list = ListCursor(buf, field: f)
+                while let e = list.next() {
+                    if e.length == 0 { continue }
+                    if !ASCII.isTokenChar(buf[e.start]) { throw .invalidTransferEncoding }
+                    facts.codingCount &+= 1
+                    facts.lastCodingIsChunked = ASCII.equalsLowercase(buf, e.start, e.length, "chunked")
+                    if facts.lastCodingIsChunked { facts.chunkedCount &+= 1 }
+                }
+            default:
+                break
+            }
+        }
+        if facts.transferEncodingCount > 0 && facts.codingCount == 0 { throw .invalidTransferEncoding }
+        return facts
+    }
+
+    /// Parses a Content-Length value: one or more ASCII digits only (lists such as `3, 3` are rejected).
+    static func parseContentLength(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) throws(HTTP1Error) -> UInt64 {
+        let start = Int(f.valueStart), end = start + Int(f.valueLength)
+        guard start < end else { throw .invalidContentLength }
+        var value: UInt64 = 0
+        for k in start ..< end {
+            let d = buf[k] &- 48
+            guard d < 10 else { throw .invalidContentLength }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { throw .contentLengthOverflow }
+            value = s
+        }
+        return value
+    }
+
+    /// Checks a Host value contains only characters of `uri-host [ ":" port ]`: unreserved, sub-delims,
+    /// `:`, `[`, `]` and `%` (pct-encoding / IPv6 zone). An empty value is allowed (RFC 9112 §3.2).
+    static func validateHost(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) throws(HTTP1Error) {
+        let start = Int(f.valueStart)
+        for k in start ..< start + Int(f.valueLength) {
+            let b = buf[k]
+            switch b {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: continue                     // ALPHA / DIGIT
+            case 0x2D, 0x2E, 0x5F, 0x7E: continue                                    // - . _ ~
+            case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: continue  // sub-delims
+            case 0x3A, 0x5B, 0x5D, 0x25: continue                                    // : [ ] %
+            default: throw .invalidHost
+            }
+        }
+    }
+}

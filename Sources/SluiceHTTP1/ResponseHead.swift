@@ -1,0 +1,79 @@
+/// A parsed, validated response head. All positions are offsets into the buffer passed to
+/// `ResponseHeadParser.parse`; the head holds no copies of the bytes.
+///
+/// Reuse one value per upstream connection: `reset()` keeps the arrays' capacity.
+public struct ResponseHead: Sendable, Equatable {
+    /// Bytes from the buffer start through the final CRLFCRLF. The body (or the next head, after a 1xx)
+    /// starts at this offset.
+    public var headLength: Int
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    public var versionMinor: Int
+    /// The status code (100...599).
+    public var status: Int
+    /// Offset of the reason phrase.
+    public var reasonStart: Int
+    /// Length of the reason phrase (may be 0).
+    public var reasonLength: Int
+    /// The header fields in order of appearance.
+    public var fields: [FieldRange]
+    /// How the response body is delimited. `.none` for 1xx, 204, 304 and responses to HEAD; `.untilClose`
+    /// when neither Transfer-Encoding: chunked nor Content-Length delimits it.
+    public var framing: BodyFraming
+    /// Whether the upstream connection may be reused after this response: HTTP/1.1 unless
+    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`; always false for `.untilClose`.
+    public var keepAlive: Bool
+    /// The elements listed in Connection fields (excluding empty elements), in order.
+    public var connectionTokens: [ByteRange]
+
+    /// Creates an empty head with capacity reserved for 32 fields.
+    public init() {
+        headLength = 0
+        versionMinor = 1
+        status = 0
+        reasonStart = 0
+        reasonLength = 0
+        fields = []
+        fields.reserveCapacity(32)
+        framing = .none
+        keepAlive = true
+        connectionTokens = []
+        connectionTokens.reserveCapacity(8)
+    }
+
+    /// Clears all values, keeping array capacity.
+    public mutating func reset() {
+        headLength = 0
+        versionMinor = 1
+        status = 0
+        reasonStart = 0
+        reasonLength = 0
+        fields.removeAll(keepingCapacity: true)
+        framing = .none
+        keepAlive = true
+        connectionTokens.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether this is an informational (1xx) response; another head follows it.
+    public var isInformational: Bool { status < 200 }
+
+    /// The reason phrase bytes inside `buf`.
+    public func reason(in buf: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buf[reasonStart ..< reasonStart + reasonLength])
+    }
+
+    /// Whether field `f`'s name is listed in this head's Connection fields.
+    public func isConnectionListed(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
+        ConnectionList.contains(connectionTokens, buf, f)
+    }
+
+    /// Whether field `f` is hop-by-hop: a fixed hop-by-hop name (see `HopByHop`) or listed in Connection.
+    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
+        HopByHop.isHopByHop(f.name(in: buf)) || ConnectionList.contains(connectionTokens, buf, f)
+    }
+
+    /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.
+    public func firstIndex(_ buf: UnsafeRawBufferPointer, name lowercaseName: StaticString) -> Int? {
+        for i in fields.indices where fieldNameEquals(buf, fields[i], lowercaseName) { return i }
+        return nil
+    }
+}

@@ -1,0 +1,283 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceRouting
+import SluiceStats
+
+extension DownstreamConnection {
+    /// Bytes arrived from the backend: parse the head once, then forward the body.
+    func upstreamReadable() {
+        guard let up = upstream else { return }
+        if !exchange.responseHeadParsed {
+            while true {
+                switch responseParser.parse(up.input.readable, requestWasHEAD: exchange.isHEAD, into: &responseHead) {
+                case .incomplete:
+                    return
+                case .error:
+                    upstreamFailed(.protocolError)
+                    return
+                case .complete:
+                    if responseHead.status >= 100 && responseHead.status < 200 {
+                        // 100 Continue was already sent by Sluice; 101 is not supported.
+                        if responseHead.status == 101 { upstreamFailed(.protocolError); return }
+                        up.input.consume(responseHead.headLength)
+                        responseParser.reset()
+                        continue
+                    }
+                }
+                break
+            }
+            exchange.responseHeadParsed = true
+            if !exchange.requestBodyDone { exchange.clientKeepAlive = false }
+            writeResponseHead(up.input.readable)
+            up.input.consume(responseHead.headLength)
+            responseParser.reset()
+            deadline = worker.loop.now + exchange.bodyIdleTimeout
+        } else {
+            deadline = worker.loop.now + exchange.bodyIdleTimeout
+        }
+        forwardResponseBody(up)
+        if phase != .exchange { return }
+        flushOutput()
+        if phase != .exchange { return }
+        if exchange.responseDone {
+            finishExchange()
+        } else if output.count >= DownstreamConnection.highWater {
+            up.readPaused = true
+        }
+    }
+
+    private func forwardResponseBody(_ up: UpstreamConnection) {
+        switch exchange.responseBody {
+        case .none:
+            exchange.responseDone = true
+        case .length(let remaining):
+            let n = Int(min(remaining, UInt64(up.input.count)))
+            if n > 0 {
+                output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
+                up.input.consume(n)
+            }
+            exchange.responseBody = .length(remaining - UInt64(n))
+            if remaining == UInt64(n) { exchange.responseDone = true }
+        case .chunkedPassThrough, .chunkedDecoded:
+            do {
+                let n = try responseChunks.consume(up.input.readable, payload: &payloadRanges)
+                if exchange.responseBody == .chunkedPassThrough {
+                    output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
+                } else {
+                    for r in payloadRanges { output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+                }
+                up.input.consume(n)
+                if responseChunks.isFinished { exchange.responseDone = true }
+            } catch {
+                upstreamFailed(.protocolError)
+            }
+        case .closeDelimited(let rechunk):
+            let n = up.input.count
+            guard n > 0 else { return }
+            if rechunk { appendChunkSize(n) }
+            output.append(up.input.readable)
+            if rechunk { output.append("\r\n") }
+            up.input.consume(n)
+        }
+    }
+
+    private func appendChunkSize(_ n: Int) {
+        var shift = 60
+        var started = false
+        while shift >= 0 {
+            let d = UInt8((n >> shift) & 0xF)
+            if d != 0 || started || shift == 0 {
+                started = true
+                output.append(byte: d < 10 ? 48 + d : 87 + d)
+            }
+            shift -= 4
+        }
+        output.append("\r\n")
+    }
+
+    /// Status line and headers for the client: hop-by-hop dropped, Sluice's headers added.
+    private func writeResponseHead(_ buffer: UnsafeRawBufferPointer) {
+        let snapshot = exchange.snapshot!
+        let status = responseHead.status
+        exchange.responseStatus = status
+        exchange.responseStarted = true
+        exchange.responseKeepAlive = responseHead.keepAlive
+        output.append("HTTP/1.1 ")
+        output.appendDecimal(UInt64(status))
+        output.append(byte: 32)
+        if responseHead.reasonLength > 0 {
+            output.append(UnsafeRawBufferPointer(rebasing: buffer[responseHead.reasonStart..<(responseHead.reasonStart + responseHead.reasonLength)]))
+        }
+        output.append("\r\n")
+        responseConnectionTokens.collect(buffer, responseHead.fields, name: { (Int($0.nameStart), Int($0.nameLength)) },
+                                         value: { (Int($0.valueStart), Int($0.valueLength)) })
+        var hasRequestID = false
+        for f in responseHead.fields {
+            let ns = Int(f.nameStart), nl = Int(f.nameLength)
+            if FieldName.isHopByHop(buffer, ns, nl) || responseConnectionTokens.contains(buffer, ns, nl) { continue }
+            if FieldName.equals(buffer, ns, nl, "x-request-id") { hasRequestID = true }
+            output.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
+            output.append(": ")
+            output.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
+            output.append("\r\n")
+        }
+        let http10 = exchange.clientMinor == 0
+        switch responseHead.framing {
+        case .none:
+            exchange.responseBody = .none
+        case .contentLength(let n):
+            exchange.responseBody = n == 0 ? .none : .length(n)
+        case .chunked:
+            responseChunks.reset()
+            if http10 {
+                exchange.responseBody = .chunkedDecoded
+                exchange.clientKeepAlive = false
+            } else {
+                exchange.responseBody = .chunkedPassThrough
+                output.append("transfer-encoding: chunked\r\n")
+            }
+        case .untilClose:
+            exchange.responseKeepAlive = false
+            if http10 {
+                exchange.responseBody = .closeDelimited(rechunk: false)
+                exchange.clientKeepAlive = false
+            } else {
+                exchange.responseBody = .closeDelimited(rechunk: true)
+                output.append("transfer-encoding: chunked\r\n")
+            }
+        }
+        output.append("x-sluice-target: ")
+        output.append(snapshot.backendNames[exchange.decision.backend])
+        let version = snapshot.modelVersions[exchange.decision.backend]
+        if !version.isEmpty {
+            output.append("\r\nx-model-version: ")
+            output.append(version)
+        }
+        if !hasRequestID {
+            output.append("\r\nx-request-id: ")
+            output.append(exchange.requestID)
+        }
+        if !exchange.clientKeepAlive {
+            output.append("\r\nconnection: close")
+        } else if http10 {
+            output.append("\r\nconnection: keep-alive")
+        }
+        output.append("\r\n\r\n")
+    }
+
+    /// The backend closed its side.
+    func upstreamEOF() {
+        guard let up = upstream else { return }
+        if exchange.responseHeadParsed, case .closeDelimited(let rechunk) = exchange.responseBody {
+            if rechunk { output.append("0\r\n\r\n") }
+            exchange.responseDone = true
+            up.readPaused = true
+            flushOutput()
+            if phase == .exchange { finishExchange() }
+            return
+        }
+        upstreamFailed(.reset)
+    }
+
+    /// The upstream exchange failed: retry a stale pooled connection once, answer with the
+    /// matching error if the client has not seen a response yet, otherwise cut the client off.
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard let up = upstream, let snapshot = exchange.snapshot else { return }
+        let noResponseYet = !exchange.responseHeadParsed && up.input.isEmpty
+        upstream = nil
+        up.closeNow(loop: worker.loop)
+        if failure == .reset, up.reused, noResponseYet, exchange.replayable, !exchange.retried {
+            exchange.retried = true
+            let fresh = acquireUpstream(backend: exchange.decision.backend, snapshot: snapshot)
+            if fresh.state != .closed {
+                fresh.output.append(replay)
+                if fresh.state == .active { fresh.flush() }
+                return
+            }
+            upstream = nil
+            fresh.closeNow(loop: worker.loop)
+        }
+        let global = snapshot.global
+        switch failure {
+        case .connect:
+            global.increment(.upstreamConnectFailures, worker: worker.index)
+            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(snapshot.table.backends[exchange.decision.backend].name)")
+        case .timeout:
+            global.increment(.upstreamTimeouts, worker: worker.index)
+            failExchange(status: 504, code: "upstream_timeout", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) did not answer in time")
+        case .protocolError:
+            global.increment(.upstreamProtocolErrors, worker: worker.index)
+            failExchange(status: 502, code: "bad_gateway", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) sent an invalid HTTP response")
+        case .reset:
+            global.increment(.upstreamResets, worker: worker.index)
+            failExchange(status: 502, code: "upstream_reset", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) closed the connection before responding")
+        }
+    }
+
+    /// The exchange's deadline passed (request timeout before the head, body idle after).
+    func upstreamTimedOut() {
+        if exchange.responseHeadParsed || upstream == nil {
+            exchange.snapshot?.global.increment(.upstreamTimeouts, worker: worker.index)
+            failExchange(status: 504, code: "upstream_timeout", message: "backend stalled")
+            return
+        }
+        upstreamFailed(.timeout)
+    }
+
+    /// Records the failure and answers (or cuts the connection if a response already started).
+    private func failExchange(status: Int, code: String, message: String) {
+        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: true)
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+        }
+        sendError(status: status, code: code, message: message)
+    }
+
+    /// A client-side fault mid-exchange (bad chunk, body too large): answer if possible and close.
+    func abortExchange(status: Int, code: String, message: String) {
+        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: false)
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+        }
+        sendError(status: status, code: code, message: message)
+    }
+
+    /// Counts the exchange in its target's stats.
+    func recordOutcome(status: Int, isError: Bool) {
+        guard let snapshot = exchange.snapshot else { return }
+        let now = worker.loop.now
+        let d = exchange.decision
+        snapshot.targetStats[d.route][d.target].recordResponse(
+            worker: worker.index, nowSecond: now / 1_000_000_000, status: status,
+            isError: isError || status >= 500, latencyMicros: (now &- exchange.startedAt) / 1000)
+        exchange.snapshot = nil
+    }
+
+    /// Response complete: park or close the upstream, then serve the next request or close.
+    func finishExchange() {
+        recordOutcome(status: exchange.responseStatus, isError: false)
+        if let up = upstream {
+            upstream = nil
+            let reusable = exchange.requestBodyDone && exchange.responseKeepAlive && up.input.isEmpty && !up.peerClosed
+                && !worker.draining
+            if reusable {
+                up.home.release(up, now: worker.loop.now, loop: worker.loop)
+            } else {
+                up.closeNow(loop: worker.loop)
+            }
+        }
+        requestsServed += 1
+        if !exchange.clientKeepAlive || !exchange.requestBodyDone || worker.draining {
+            closeAfterFlush()
+            return
+        }
+        phase = .idle
+        deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
+        let wasPaused = readPaused
+        readPaused = false
+        if !input.isEmpty { process() }
+        if wasPaused && !readPaused && phase != .closing && phase != .closed { onReadable() }
+    }
+}

@@ -1,0 +1,238 @@
+import Glibc
+import SluiceCore
+import SluiceHTTP1
+import SluiceRouting
+import SluiceStats
+
+/// One client connection speaking HTTP/1.1, with at most one exchange in flight
+/// (pipelined requests wait in `input`). It owns the upstream connection of that exchange.
+final class DownstreamConnection: EventHandler {
+    enum Phase { case idle, head, exchange, closing, lingering, closed }
+
+    unowned let worker: Worker
+    var input = ByteQueue(capacity: 64 * 1024)
+    var output = ByteQueue(capacity: 64 * 1024)
+    var parser: RequestHeadParser
+    var head = RequestHead()
+    var phase = Phase.idle
+    var peerIP: [UInt8] = []
+    var requestsServed = 0
+    /// Stop reading the socket: the upstream cannot take more, or pipelined input waits.
+    var readPaused = false
+    /// Inside `onReadable`'s loop: resumption just clears `readPaused` instead of recursing.
+    var inReadLoop = false
+    /// The exchange in flight (valid in `.exchange`).
+    var exchange = Exchange()
+    var upstream: UpstreamConnection?
+    var requestConnectionTokens = ConnectionTokens()
+    var responseConnectionTokens = ConnectionTokens()
+    var responseParser = ResponseHeadParser()
+    var responseHead = ResponseHead()
+    var requestChunks = ChunkedDecoder()
+    var responseChunks = ChunkedDecoder(isResponse: true)
+    /// Request bytes kept to retry once when a pooled connection turns out to be stale.
+    var replay: [UInt8] = []
+    /// Scratch for the payload ranges of a chunked response decoded for an HTTP/1.0 client.
+    var payloadRanges: [Range<Int>] = []
+
+    /// Output above this pauses the side that feeds it.
+    static let highWater = 256 * 1024
+
+    init(worker: Worker, peer: UnsafeRawPointer) {
+        self.worker = worker
+        let limits = worker.snapshot.limits
+        parser = RequestHeadParser(limits: HTTP1Limits(maxHeadBytes: limits.maxRequestHeaders, maxHeaderCount: limits.maxHeaderCount))
+        super.init()
+        Sockets.peerIP(peer, into: &peerIP)
+        exchange.requestID.reserveCapacity(64)
+        replay.reserveCapacity(4096)
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+    }
+
+    /// True between requests with nothing buffered (drain may close it).
+    var isIdle: Bool { phase == .idle && input.isEmpty }
+
+    func start() {
+        deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
+        onReadable()
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        if events & EventLoop.writable != 0 { flushOutput() }
+        if phase != .closed, events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
+            onReadable()
+        }
+    }
+
+    // MARK: reading
+
+    func onReadable() {
+        if inReadLoop { return }
+        inReadLoop = true
+        defer { inReadLoop = false }
+        while !readPaused {
+            switch phase {
+            case .closed, .closing: return
+            case .lingering:
+                if !discardInput() { return }
+                continue
+            default: break
+            }
+            let room = input.compactForRead()
+            if room == 0 {
+                // Full of a pipelined request (or a head at the size limit, which the parser rejects).
+                readPaused = true
+                return
+            }
+            switch SocketIO.read(fd, input.writePointer, room) {
+            case .bytes(0):
+                clientClosed()
+                return
+            case .bytes(let n):
+                input.commit(n)
+                process()
+                if n < room { return }
+            case .wouldBlock:
+                return
+            case .failed:
+                clientClosed()
+                return
+            }
+        }
+    }
+
+    /// Interprets buffered input for the current phase.
+    func process() {
+        switch phase {
+        case .idle, .head:
+            if input.isEmpty { return }
+            if phase == .idle {
+                phase = .head
+                deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
+            }
+            switch parser.parse(input.readable, into: &head) {
+            case .incomplete:
+                return
+            case .error(let e):
+                worker.snapshot.global.increment(e.status == 431 || e.status == 414 ? .headersTooLarge : .requestsParsedError, worker: worker.index)
+                generateRequestID()
+                sendError(status: e.status, code: e.code, message: e.message)
+            case .complete:
+                beginExchange()
+            }
+        case .exchange:
+            pumpRequestBody()
+        default:
+            return
+        }
+    }
+
+    private func generateRequestID() {
+        worker.generateRequestID(into: &exchange.requestID)
+    }
+
+    // MARK: closing
+
+    /// The client went away (EOF or error).
+    func clientClosed() {
+        if phase == .exchange {
+            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
+            recordOutcome(status: 0, isError: false)
+        }
+        close()
+    }
+
+    /// Closes the socket and the exchange's upstream connection, if any.
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+        }
+        worker.loop.close(self)
+        worker.connectionClosed()
+    }
+
+    /// After an error response: send it, then stop writing and read until the client closes
+    /// (lingering close), so unread request bytes do not turn our FIN into a reset that
+    /// destroys the response before the client reads it.
+    func closeAfterFlush() {
+        phase = .closing
+        flushOutput()
+    }
+
+    private func finishClosing() {
+        shutdown(fd, Int32(SHUT_WR))
+        phase = .lingering
+        input.clear()
+        deadline = worker.loop.now + 2_000_000_000
+        _ = discardInput()
+    }
+
+    /// Reads and drops bytes while lingering; returns true if more may come.
+    private func discardInput() -> Bool {
+        while true {
+            input.clear()
+            switch SocketIO.read(fd, input.writePointer, input.writableCount) {
+            case .bytes(0), .failed:
+                close()
+                return false
+            case .bytes:
+                continue
+            case .wouldBlock:
+                return false
+            }
+        }
+    }
+
+    override func handleTimeout(now: UInt64) {
+        switch phase {
+        case .idle, .lingering, .closing:
+            close()
+        case .head:
+            worker.snapshot.global.increment(.headerTimeouts, worker: worker.index)
+            generateRequestID()
+            sendError(status: 408, code: "request_timeout", message: "request head not received in time")
+        case .exchange:
+            upstreamTimedOut()
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: writing
+
+    /// Writes pending output; on drain, resumes a paused upstream or completes a close.
+    func flushOutput() {
+        guard phase != .closed, phase != .lingering else { return }
+        if !output.flush(to: fd) {
+            clientClosed()
+            return
+        }
+        if output.isEmpty {
+            if phase == .closing {
+                finishClosing()
+            } else if let up = upstream, up.readPaused {
+                up.readPaused = false
+                up.readAvailable()
+            }
+        }
+    }
+
+    /// Answers with a JSON error Sluice produced and closes the connection after it.
+    func sendError(status: Int, code: String, message: String) {
+        if exchange.responseStarted {
+            close()
+            return
+        }
+        let bytes = HTTP1Encoder.errorResponse(status: status, code: code, message: message, requestID: exchange.requestID)
+        output.append(bytes)
+        exchange.responseStarted = true
+        closeAfterFlush()
+    }
+}

@@ -1,0 +1,66 @@
+import SluiceHTTP1
+import SluiceRouting
+import SluiceStats
+
+/// How the response body is carried to the client.
+enum ResponseBodyMode: Equatable {
+    /// No body (HEAD, 1xx, 204, 304, or Content-Length: 0).
+    case none
+    /// Content-Length: forward exactly this many more bytes.
+    case length(UInt64)
+    /// Chunked from the backend, forwarded verbatim (validated on the way).
+    case chunkedPassThrough
+    /// Chunked from the backend to an HTTP/1.0 client: payload only, then close.
+    case chunkedDecoded
+    /// Delimited by the backend closing; re-chunked for an HTTP/1.1 client so its connection survives.
+    case closeDelimited(rechunk: Bool)
+}
+
+/// How the request body is carried to the backend.
+enum RequestBodyMode: Equatable {
+    case none
+    case length(UInt64)
+    case chunked
+}
+
+/// Per-request state of a downstream connection, reset (not reallocated) between requests.
+struct Exchange {
+    var decision = Decision(route: 0, target: 0, backend: 0, reason: .weighted, shadow: false)
+    var snapshot: ProxySnapshot?
+    var startedAt: UInt64 = 0
+    var requestID: [UInt8] = []
+    var requestIDGenerated = false
+    var isHEAD = false
+    var clientMinor = 1
+    var clientKeepAlive = true
+    var requestBody = RequestBodyMode.none
+    var requestBodyDone = true
+    var requestBodyBytes: UInt64 = 0
+    var maxRequestBody: UInt64 = 0
+    var responseHeadParsed = false
+    var responseStarted = false
+    var responseBody = ResponseBodyMode.none
+    var responseDone = false
+    var responseStatus = 0
+    var responseKeepAlive = false
+    var replayable = false
+    var retried = false
+    var requestTimeout: UInt64 = 0
+    var bodyIdleTimeout: UInt64 = 0
+
+    mutating func reset() {
+        snapshot = nil
+        requestIDGenerated = false
+        requestBody = .none
+        requestBodyDone = true
+        requestBodyBytes = 0
+        responseHeadParsed = false
+        responseStarted = false
+        responseBody = .none
+        responseDone = false
+        responseStatus = 0
+        responseKeepAlive = false
+        replayable = false
+        retried = false
+    }
+}

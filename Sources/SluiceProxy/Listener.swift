@@ -1,0 +1,31 @@
+import Glibc
+import SluiceCore
+
+/// A listening socket owned by one worker (SO_REUSEPORT: every worker has its own).
+final class Listener: EventHandler {
+    unowned let worker: Worker
+    /// Scratch space for the peer address of each accepted connection.
+    private let peer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
+
+    init(worker: Worker) {
+        self.worker = worker
+    }
+
+    deinit { peer.deallocate() }
+
+    override func handleEvent(_ events: UInt32) {
+        while true {
+            var len = socklen_t(128)
+            switch Sockets.accept(fd, peer: peer, peerLength: &len) {
+            case .bytes(let client):
+                worker.adopt(client: Int32(client), peer: UnsafeRawPointer(peer))
+            case .wouldBlock:
+                return
+            case .failed(let e):
+                // EMFILE/ENFILE: stop this round; the level-triggered listener retries next loop.
+                if e == EMFILE || e == ENFILE { worker.countAcceptFailure() }
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import SluiceCore
+import SluiceConfig
+import SluiceRouting
+import SluiceStats
+
+/// Everything a worker needs to serve requests, frozen: the route table, the resolved
+/// upstream addresses and the stats objects of every (route, target). Built on the control
+/// thread, published through `SnapshotPublisher`, never mutated afterwards.
+public final class ProxySnapshot: Sendable {
+    /// Increments with every published snapshot (config reload or controller weight change).
+    public let generation: UInt64
+    /// Config reloads only (weight changes by the controller keep it).
+    public let configVersion: Int
+    /// Routing decisions are made against this.
+    public let table: RouteTable
+    /// Data-plane limits.
+    public let limits: Limits
+    /// Resolved address of every endpoint, indexed by global endpoint id.
+    public let endpoints: [SocketAddress]
+    /// Global endpoint ids of each backend (same order as `table.backends`).
+    public let backendEndpoints: [[Int]]
+    /// `x-sluice-target` value of each backend, pre-encoded.
+    public let backendNames: [[UInt8]]
+    /// `x-model-version` value of each backend, pre-encoded, empty when unset.
+    public let modelVersions: [[UInt8]]
+    /// Stats per route, per target (same indices as `table.routes[r].targets`).
+    public let targetStats: [[TargetStats]]
+    /// Shadow stats per route (nil when the route has no shadow).
+    public let shadowStats: [ShadowStats?]
+    /// Process-wide counters.
+    public let global: GlobalStats
+
+    /// Assembles a snapshot; `endpoints` must already be resolved.
+    public init(generation: UInt64, configVersion: Int, table: RouteTable, limits: Limits,
+                endpoints: [SocketAddress], backendEndpoints: [[Int]],
+                targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats) {
+        self.generation = generation
+        self.configVersion = configVersion
+        self.table = table
+        self.limits = limits
+        self.endpoints = endpoints
+        self.backendEndpoints = backendEndpoints
+        self.backendNames = table.backends.map { Array($0.name.utf8) }
+        self.modelVersions = table.backends.map { Array(($0.modelVersion ?? "").utf8) }
+        self.targetStats = targetStats
+        self.shadowStats = shadowStats
+        self.global = global
+    }
+
+    /// The same snapshot with a new route table (the controller changed weights or states).
+    public func replacingTable(_ table: RouteTable, generation: UInt64) -> ProxySnapshot {
+        ProxySnapshot(generation: generation, configVersion: configVersion, table: table, limits: limits,
+                      endpoints: endpoints, backendEndpoints: backendEndpoints,
+                      targetStats: targetStats, shadowStats: shadowStats, global: global)
+    }
+}

@@ -1,0 +1,70 @@
+import SluiceHTTP1
+import SluiceRouting
+
+/// The routing view of one parsed HTTP/1 request: path, headers, query and cookies,
+/// read straight out of the connection's input buffer (no copies).
+struct RequestView: RequestAttributes {
+    let buffer: UnsafeRawBufferPointer
+    let fields: [FieldRange]
+    let targetStart: Int
+    let targetLength: Int
+
+    init(buffer: UnsafeRawBufferPointer, head: RequestHead) {
+        self.buffer = buffer
+        fields = head.fields
+        targetStart = head.targetStart
+        targetLength = head.targetLength
+    }
+
+    /// Origin-form path without the query (absolute-form targets are reduced to their path).
+    var pathAndQuery: UnsafeRawBufferPointer {
+        var start = targetStart
+        let end = targetStart + targetLength
+        if end > start, buffer[start] != UInt8(ascii: "/") && buffer[start] != UInt8(ascii: "*") {
+            // absolute-form: skip "scheme://authority"
+            var i = start
+            var slashes = 0
+            while i < end {
+                if buffer[i] == UInt8(ascii: "/") {
+                    slashes += 1
+                    if slashes == 3 { break }
+                }
+                i += 1
+            }
+            start = i
+        }
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+    }
+
+    var path: UnsafeRawBufferPointer {
+        let pq = pathAndQuery
+        if let q = pq.firstIndex(of: UInt8(ascii: "?")) {
+            return UnsafeRawBufferPointer(rebasing: pq[pq.startIndex..<q])
+        }
+        return pq
+    }
+
+    var rawQuery: UnsafeRawBufferPointer? {
+        let pq = pathAndQuery
+        guard let q = pq.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: pq[(q + 1)..<pq.endIndex])
+    }
+
+    func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
+        for f in fields where Int(f.nameLength) == lowercasedName.count {
+            var equal = true
+            var i = 0
+            let base = Int(f.nameStart)
+            while i < lowercasedName.count {
+                var c = buffer[base + i]
+                if c >= 65 && c <= 90 { c |= 0x20 }
+                if c != lowercasedName[i] { equal = false; break }
+                i += 1
+            }
+            if equal {
+                return UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)])
+            }
+        }
+        return nil
+    }
+}

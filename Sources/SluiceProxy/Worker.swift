@@ -1,0 +1,153 @@
+import Glibc
+import CSluiceLinux
+import SluiceCore
+import SluiceRouting
+import SluiceStats
+import Synchronization
+
+/// One worker thread: an event loop, its listeners, its downstream connections and its
+/// upstream pools. Nothing here is touched by another thread except through
+/// `loop.execute` and the atomics in `WorkerGauges`.
+final class Worker {
+    /// Worker number; the slot this worker writes in every stats object.
+    let index: Int
+    let loop = EventLoop()
+    let publisher: SnapshotPublisher
+    /// The snapshot this worker currently serves with; refreshed when the publisher's generation moves.
+    private(set) var snapshot: ProxySnapshot
+    /// Per-endpoint idle upstream connections, indexed by the snapshot's global endpoint id.
+    private(set) var pools: [UpstreamPool] = []
+    private var poolsByAddress: [SocketAddress: UpstreamPool] = [:]
+    /// Round-robin cursor per backend.
+    private var roundRobin: [Int] = []
+    /// The per-request random source (weighted draws, shadow sampling).
+    var rng: SplitMix64
+    private var requestCounter: UInt64 = 0
+    private let requestPrefix: UInt64
+    private var listeners: [Listener] = []
+    /// Live downstream connections.
+    private(set) var connections = 0
+    /// Set when SIGTERM asked this worker to drain.
+    private(set) var draining = false
+    /// Shared with the control thread: how many connections are open (drain progress).
+    let gauges: WorkerGauges
+
+    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges) {
+        self.index = index
+        self.publisher = publisher
+        self.gauges = gauges
+        snapshot = publisher.load()
+        var seed: UInt64 = 0
+        _ = getrandom(&seed, 8, 0)
+        seed ^= UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ MonotonicClock.now()
+        rng = SplitMix64(seed: seed)
+        requestPrefix = rng.next()
+        rebuildPools()
+    }
+
+    /// Adds listening sockets (already bound) to this loop.
+    func addListener(fd: Int32) {
+        let l = Listener(worker: self)
+        listeners.append(l)
+        loop.register(l, fd: fd, interest: EventLoop.readable)
+    }
+
+    /// Refreshes the snapshot if the control thread published a new one. One atomic load.
+    @inline(__always)
+    func refreshSnapshot() {
+        if publisher.generation != snapshot.generation {
+            snapshot = publisher.load()
+            rebuildPools()
+        }
+    }
+
+    private func rebuildPools() {
+        var fresh: [SocketAddress: UpstreamPool] = [:]
+        pools = snapshot.endpoints.map { address in
+            let pool = poolsByAddress[address] ?? UpstreamPool(address: address)
+            fresh[address] = pool
+            return pool
+        }
+        for (address, pool) in poolsByAddress where fresh[address] == nil {
+            pool.closeAll(loop: loop, retire: true)
+        }
+        poolsByAddress = fresh
+        roundRobin = Array(repeating: 0, count: snapshot.backendEndpoints.count)
+    }
+
+    /// The next endpoint of `backend`, round-robin.
+    @inline(__always)
+    func nextEndpoint(backend: Int) -> Int {
+        let list = snapshot.backendEndpoints[backend]
+        let i = roundRobin[backend]
+        roundRobin[backend] = i + 1 == list.count ? 0 : i + 1
+        return list[i]
+    }
+
+    /// Writes a fresh 32-hex-digit request id into `out`.
+    func generateRequestID(into out: inout [UInt8]) {
+        requestCounter &+= 1
+        out.removeAll(keepingCapacity: true)
+        appendHex(requestPrefix, to: &out)
+        appendHex(requestCounter &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(index), to: &out)
+    }
+
+    private func appendHex(_ v: UInt64, to out: inout [UInt8]) {
+        var shift = 60
+        while shift >= 0 {
+            let d = UInt8((v >> UInt64(shift)) & 0xF)
+            out.append(d < 10 ? 48 + d : 87 + d)
+            shift -= 4
+        }
+    }
+
+    /// Takes ownership of an accepted client socket.
+    func adopt(client fd: Int32, peer: UnsafeRawPointer) {
+        if draining { SocketIO.close(fd); return }
+        SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        let conn = DownstreamConnection(worker: self, peer: peer)
+        loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
+        connections += 1
+        gauges.connections.store(connections, ordering: .relaxed)
+        snapshot.global.increment(.connectionsAccepted, worker: index)
+        conn.start()
+    }
+
+    /// Called by a downstream connection when it closes.
+    func connectionClosed() {
+        connections -= 1
+        gauges.connections.store(connections, ordering: .relaxed)
+        if draining && connections == 0 { loop.stop() }
+    }
+
+    func countAcceptFailure() {
+        snapshot.global.increment(.acceptFailures, worker: index)
+    }
+
+    /// Stops accepting, closes idle keep-alive connections, lets in-flight exchanges finish.
+    /// The loop stops when the last connection closes.
+    func beginDrain() {
+        draining = true
+        for l in listeners { loop.close(l) }
+        listeners.removeAll()
+        var idle: [DownstreamConnection] = []
+        loop.forEachHandler { h in
+            if let c = h as? DownstreamConnection, c.isIdle { idle.append(c) }
+        }
+        for c in idle { c.close() }
+        for pool in pools { pool.closeAll(loop: loop) }
+        if connections == 0 { loop.stop() }
+    }
+
+    /// Runs the loop on the current thread until drained or stopped.
+    func run() {
+        loop.run()
+    }
+}
+
+/// Per-worker figures the control thread reads (drain progress).
+public final class WorkerGauges: Sendable {
+    /// Open downstream connections; written by the worker, read by the control thread.
+    let connections = Atomic<Int>(0)
+    init() {}
+}

@@ -1,0 +1,118 @@
+/// How Sluice speaks to a backend's endpoints.
+public enum UpstreamProtocol: String, Sendable, Hashable {
+    /// HTTP/1.1 with keep-alive.
+    case http1
+    /// HTTP/2 with prior knowledge (gRPC servers, Triton, TF Serving gRPC).
+    case h2
+}
+
+/// One `host:port` a backend listens on.
+///
+/// `host` is an IPv4 literal, an IPv6 literal without its brackets, or `localhost`.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    /// IPv4 literal, IPv6 literal (no brackets) or `localhost`.
+    public var host: String
+    /// TCP port; 0 is allowed (tests bind ephemeral ports).
+    public var port: UInt16
+
+    /// Creates an endpoint.
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, with brackets around an IPv6 host.
+    public var description: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// Per-backend time limits, in nanoseconds.
+public struct BackendTimeouts: Sendable, Hashable {
+    /// Default connect timeout: 2 s.
+    public static let defaultConnectNanos: UInt64 = 2_000_000_000
+    /// Default whole-request timeout: 30 s.
+    public static let defaultRequestNanos: UInt64 = 30_000_000_000
+    /// Default keep-alive idle timeout for pooled upstream connections: 60 s.
+    public static let defaultIdleNanos: UInt64 = 60_000_000_000
+
+    /// Time allowed to establish a TCP connection to an endpoint.
+    public var connectNanos: UInt64
+    /// Time allowed from sending the request to the end of the response.
+    public var requestNanos: UInt64
+    /// How long an idle pooled upstream connection is kept.
+    public var idleNanos: UInt64
+
+    /// Creates timeouts; every argument defaults to the documented default.
+    public init(
+        connectNanos: UInt64 = BackendTimeouts.defaultConnectNanos,
+        requestNanos: UInt64 = BackendTimeouts.defaultRequestNanos,
+        idleNanos: UInt64 = BackendTimeouts.defaultIdleNanos
+    ) {
+        self.connectNanos = connectNanos
+        self.requestNanos = requestNanos
+        self.idleNanos = idleNanos
+    }
+}
+
+/// Active health checking of a backend's endpoints.
+public struct HealthCheckSpec: Sendable, Hashable {
+    /// Path requested with GET; a 2xx answer counts as healthy.
+    public var path: String
+    /// Time between two probes of one endpoint, in nanoseconds.
+    public var intervalNanos: UInt64
+    /// Time a probe may take before it counts as failed, in nanoseconds.
+    public var timeoutNanos: UInt64
+    /// Consecutive failed probes that mark a healthy endpoint unhealthy.
+    public var unhealthyAfter: Int
+    /// Consecutive good probes that mark an unhealthy endpoint healthy again.
+    public var healthyAfter: Int
+
+    /// Creates a health check; defaults are 5 s interval, 1 s timeout, 3 down, 2 up.
+    public init(
+        path: String,
+        intervalNanos: UInt64 = 5_000_000_000,
+        timeoutNanos: UInt64 = 1_000_000_000,
+        unhealthyAfter: Int = 3,
+        healthyAfter: Int = 2
+    ) {
+        self.path = path
+        self.intervalNanos = intervalNanos
+        self.timeoutNanos = timeoutNanos
+        self.unhealthyAfter = unhealthyAfter
+        self.healthyAfter = healthyAfter
+    }
+}
+
+/// A named group of endpoints serving one model version.
+public struct Backend: Sendable, Hashable {
+    /// Unique name; what targets, override headers and `x-sluice-target` use.
+    public var name: String
+    /// The addresses traffic is balanced over; never empty in a validated table.
+    public var endpoints: [Endpoint]
+    /// Wire protocol towards the endpoints.
+    public var `protocol`: UpstreamProtocol
+    /// Model version reported in `x-model-version`, if configured.
+    public var modelVersion: String?
+    /// Connect, request and idle limits.
+    public var timeouts: BackendTimeouts
+    /// Active health check, if configured.
+    public var healthCheck: HealthCheckSpec?
+
+    /// Creates a backend.
+    public init(
+        name: String,
+        endpoints: [Endpoint],
+        protocol: UpstreamProtocol = .http1,
+        modelVersion: String? = nil,
+        timeouts: BackendTimeouts = BackendTimeouts(),
+        healthCheck: HealthCheckSpec? = nil
+    ) {
+        self.name = name
+        self.endpoints = endpoints
+        self.protocol = `protocol`
+        self.modelVersion = modelVersion
+        self.timeouts = timeouts
+        self.healthCheck = healthCheck
+    }
+}

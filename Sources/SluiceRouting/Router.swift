@@ -1,0 +1,102 @@
+/// Per-request routing: match a route, then pick its target.
+///
+/// A pure function of (table, request, random source): no I/O, no locks, no
+/// allocation, no existentials. Random draws are `Int(rng.next() % 10000)`:
+/// at most one for the split, then one for the shadow when the route has one.
+public enum Router {
+    /// Routes `request`, or returns `nil` when no route matches (404).
+    ///
+    /// Routes match in config order and the first match wins. `pathPrefix` is a
+    /// raw byte prefix, as in Envoy: `/v1/model` also matches `/v1/models/x`;
+    /// end a prefix with `/` to match on a segment boundary.
+    /// The target is chosen in this order:
+    /// 1. the override header, when present and equal to a target's backend name
+    ///    (any target, weight 0 included; other values are ignored);
+    /// 2. sticky routes: the key's bucket; without a key, the baseline, or a
+    ///    random draw when `onMissingRandom` or when the baseline's weight is 0;
+    /// 3. otherwise a weighted random draw.
+    @inlinable
+    public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
+        _ table: RouteTable, _ request: R, rng: inout G
+    ) -> Decision? {
+        let routes = table.routes
+        for index in routes.indices where matches(routes[index], request) {
+            return decide(table, routeIndex: index, request, rng: &rng)
+        }
+        return nil
+    }
+
+    /// Picks the target of route `routeIndex` for `request`, skipping matching
+    /// (for callers that already know the route).
+    @inlinable
+    public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
+        _ table: RouteTable, routeIndex: Int, _ request: R, rng: inout G
+    ) -> Decision {
+        let route = table.routes[routeIndex]
+        var target = -1
+        var reason = DecisionReason.weighted
+
+        if let name = route.overrideHeader, let value = request.header(name) {
+            for i in route.targets.indices
+            where AttributeScan.equals(value, table.backends[route.targets[i].backend].name) {
+                target = i
+                reason = .override
+                break
+            }
+        }
+        if target < 0, let sticky = route.sticky {
+            if let key = stickyKey(sticky.source, request) {
+                target = WeightedSplit.pick(route.targets, draw: StickyHash.bucket(salt: sticky.salt, key: key))
+                reason = .sticky
+            } else {
+                reason = .stickyMissing
+                if !sticky.onMissingRandom && route.targets[route.baseline].weight > 0 {
+                    target = route.baseline
+                }
+            }
+        }
+        if target < 0 {
+            target = WeightedSplit.pick(route.targets, draw: WeightedSplit.draw(&rng))
+        }
+
+        var shadow = false
+        if let spec = route.shadow {
+            shadow = WeightedSplit.draw(&rng) < spec.percentBasisPoints
+        }
+        return Decision(
+            route: routeIndex, target: target, backend: route.targets[target].backend,
+            reason: reason, shadow: shadow)
+    }
+
+    /// Whether `route`'s match (path and headers) accepts `request`.
+    @inlinable
+    public static func matches<R: RequestAttributes>(_ route: Route, _ request: R) -> Bool {
+        let path = request.path
+        if let exact = route.pathExact {
+            if !AttributeScan.equals(path, exact) { return false }
+        } else if let prefix = route.pathPrefix {
+            if !AttributeScan.hasPrefix(path, prefix) { return false }
+        }
+        for m in route.headerMatches {
+            guard let value = request.header(m.name), AttributeScan.equals(value, m.value) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The sticky key bytes, or `nil` when the request has none (an empty value counts as none).
+    @inlinable
+    static func stickyKey<R: RequestAttributes>(
+        _ source: StickySource, _ request: R
+    ) -> UnsafeRawBufferPointer? {
+        let key: UnsafeRawBufferPointer?
+        switch source {
+        case .header(let name): key = request.header(name)
+        case .cookie(let name): key = request.cookie(name)
+        case .query(let name): key = request.query(name)
+        }
+        guard let key, !key.isEmpty else { return nil }
+        return key
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Glibc
+import SluiceConfig
+import SluiceCore
+
+/// `sluice`: the traffic-routing sidecar. With no subcommand it runs the demo.
+struct SluiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Traffic-routing sidecar for model serving: canary splits, sticky A/B, shadows, rollback.",
+        subcommands: [Run.self, Validate.self, Demo.self, Stats.self],
+        defaultSubcommand: Demo.self
+    )
+}
+
+/// `sluice run --config FILE`
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the proxy with a YAML config.")
+
+    @Option(name: .shortAndLong, help: "Path of the YAML config.")
+    var config: String
+
+    func run() throws {
+        let loaded: SluiceConfig
+        do {
+            loaded = try ConfigLoader.load(path: config)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        let code = Supervisor.run(config: loaded, configPath: config)
+        throw ExitCode(code)
+    }
+}
+
+/// `sluice validate FILE`
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a YAML config and report every error with its path and line.")
+
+    @Argument(help: "Path of the YAML config.")
+    var file: String
+
+    func run() throws {
+        do {
+            let c = try ConfigLoader.load(path: file)
+            print("\(file): ok (\(c.listeners.count) listeners, \(c.routeTable.backends.count) backends, \(c.routeTable.routes.count) routes)")
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}

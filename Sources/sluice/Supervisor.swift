@@ -1,0 +1,97 @@
+import Glibc
+import Logging
+import SluiceAdmin
+import SluiceConfig
+import SluiceCore
+import SluiceProxy
+
+/// Process lifecycle: start workers and the admin listener, then turn signals into
+/// reloads (SIGHUP) and a graceful drain (SIGTERM/SIGINT), and tick the controller.
+enum Supervisor {
+    /// Blocks the signals the supervisor handles in the calling thread; threads started
+    /// afterwards inherit the mask, so only `sigtimedwait` here ever receives them.
+    static func blockSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGHUP)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+        return set
+    }
+
+    /// Workers to run: the config's number, or one per core.
+    static func workerCount(_ config: SluiceConfig) -> Int {
+        config.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Starts everything for `config`; returns the exit status after a drain.
+    static func run(config: SluiceConfig, configPath: String?, started: ((ControlPlane, ProxyServer, AdminServer?) -> Void)? = nil) -> Int32 {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "sluice")
+        logger.logLevel = .info
+        let signals = blockSignals()
+        let workers = workerCount(config)
+        let control: ControlPlane
+        do {
+            control = try ControlPlane(config: config, configPath: configPath, workers: workers)
+        } catch {
+            printError(error.description)
+            return 1
+        }
+        let server = ProxyServer(workerCount: workers, publisher: control.publisher)
+        do {
+            try server.bind(config.listeners)
+        } catch {
+            printError("sluice: cannot listen: \(error.description)")
+            return 1
+        }
+        var admin: AdminServer?
+        if let a = config.admin {
+            do {
+                admin = try AdminServer.start(config: a, control: control, logger: logger)
+            } catch {
+                printError("sluice: cannot start admin listener: \(error)")
+                return 1
+            }
+        }
+        server.start()
+        control.setReady(true)
+        let listening = server.bound.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+        logger.info("sluice started", metadata: [
+            "workers": "\(workers)", "listeners": "\(listening)",
+            "admin": "\(admin.map { "\($0.address)" } ?? "off")",
+            "routes": "\(config.routeTable.routes.map(\.name).joined(separator: ","))",
+            "config": "\(configPath ?? "built-in")",
+        ])
+        started?(control, server, admin)
+        return signalLoop(signals, control: control, server: server, admin: admin, config: config, logger: logger)
+    }
+
+    private static func signalLoop(_ set: sigset_t, control: ControlPlane, server: ProxyServer, admin: AdminServer?,
+                                   config: SluiceConfig, logger: Logger) -> Int32 {
+        var set = set
+        var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        while true {
+            let sig = sigtimedwait(&set, nil, &timeout)
+            control.tick()
+            if sig == SIGHUP {
+                do {
+                    let version = try control.reload()
+                    logger.info("config reloaded", metadata: ["config_version": "\(version)"])
+                } catch {
+                    logger.error("reload rejected, old config keeps serving", metadata: ["errors": "\(error.description)"])
+                }
+            } else if sig == SIGTERM || sig == SIGINT {
+                logger.info("draining", metadata: ["signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")",
+                                                   "open_connections": "\(server.openConnections)"])
+                control.setReady(false)
+                let clean = server.drain(timeoutNanos: control.currentConfig.limits.drainTimeoutNanos)
+                logger.info("drained", metadata: ["clean": "\(clean)", "left": "\(server.openConnections)"])
+                admin?.stop()
+                return 0
+            }
+        }
+    }
+}

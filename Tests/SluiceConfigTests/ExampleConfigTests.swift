@@ -1,0 +1,75 @@
+import Foundation
+import SluiceConfig
+import SluiceRouting
+import Testing
+
+/// Every example in `config/` must load; the README and operators copy from them.
+struct ExampleConfigTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func load(_ name: String) throws -> SluiceConfig {
+        let path = repoRoot.appendingPathComponent("config/\(name).yaml").path
+        do {
+            return try ConfigLoader.load(path: path)
+        } catch {
+            Issue.record("\(error)")
+            throw error
+        }
+    }
+
+    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green"])
+    func exampleIsValid(_ name: String) throws {
+        let config = try Self.load(name)
+        #expect(!config.listeners.isEmpty)
+        #expect(config.routeTable.routes.allSatisfy { $0.acceptsWeights($0.targets.map(\.weight)) })
+    }
+
+    @Test func canaryIsNinetyTen() throws {
+        let config = try Self.load("canary")
+        let table = config.routeTable
+        #expect(config.workers == nil)
+        #expect(config.listeners == [ListenerConfig(name: "public", host: "127.0.0.1", port: 8080)])
+        #expect(config.admin == AdminConfig(host: "127.0.0.1", port: 9901))
+        #expect(table.backends.map(\.name) == ["fraud-v2-3-1", "fraud-v2-4-0"])
+        #expect(table.backends[1].endpoints == [Endpoint(host: "127.0.0.1", port: 8502)])
+        #expect(table.routes[0].targets == [Target(backend: 0, weight: 9000), Target(backend: 1, weight: 1000)])
+        #expect(table.routes[0].pathPrefix == Array("/v1/models/fraud-detector".utf8))
+        #expect(table.routes[0].sticky == nil)
+    }
+
+    @Test func stickyABCompiles() throws {
+        let route = try Self.load("sticky-ab").routeTable.routes[0]
+        #expect(route.sticky == StickySpec(source: .header(Array("x-user-id".utf8)), salt: Array("recsys-ab-2026-11".utf8)))
+        #expect(route.overrideHeader == Array("x-sluice-target".utf8))
+        #expect(route.headerMatches == [HeaderMatch(name: Array("x-tenant".utf8), value: Array("acme".utf8))])
+    }
+
+    @Test func blueGreenIsAllBlue() throws {
+        let table = try Self.load("blue-green").routeTable
+        #expect(table.weights(route: 0) == [10_000, 0])
+        #expect(table.backends[1].healthCheck == HealthCheckSpec(path: "/v1/models/scoring"))
+    }
+
+    @Test func fullSetsEveryField() throws {
+        let config = try Self.load("full")
+        #expect(config.limits == Limits())
+        #expect(config.admin?.tokenFile == "/etc/sluice/admin-token")
+        #expect(config.accessLog == AccessLogConfig(path: "/var/log/sluice/access.jsonl", sampleRate: 0.01))
+        let table = config.routeTable
+        #expect(table.backends[0].timeouts == BackendTimeouts(connectNanos: 250_000_000, requestNanos: 5_000_000_000, idleNanos: 60_000_000_000))
+        #expect(table.backends[2].protocol == .h2)
+        #expect(table.backends[2].endpoints == [Endpoint(host: "::1", port: 8503)])
+        let r = table.routes[0]
+        #expect(r.maxRequestBody == 256 << 20)
+        #expect(r.headerMatches == [HeaderMatch(name: Array("x-api-version".utf8), value: Array("2".utf8))])
+        #expect(r.progressive == ProgressiveSpec(target: 1, steps: [100, 500, 2500, 5000, 10_000], intervalNanos: 600_000_000_000))
+        #expect(r.shadow == ShadowSpec(backend: 2, percentBasisPoints: 10_000, maxInFlight: 64, maxBodyBytes: 1 << 20,
+                                       compare: ShadowCompare(jsonPointer: "/predictions/fraud_probability", tolerance: 0.01)))
+        #expect(r.rollback == RollbackSpec(windowSeconds: 60, evaluateEveryNanos: 5_000_000_000, minRequests: 100,
+                                           maxP99Micros: 250_000, maxErrorRate: 0.02, breachesToTrip: 3,
+                                           relativeToBaseline: RelativeThresholds(p99Ratio: 1.5, errorRateDelta: 0.01)))
+        #expect(table.routes[1].pathExact == Array("/healthz".utf8))
+        #expect(table.routes[1].baseline == 0)
+    }
+}
