@@ -16,6 +16,12 @@ let package = Package(
         // epoll, eventfd, timerfd and accept4 are not exposed by Swift's Glibc module.
         .systemLibrary(name: "CSluiceLinux", path: "Sources/CSluiceLinux"),
         .target(name: "SluiceCore", dependencies: ["CSluiceLinux"]),
+        // OpenSSL 3 macros and SSL_OP_* bits do not import; shim.h re-publishes them.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "SluiceTLS", dependencies: ["COpenSSL", "SluiceCore"]),
+        // nghttp2 1.52: parenthesised macros and weakly-linked backports are re-published in shim.h.
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore"]),
         .target(name: "SluiceHTTP1"),
         .target(name: "SluiceRouting"),
         .target(name: "SluiceStats"),
@@ -41,6 +47,9 @@ let package = Package(
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
         .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
+        .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
+        .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
+        .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Glibc
+import SluiceCore
 import SluiceHTTP1
 
 /// Serves exactly one request on one accepted, blocking admin socket, then closes it.
@@ -10,6 +11,8 @@ enum AdminConnection {
     static let maxBodyBytes = 1 << 20
     /// Per-read (and per-write) timeout, seconds.
     static let ioTimeoutSeconds = 5
+    /// Whole-request deadline, so a client trickling bytes cannot hold the (single) admin thread.
+    static let requestDeadlineNanos: UInt64 = 10_000_000_000
 
     /// Reads one request from `fd`, answers it with `handler`'s response, and closes `fd`.
     static func serve(fd: Int32, handler: (AdminRequest) -> AdminResponse) {
@@ -41,8 +44,9 @@ enum AdminConnection {
         var head = RequestHead()
         var buf: [UInt8] = []
         buf.reserveCapacity(4096)
+        let deadline = MonotonicClock.now() &+ requestDeadlineNanos
         headLoop: while true {
-            switch readMore(fd, into: &buf) {
+            switch readMore(fd, into: &buf, deadline: deadline) {
             case .data: break
             case .eof: return .closed
             case .timeout: return buf.isEmpty ? .closed : .reject(.error(408, "request_timeout", "request head not received in time"))
@@ -81,7 +85,7 @@ enum AdminConnection {
                 writeAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             }
             while body.count < want {
-                switch readMore(fd, into: &body) {
+                switch readMore(fd, into: &body, deadline: deadline) {
                 case .data: continue
                 case .eof: return .closed
                 case .timeout: return .reject(.error(408, "request_timeout", "request body not received in time"))
@@ -96,8 +100,9 @@ enum AdminConnection {
     /// Result of one blocking read.
     enum ReadResult { case data, eof, timeout }
 
-    /// Appends what one `recv` returns (up to 16 KiB) to `buf`.
-    static func readMore(_ fd: Int32, into buf: inout [UInt8]) -> ReadResult {
+    /// Appends what one `recv` returns (up to 16 KiB) to `buf`; `.timeout` once `deadline` has passed.
+    static func readMore(_ fd: Int32, into buf: inout [UInt8], deadline: UInt64) -> ReadResult {
+        if MonotonicClock.now() >= deadline { return .timeout }
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }

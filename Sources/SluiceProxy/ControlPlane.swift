@@ -56,6 +56,10 @@ public final class ControlPlane: Sendable {
         var configVersion: Int
         var runtime: [String: RouteRuntime]
         let registry: StatsRegistry
+        /// Rollout controller of every route, by route name (see ControlPlane+Rollout.swift).
+        var rollout: [String: RolloutStateMachine] = [:]
+        /// `configVersion` the rollout machines were last built for (0: never).
+        var rolloutConfigVersion: Int = 0
     }
 
     /// The snapshots the workers read.
@@ -203,9 +207,4 @@ public final class ControlPlane: Sendable {
 
     /// Config version (increments on every successful reload).
     public var configVersion: Int { state.withLock { $0.configVersion } }
-}
-
-extension ControlPlane {
-    /// Periodic controller work (progressive steps, rollback evaluation); called every ~200 ms.
-    public func tick() {}
 }

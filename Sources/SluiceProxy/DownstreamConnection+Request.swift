@@ -46,12 +46,14 @@ extension DownstreamConnection {
         exchange.clientKeepAlive = head.keepAlive && !worker.draining
             && requestsServed + 1 < snapshot.limits.maxRequestsPerConnection
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
+        if decision.shadow { startShadow(route: route, now: now) }
 
         let backend = snapshot.table.backends[decision.backend]
         exchange.requestTimeout = backend.timeouts.requestNanos
         exchange.bodyIdleTimeout = snapshot.limits.bodyIdleTimeoutNanos
         let up = acquireUpstream(backend: decision.backend, snapshot: snapshot)
-        encodeRequestHead(into: &up.output, buffer: buffer, snapshot: snapshot)
+        encodeRequestHead(into: &up.output, buffer: buffer, forShadow: false)
+        if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
         input.consume(head.headLength)
         parser.reset()
         if head.expectContinue && !exchange.requestBodyDone {
@@ -69,11 +71,12 @@ extension DownstreamConnection {
         if phase == .exchange, upstream === up {
             if up.state == .closed { upstreamFailed(.connect) } else if up.state == .active { up.flush() }
         }
+        if exchange.requestBodyDone, let s = exchange.shadow { s.send() }
     }
 
     /// Keeps the client's `x-request-id` (if sane) or generates one.
     private func adoptRequestID(_ buffer: UnsafeRawBufferPointer) {
-        for f in head.fields where FieldName.equals(buffer, Int(f.nameStart), Int(f.nameLength), "x-request-id") {
+        for f in head.fields where fieldNameEquals(buffer, f, "x-request-id") {
             if f.valueLength > 0 && f.valueLength <= 128 {
                 exchange.requestID.removeAll(keepingCapacity: true)
                 exchange.requestID.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
@@ -84,55 +87,41 @@ extension DownstreamConnection {
         exchange.requestIDGenerated = true
     }
 
-    /// A pooled keep-alive connection to the next endpoint, or a new one.
+    /// A pooled or new upstream connection for `backend`, owned by this connection.
     func acquireUpstream(backend: Int, snapshot: ProxySnapshot) -> UpstreamConnection {
-        let endpoint = worker.nextEndpoint(backend: backend)
-        let pool = worker.pools[endpoint]
-        if let c = pool.acquire() {
-            c.state = .active
-            c.owner = self
-            c.pool = nil
-            c.reused = true
-            c.deadline = 0
-            upstream = c
-            return c
-        }
-        let c = UpstreamConnection(endpoint: endpoint, home: pool, idleTimeout: snapshot.table.backends[backend].timeouts.idleNanos)
-        c.owner = self
-        c.loopOfOwnerless = worker.loop
+        let c = worker.openUpstream(backend: backend, owner: self)
         upstream = c
-        guard let (fd, inProgress) = Sockets.connect(snapshot.endpoints[endpoint]) else {
-            // Refused at once: reported by beginExchange once the exchange is set up.
-            c.state = UpstreamConnection.State.closed
-            return c
-        }
-        snapshot.global.increment(.upstreamConnectionsOpened, worker: worker.index)
-        worker.loop.register(c, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
-        if inProgress {
-            c.deadline = worker.loop.now + snapshot.table.backends[backend].timeouts.connectNanos
-        } else {
-            c.state = UpstreamConnection.State.active
-        }
         return c
     }
 
     /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
     /// x-forwarded-for appended, x-request-id added when generated, framing restated.
-    private func encodeRequestHead(into out: inout ByteQueue, buffer: UnsafeRawBufferPointer, snapshot: ProxySnapshot) {
+    /// Starts a shadow copy unless the body is known to exceed its cap or the in-flight share is used.
+    private func startShadow(route: Route, now: UInt64) {
+        guard let spec = route.shadow, let stats = exchange.snapshot?.shadowStats[exchange.decision.route] else { return }
+        if case .contentLength(let n) = head.framing, n > UInt64(spec.maxBodyBytes) {
+            stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
+            return
+        }
+        exchange.shadow = worker.startShadow(route: exchange.decision.route, now: now)
+    }
+
+    /// For the shadow copy (`forShadow`), framing fields and the final CRLF are left out:
+    /// the copy is re-framed with Content-Length once its body is buffered.
+    private func encodeRequestHead(into out: inout ByteQueue, buffer: UnsafeRawBufferPointer, forShadow: Bool) {
         out.append(UnsafeRawBufferPointer(rebasing: buffer[head.methodStart..<(head.methodStart + head.methodLength)]))
         out.append(byte: 32)
         let view = RequestView(buffer: buffer, head: head)
         let target = view.pathAndQuery
         if target.isEmpty { out.append(byte: UInt8(ascii: "/")) } else { out.append(target) }
         out.append(" HTTP/1.1\r\n")
-        requestConnectionTokens.collect(buffer, head.fields, name: { (Int($0.nameStart), Int($0.nameLength)) },
-                                        value: { (Int($0.valueStart), Int($0.valueLength)) })
         var forwardedFor: FieldRange?
         for f in head.fields {
             let ns = Int(f.nameStart), nl = Int(f.nameLength)
-            if FieldName.isHopByHop(buffer, ns, nl) || requestConnectionTokens.contains(buffer, ns, nl) { continue }
-            if FieldName.equals(buffer, ns, nl, "x-forwarded-for") { forwardedFor = f; continue }
-            if FieldName.equals(buffer, ns, nl, "expect") { continue }
+            if head.isHopByHop(buffer, f) { continue }
+            if fieldNameEquals(buffer, f, "x-forwarded-for") { forwardedFor = f; continue }
+            if fieldNameEquals(buffer, f, "expect") { continue }
+            if forShadow && fieldNameEquals(buffer, f, "content-length") { continue }
             out.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
             out.append(": ")
             out.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
@@ -150,6 +139,7 @@ extension DownstreamConnection {
             out.append(exchange.requestID)
             out.append("\r\n")
         }
+        if forShadow { return }
         if exchange.requestBody == .chunked { out.append("transfer-encoding: chunked\r\n") }
         out.append("\r\n")
     }
@@ -161,7 +151,9 @@ extension DownstreamConnection {
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(input.count)))
             if n > 0 {
-                up.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
+                let bytes = UnsafeRawBufferPointer(rebasing: input.readable[0..<n])
+                up.output.append(bytes)
+                if let s = exchange.shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
                 input.consume(n)
             }
             let left = remaining - UInt64(n)
@@ -169,7 +161,17 @@ extension DownstreamConnection {
             if left == 0 { exchange.requestBodyDone = true }
         case .chunked:
             do {
-                let n = try requestChunks.consume(input.readable)
+                let n: Int
+                if let s = exchange.shadow {
+                    payloadRanges.removeAll(keepingCapacity: true)
+                    n = try requestChunks.consume(input.readable, payload: &payloadRanges)
+                    for r in payloadRanges where !s.appendBody(UnsafeRawBufferPointer(rebasing: input.readable[r])) {
+                        dropShadow(.bodyTooLarge)
+                        break
+                    }
+                } else {
+                    n = try requestChunks.consume(input.readable)
+                }
                 exchange.requestBodyBytes += UInt64(n)
                 if exchange.requestBodyBytes > exchange.maxRequestBody + 64 * 1024 {
                     exchange.snapshot?.global.increment(.bodyTooLarge, worker: worker.index)
@@ -191,11 +193,18 @@ extension DownstreamConnection {
         }
         if !exchange.responseHeadParsed { deadline = worker.loop.now + exchange.requestTimeout }
         if up.state == .active { up.flush() }
+        if exchange.requestBodyDone, let s = exchange.shadow, s.phase == .collecting { s.send() }
         if upstream === up, up.output.count >= DownstreamConnection.highWater { readPaused = true }
     }
 
+    /// Gives up the shadow copy of this request (counted by reason).
+    func dropShadow(_ reason: ShadowDropReason) {
+        exchange.shadow?.abandon(reason)
+        exchange.shadow = nil
+    }
+
     /// The upstream took everything we had: read more of the request body.
-    func upstreamDrained() {
+    func handleUpstreamDrained() {
         if readPaused && phase == .exchange && !exchange.requestBodyDone {
             readPaused = false
             if !input.isEmpty { pumpRequestBody() }
@@ -204,7 +213,7 @@ extension DownstreamConnection {
     }
 
     /// The non-blocking connect finished.
-    func upstreamConnected() {
+    func handleUpstreamConnected() {
         upstream?.flush()
     }
 }

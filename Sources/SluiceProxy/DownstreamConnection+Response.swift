@@ -5,7 +5,7 @@ import SluiceStats
 
 extension DownstreamConnection {
     /// Bytes arrived from the backend: parse the head once, then forward the body.
-    func upstreamReadable() {
+    func handleUpstreamReadable() {
         guard let up = upstream else { return }
         if !exchange.responseHeadParsed {
             while true {
@@ -53,14 +53,20 @@ extension DownstreamConnection {
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(up.input.count)))
             if n > 0 {
-                output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
+                let bytes = UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n])
+                output.append(bytes)
+                exchange.shadow?.appendPrimary(bytes)
                 up.input.consume(n)
             }
             exchange.responseBody = .length(remaining - UInt64(n))
             if remaining == UInt64(n) { exchange.responseDone = true }
         case .chunkedPassThrough, .chunkedDecoded:
             do {
+                payloadRanges.removeAll(keepingCapacity: true)
                 let n = try responseChunks.consume(up.input.readable, payload: &payloadRanges)
+                if let s = exchange.shadow {
+                    for r in payloadRanges { s.appendPrimary(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+                }
                 if exchange.responseBody == .chunkedPassThrough {
                     output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
                 } else {
@@ -76,6 +82,7 @@ extension DownstreamConnection {
             guard n > 0 else { return }
             if rechunk { appendChunkSize(n) }
             output.append(up.input.readable)
+            exchange.shadow?.appendPrimary(up.input.readable)
             if rechunk { output.append("\r\n") }
             up.input.consume(n)
         }
@@ -109,13 +116,11 @@ extension DownstreamConnection {
             output.append(UnsafeRawBufferPointer(rebasing: buffer[responseHead.reasonStart..<(responseHead.reasonStart + responseHead.reasonLength)]))
         }
         output.append("\r\n")
-        responseConnectionTokens.collect(buffer, responseHead.fields, name: { (Int($0.nameStart), Int($0.nameLength)) },
-                                         value: { (Int($0.valueStart), Int($0.valueLength)) })
         var hasRequestID = false
         for f in responseHead.fields {
             let ns = Int(f.nameStart), nl = Int(f.nameLength)
-            if FieldName.isHopByHop(buffer, ns, nl) || responseConnectionTokens.contains(buffer, ns, nl) { continue }
-            if FieldName.equals(buffer, ns, nl, "x-request-id") { hasRequestID = true }
+            if responseHead.isHopByHop(buffer, f) { continue }
+            if fieldNameEquals(buffer, f, "x-request-id") { hasRequestID = true }
             output.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
             output.append(": ")
             output.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
@@ -166,7 +171,7 @@ extension DownstreamConnection {
     }
 
     /// The backend closed its side.
-    func upstreamEOF() {
+    func handleUpstreamEOF() {
         guard let up = upstream else { return }
         if exchange.responseHeadParsed, case .closeDelimited(let rechunk) = exchange.responseBody {
             if rechunk { output.append("0\r\n\r\n") }
@@ -181,7 +186,7 @@ extension DownstreamConnection {
 
     /// The upstream exchange failed: retry a stale pooled connection once, answer with the
     /// matching error if the client has not seen a response yet, otherwise cut the client off.
-    func upstreamFailed(_ failure: UpstreamFailure) {
+    func handleUpstreamFailed(_ failure: UpstreamFailure) {
         guard let up = upstream, let snapshot = exchange.snapshot else { return }
         let noResponseYet = !exchange.responseHeadParsed && up.input.isEmpty
         upstream = nil
@@ -215,7 +220,7 @@ extension DownstreamConnection {
     }
 
     /// The exchange's deadline passed (request timeout before the head, body idle after).
-    func upstreamTimedOut() {
+    func handleUpstreamTimedOut() {
         if exchange.responseHeadParsed || upstream == nil {
             exchange.snapshot?.global.increment(.upstreamTimeouts, worker: worker.index)
             failExchange(status: 504, code: "upstream_timeout", message: "backend stalled")
@@ -247,6 +252,10 @@ extension DownstreamConnection {
     /// Counts the exchange in its target's stats.
     func recordOutcome(status: Int, isError: Bool) {
         guard let snapshot = exchange.snapshot else { return }
+        if let s = exchange.shadow {
+            exchange.shadow = nil
+            s.primaryFinished(status: isError ? 0 : status)
+        }
         let now = worker.loop.now
         let d = exchange.decision
         snapshot.targetStats[d.route][d.target].recordResponse(

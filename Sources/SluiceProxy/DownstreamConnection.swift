@@ -6,7 +6,7 @@ import SluiceStats
 
 /// One client connection speaking HTTP/1.1, with at most one exchange in flight
 /// (pipelined requests wait in `input`). It owns the upstream connection of that exchange.
-final class DownstreamConnection: EventHandler {
+final class DownstreamConnection: ExchangeHandler {
     enum Phase { case idle, head, exchange, closing, lingering, closed }
 
     unowned let worker: Worker
@@ -24,8 +24,6 @@ final class DownstreamConnection: EventHandler {
     /// The exchange in flight (valid in `.exchange`).
     var exchange = Exchange()
     var upstream: UpstreamConnection?
-    var requestConnectionTokens = ConnectionTokens()
-    var responseConnectionTokens = ConnectionTokens()
     var responseParser = ResponseHeadParser()
     var responseHead = ResponseHead()
     var requestChunks = ChunkedDecoder()
@@ -67,6 +65,14 @@ final class DownstreamConnection: EventHandler {
             onReadable()
         }
     }
+
+    // Upstream callbacks (overrides must live in the class body; the logic is in the extensions).
+    override func upstreamConnected() { handleUpstreamConnected() }
+    override func upstreamReadable() { handleUpstreamReadable() }
+    override func upstreamDrained() { handleUpstreamDrained() }
+    override func upstreamEOF() { handleUpstreamEOF() }
+    override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
+    override func upstreamTimedOut() { handleUpstreamTimedOut() }
 
     // MARK: reading
 

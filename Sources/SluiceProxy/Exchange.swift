@@ -47,9 +47,12 @@ struct Exchange {
     var retried = false
     var requestTimeout: UInt64 = 0
     var bodyIdleTimeout: UInt64 = 0
+    /// The shadow copy of this request, while the primary runs.
+    var shadow: ShadowExchange?
 
     mutating func reset() {
         snapshot = nil
+        shadow = nil
         requestIDGenerated = false
         requestBody = .none
         requestBodyDone = true

@@ -20,7 +20,7 @@ final class UpstreamConnection: EventHandler {
 
     var state: State = .connecting
     /// The downstream connection this exchange belongs to (nil while pooled).
-    unowned(unsafe) var owner: DownstreamConnection?
+    unowned(unsafe) var owner: ExchangeHandler?
     /// The pool it returns to; set while it is idle there.
     var pool: UpstreamPool?
     let endpoint: Int

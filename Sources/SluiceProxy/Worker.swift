@@ -84,6 +84,67 @@ final class Worker {
         return list[i]
     }
 
+    /// A pooled keep-alive connection to the next endpoint of `backend`, or a new one
+    /// (state `.closed` when the connect failed at once: the owner reports it).
+    func openUpstream(backend: Int, owner: ExchangeHandler) -> UpstreamConnection {
+        let endpoint = nextEndpoint(backend: backend)
+        let pool = pools[endpoint]
+        if let c = pool.acquire() {
+            c.state = .active
+            c.owner = owner
+            c.pool = nil
+            c.reused = true
+            c.deadline = 0
+            return c
+        }
+        let timeouts = snapshot.table.backends[backend].timeouts
+        let c = UpstreamConnection(endpoint: endpoint, home: pool, idleTimeout: timeouts.idleNanos)
+        c.owner = owner
+        c.loopOfOwnerless = loop
+        guard let (fd, inProgress) = Sockets.connect(snapshot.endpoints[endpoint]) else {
+            c.state = .closed
+            return c
+        }
+        snapshot.global.increment(.upstreamConnectionsOpened, worker: index)
+        loop.register(c, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
+        if inProgress {
+            c.deadline = loop.now + timeouts.connectNanos
+        } else {
+            c.state = .active
+        }
+        return c
+    }
+
+    /// Shadow copies in flight on this worker, by shadow stats object (stable across reloads).
+    private var shadowsInFlight: [ObjectIdentifier: Int] = [:]
+    private var shadowFreeList: [ShadowExchange] = []
+
+    /// A shadow exchange for `route`, or nil when this worker's share of `max_in_flight`
+    /// (max_in_flight / workers, at least 1) is used up — then the drop is counted.
+    func startShadow(route: Int, now: UInt64) -> ShadowExchange? {
+        guard let spec = snapshot.table.routes[route].shadow, let stats = snapshot.shadowStats[route] else { return nil }
+        let key = ObjectIdentifier(stats)
+        let inFlight = shadowsInFlight[key, default: 0]
+        let share = max(1, spec.maxInFlight / max(1, stats.workers))
+        if inFlight >= share {
+            stats.recordDropped(worker: index, reason: .inFlightLimit)
+            return nil
+        }
+        shadowsInFlight[key] = inFlight + 1
+        let s = shadowFreeList.popLast() ?? ShadowExchange(worker: self)
+        s.begin(spec: spec, stats: stats, snapshot: snapshot, now: now)
+        return s
+    }
+
+    /// Returns a finished shadow exchange to the free list.
+    func recycleShadow(_ s: ShadowExchange) {
+        if let stats = s.statsForRecycle {
+            let key = ObjectIdentifier(stats)
+            shadowsInFlight[key, default: 1] -= 1
+        }
+        if shadowFreeList.count < 256 { shadowFreeList.append(s) }
+    }
+
     /// Writes a fresh 32-hex-digit request id into `out`.
     func generateRequestID(into out: inout [UInt8]) {
         requestCounter &+= 1

@@ -3,6 +3,7 @@ import Glibc
 import SluiceConfig
 import SluiceCore
 import SluiceDemo
+import Synchronization
 
 /// `sluice demo`: two model versions behind Sluice with a 90/10 canary split, some traffic, and the
 /// commands to try next. What `sluice` with no arguments runs.
@@ -59,12 +60,16 @@ struct Demo: ParsableCommand {
         let plan = DemoPlan(port: port, adminPort: adminPort, requests: requests, duration: duration, yaml: yaml,
                             currentAddress: current.address, candidateAddress: candidate.address)
         let code = Supervisor.run(config: config, configPath: nil) { _, _, _ in
+            plan.started.store(true, ordering: .releasing)
             if !DetachedThread.spawn(demoTrafficMain, context: plan) {
                 printError("sluice demo: cannot start the traffic thread")
             }
         }
         current.stop()
         candidate.stop()
+        if code != 0 && !plan.started.load(ordering: .acquiring) {
+            printError("sluice demo: Sluice did not start. If port \(port) or \(adminPort) is taken, choose free ones with --port PORT --admin-port PORT.")
+        }
         throw ExitCode(code)
     }
 }
@@ -83,6 +88,8 @@ final class DemoPlan: Sendable {
     let yaml: String
     let currentAddress: String
     let candidateAddress: String
+    /// Set once Sluice listens (the `started` callback ran).
+    let started = Atomic<Bool>(false)
 
     init(port: UInt16, adminPort: UInt16, requests: Int, duration: Double?, yaml: String,
          currentAddress: String, candidateAddress: String) {
@@ -126,7 +133,7 @@ final class DemoPlan: Sendable {
 
     /// The JSON body of demo prediction `i`: amounts spread over 0 ... 1000 so some are flagged as fraud.
     static func predictBody(_ i: Int, requestID: String) -> String {
-        let amount = Double((i &* 7919) % 1000) + 0.99
+        let amount = Double((i &* 7919 &+ 499) % 1000) + 0.99
         return """
         {"request_id": "\(requestID)", "inputs": {"transaction_amount": \(amount), "merchant_category": "electronics"}, \
         "parameters": {"threshold": 0.7}}

@@ -224,4 +224,14 @@ struct AdminReadEndpointsTests {
         #expect(tooLarge.status == 413)
         #expect(try tooLarge.json["error"] as? String == "body_too_large")
     }
+
+    @Test func incompleteHeadTimesOutWith408() throws {
+        let f = try AdminFixture()
+        defer { f.tearDown() }
+        let started = Date()
+        let answer = try RawSocket.exchange(port: f.server.address.port, "GET /health HTTP/1.1\r\nHost: x\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 408 "))
+        #expect(Date().timeIntervalSince(started) >= 4.5)
+        #expect(try Curl.request("GET", f.base + "/health").status == 200)
+    }
 }

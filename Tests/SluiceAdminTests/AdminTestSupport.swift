@@ -60,7 +60,14 @@ final class AdminFixture: @unchecked Sendable {
         let config = try ConfigLoader.load(path: configPath)
         control = try ControlPlane(config: config, configPath: configPath, workers: 1)
         server = try AdminServer.start(config: AdminConfig(host: "127.0.0.1", port: 0, tokenFile: tokenPath),
-                                       control: control, logger: Logger(label: "sluice.admin.test"))
+                                       control: control, logger: AdminFixture.quietLogger)
+    }
+
+    /// Warnings and worse only, so test output stays readable.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "sluice.admin.test")
+        logger.logLevel = .warning
+        return logger
     }
 
     /// `http://127.0.0.1:PORT`.

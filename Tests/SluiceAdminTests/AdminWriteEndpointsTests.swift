@@ -90,7 +90,8 @@ struct AdminWriteEndpointsTests {
         #expect(f.control.configVersion == 1)
         #expect(try Self.statsWeights(f, route: "canary") == ["a": 90, "b": 10])
 
-        let right = try Curl.request("POST", url, body: body, headers: ["Authorization: Bearer s3cret-token"])
+        let right = try Curl.request("POST", url, body: body,
+                                     headers: ["Authorization: Bearer s3cret-token", "Expect: 100-continue"])
         #expect(right.status == 200)
         #expect(try Self.statsWeights(f, route: "canary") == ["a": 50, "b": 50])
         #expect(try Curl.request("GET", f.base + "/health").status == 200)

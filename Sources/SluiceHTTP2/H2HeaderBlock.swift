@@ -1,0 +1,94 @@
+/// A reusable list of header fields to submit (request headers, response headers, trailers).
+///
+/// Fields are packed into one byte arena plus an offset table, so a connection can keep one
+/// block, `removeAll()` it between messages and submit without allocating once warmed up.
+/// HTTP/2 requires lowercase names: `append` copies names as given, `appendLowercasingName`
+/// folds ASCII for names that come from HTTP/1. Pseudo-headers (":method", ":path", …) must
+/// come first. The session copies the fields during submit; the block may be reused at once.
+public struct H2HeaderBlock {
+    /// Offsets into `bytes` for one field.
+    struct Field {
+        var nameStart: Int32
+        var nameCount: Int32
+        var valueStart: Int32
+        var valueCount: Int32
+    }
+
+    /// Names and values, back to back.
+    var bytes: [UInt8]
+    /// One entry per field, in order.
+    var fields: [Field]
+
+    /// Creates an empty block with room for `byteCapacity` bytes of names and values.
+    public init(byteCapacity: Int = 512) {
+        bytes = []
+        bytes.reserveCapacity(byteCapacity)
+        fields = []
+        fields.reserveCapacity(16)
+    }
+
+    /// Number of fields.
+    public var count: Int { fields.count }
+
+    /// True when the block has no fields.
+    public var isEmpty: Bool { fields.isEmpty }
+
+    /// Drops every field, keeping the storage.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        fields.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends a field, copying `name` (must already be lowercase) and `value`.
+    public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameStart = bytes.count
+        bytes.append(contentsOf: name)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value)
+        fields.append(Field(nameStart: Int32(nameStart), nameCount: Int32(name.count),
+                            valueStart: Int32(valueStart), valueCount: Int32(value.count)))
+    }
+
+    /// Appends a field, folding ASCII uppercase in `name` to lowercase (for HTTP/1 field names).
+    public mutating func appendLowercasingName(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameStart = bytes.count
+        for b in name { bytes.append(b &- 65 < 26 ? b | 0x20 : b) }
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value)
+        fields.append(Field(nameStart: Int32(nameStart), nameCount: Int32(name.count),
+                            valueStart: Int32(valueStart), valueCount: Int32(value.count)))
+    }
+
+    /// Appends a field with a static (lowercase) name and a static value.
+    public mutating func append(name: StaticString, value: StaticString) {
+        append(name: H2HeaderBlock.raw(name), value: H2HeaderBlock.raw(value))
+    }
+
+    /// Appends a field with a static (lowercase) name.
+    public mutating func append(name: StaticString, value: UnsafeRawBufferPointer) {
+        append(name: H2HeaderBlock.raw(name), value: value)
+    }
+
+    /// Appends a field from strings (convenient for tests and configuration; copies UTF-8).
+    public mutating func append(name: String, value: String) {
+        var n = name
+        var v = value
+        n.withUTF8 { nb in v.withUTF8 { vb in append(name: UnsafeRawBufferPointer(nb), value: UnsafeRawBufferPointer(vb)) } }
+    }
+
+    /// Calls `body` with each field in order; the buffers are valid only during the call.
+    public func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { raw in
+            for f in fields {
+                body(UnsafeRawBufferPointer(rebasing: raw[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)]),
+                     UnsafeRawBufferPointer(rebasing: raw[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)]))
+            }
+        }
+    }
+
+    /// A static string's UTF-8 bytes.
+    @inline(__always)
+    static func raw(_ s: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+}

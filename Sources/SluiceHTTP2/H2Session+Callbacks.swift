@@ -1,0 +1,165 @@
+import CNghttp2
+import SluiceCore
+
+/// Inbound side: the nghttp2 callbacks. Each is a capture-free closure (a C function pointer)
+/// that recovers the session from `user_data` and forwards to a method; none frees the session.
+extension H2Session {
+    /// Return value that makes nghttp2 reset just the current stream.
+    static let resetThisStream = Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+
+    /// The session behind a callback's `user_data`.
+    @inline(__always)
+    static func from(_ userData: UnsafeMutableRawPointer?) -> H2Session {
+        Unmanaged<H2Session>.fromOpaque(userData!).takeUnretainedValue()
+    }
+
+    /// Builds the callback table (the caller deletes it after creating the session; nghttp2 copies it).
+    static func makeCallbacks() -> OpaquePointer? {
+        var cbs: OpaquePointer?
+        nghttp2_session_callbacks_new(&cbs)
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
+            H2Session.from(ud).onBeginHeaders(frame!)
+        }
+        nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nameLen, value, valueLen, _, ud in
+            H2Session.from(ud).onHeader(frame!, UnsafeRawBufferPointer(start: name, count: nameLen),
+                                        UnsafeRawBufferPointer(start: value, count: valueLen))
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
+            H2Session.from(ud).onFrameRecv(frame!)
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, id, data, len, ud in
+            H2Session.from(ud).handler.streamData(stream: id, bytes: UnsafeRawBufferPointer(start: data, count: len))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, id, errorCode, ud in
+            H2Session.from(ud).onStreamClose(id, errorCode)
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(cbs) { _, frame, ud in
+            H2Session.from(ud).onFrameSend(frame!)
+        }
+        return cbs
+    }
+
+    /// A data provider whose read callback drains the stream's outbound queue.
+    static func dataProvider() -> nghttp2_data_provider {
+        nghttp2_data_provider(source: nghttp2_data_source(ptr: nil)) { _, id, buf, length, flags, _, ud in
+            H2Session.from(ud).readData(id, buf!, length, flags!)
+        }
+    }
+
+    /// A header block begins: open the server's stream state, reset the header-list counters.
+    func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        let id = frame.pointee.hd.stream_id
+        var state = stream(id)
+        if state == nil && isServer && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
+            let fresh = makeStream()
+            attach(fresh, id: id)
+            _ = nghttp2_session_set_stream_user_data(session, id, Unmanaged.passUnretained(fresh).toOpaque())
+            state = fresh
+        }
+        guard let state else { return 0 }
+        state.headerBytes = 0
+        state.headerCount = 0
+        state.rejected = false
+        handler.streamHeadersBegin(stream: id)
+        return 0
+    }
+
+    /// One decoded field: enforce the header-list caps, then forward.
+    func onHeader(_ frame: UnsafePointer<nghttp2_frame>, _ name: UnsafeRawBufferPointer,
+                  _ value: UnsafeRawBufferPointer) -> Int32 {
+        let id = frame.pointee.hd.stream_id
+        guard let state = stream(id) else { return 0 }
+        if state.rejected { return H2Session.resetThisStream }
+        state.headerBytes += name.count + value.count + 32
+        state.headerCount += 1
+        if state.headerBytes > limits.maxHeaderListBytes || state.headerCount > limits.maxHeaderCount {
+            // nghttp2 resets the stream (INTERNAL_ERROR) and decodes the rest of the block
+            // without calling us: HPACK state stays in sync, nothing more is buffered.
+            state.rejected = true
+            handler.limitExceeded(stream: id, reason: state.headerBytes > limits.maxHeaderListBytes
+                                  ? "header_list_too_large" : "too_many_headers")
+            return H2Session.resetThisStream
+        }
+        handler.streamHeader(stream: id, name: name, value: value)
+        return 0
+    }
+
+    /// A complete frame arrived.
+    func onFrameRecv(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let hd = frame.pointee.hd
+        let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch UInt32(hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            if let state = stream(hd.stream_id), state.rejected { return 0 }
+            handler.streamHeadersEnd(stream: hd.stream_id, endStream: endStream,
+                                     isTrailers: frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS)
+            if endStream { handler.streamEnd(stream: hd.stream_id) }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { handler.streamEnd(stream: hd.stream_id) }
+        case NGHTTP2_GOAWAY.rawValue:
+            peerWentAway = true
+            handler.goAwayReceived(lastStream: frame.pointee.goaway.last_stream_id,
+                                   errorCode: frame.pointee.goaway.error_code)
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// A stream closed: tell the handler, recycle the state.
+    func onStreamClose(_ id: Int32, _ errorCode: UInt32) -> Int32 {
+        resetGuard.streamClosed(now: MonotonicClock.now())
+        handler.streamClosed(stream: id, errorCode: errorCode)
+        detach(id)
+        return 0
+    }
+
+    /// A frame went out: count our resets (MadeYouReset guard), notice our own connection errors.
+    func onFrameSend(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let hd = frame.pointee.hd
+        switch UInt32(hd.type) {
+        case NGHTTP2_RST_STREAM.rawValue:
+            if isServer && frame.pointee.rst_stream.error_code == H2ErrorCode.refusedStream && stream(hd.stream_id) == nil {
+                handler.limitExceeded(stream: hd.stream_id, reason: "max_concurrent_streams")
+            }
+            if resetGuard.localReset(now: MonotonicClock.now()) && !failed {
+                failed = true
+                handler.limitExceeded(stream: hd.stream_id, reason: "local_reset_flood")
+                _ = nghttp2_session_terminate_session(session, H2ErrorCode.enhanceYourCalm)
+            }
+        case NGHTTP2_GOAWAY.rawValue:
+            if frame.pointee.goaway.error_code != H2ErrorCode.noError { failed = true }
+        default:
+            break
+        }
+        return 0
+    }
+
+    /// Data source read callback: copy queued bytes, end the body when finished, else defer.
+    func readData(_ id: Int32, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int,
+                  _ flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let state = stream(id) else { return Int(H2Session.resetThisStream) }
+        let n = min(length, state.queued)
+        if n > 0 {
+            UnsafeMutableRawPointer(buf).copyMemory(from: state.out!.readable.baseAddress!, byteCount: n)
+            state.out!.consume(n)
+        }
+        if state.queued > 0 { return n }
+        if state.finished {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = state.trailers {
+                state.trailers = nil
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                // Allowed inside the read callback; nghttp2 copies the fields.
+                _ = withNV(trailers, status: false) { count in nghttp2_submit_trailer(session, id, nv, count) }
+            }
+            return n
+        }
+        if n > 0 { return n }
+        state.deferred = true
+        wantsData.append(id)
+        return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+    }
+}

@@ -1,0 +1,133 @@
+import CNghttp2
+import SluiceCore
+
+/// Outbound side: submitting headers, queueing DATA, trailers, resets and GOAWAY.
+extension H2Session {
+    /// Server side: submits the response head for `stream`. With `endStream` false, the body
+    /// follows through `enqueueData` and ends with `finishData`. Returns false if nghttp2 refused
+    /// (stream gone, or headers invalid).
+    @discardableResult
+    public func submitResponse(stream id: Int32, status: Int, headers: H2HeaderBlock, endStream: Bool) -> Bool {
+        guard let stream = stream(id) else { return false }
+        let code = min(max(status, 100), 999)
+        statusDigits[0] = UInt8(48 + code / 100)
+        statusDigits[1] = UInt8(48 + code / 10 % 10)
+        statusDigits[2] = UInt8(48 + code % 10)
+        let rv: Int32 = withNV(headers, status: true) { count in
+            if endStream { return nghttp2_submit_response(session, id, nv, count, nil) }
+            var provider = H2Session.dataProvider()
+            return nghttp2_submit_response(session, id, nv, count, &provider)
+        }
+        if rv == 0 && !endStream { stream.hasProvider = true }
+        return rv == 0
+    }
+
+    /// Client side: opens a stream with `headers` (pseudo-headers first: :method, :scheme,
+    /// :authority, :path). Returns the stream id, or a negative value when the peer's
+    /// concurrency limit is reached (-1), the session is ending (-2), or nghttp2 refused
+    /// (its error code, e.g. stream ids exhausted).
+    public func submitRequest(headers: H2HeaderBlock, endStream: Bool) -> Int32 {
+        guard !isServer else { return -1 }
+        guard !failed, !peerWentAway, !localGoAway else { return -2 }
+        guard streams.count < remoteMaxConcurrentStreams else { return -1 }
+        let stream = makeStream()
+        let userData = Unmanaged.passUnretained(stream).toOpaque()
+        let id: Int32 = withNV(headers, status: false) { count in
+            if endStream { return nghttp2_submit_request(session, nil, nv, count, nil, userData) }
+            var provider = H2Session.dataProvider()
+            return nghttp2_submit_request(session, nil, nv, count, &provider, userData)
+        }
+        stream.hasProvider = id > 0 && !endStream
+        guard id > 0 else {
+            stream.recycle()
+            pool.append(stream)
+            return id
+        }
+        attach(stream, id: id)
+        return id
+    }
+
+    /// Copies `bytes` into the stream's outbound queue (the caller bounds it with
+    /// `outboundQueued`) and resumes a stalled body. Returns false when the stream has no body
+    /// to send (closed, reset, submitted with END_STREAM, or already finished).
+    @discardableResult
+    public func enqueueData(stream id: Int32, bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let stream = stream(id), stream.hasProvider, !stream.finished else { return false }
+        if bytes.count > 0 {
+            stream.enqueue(bytes)
+            resume(stream)
+        }
+        return true
+    }
+
+    /// Ends the body after the queued DATA: END_STREAM on the last DATA frame, or, with
+    /// `trailers`, a trailing HEADERS frame with END_STREAM (gRPC's grpc-status/grpc-message).
+    @discardableResult
+    public func finishData(stream id: Int32, trailers: H2HeaderBlock? = nil) -> Bool {
+        guard let stream = stream(id), stream.hasProvider, !stream.finished else { return false }
+        stream.finished = true
+        if let trailers, !trailers.isEmpty { stream.trailers = trailers }
+        resume(stream)
+        return true
+    }
+
+    /// Bytes queued for `stream` and not yet serialized (0 for unknown streams): for backpressure.
+    public func outboundQueued(stream id: Int32) -> Int {
+        stream(id)?.queued ?? 0
+    }
+
+    /// Returns `n` received DATA bytes of `stream` to the flow-control windows (stream and
+    /// connection) once they were forwarded; WINDOW_UPDATE follows on the next flush.
+    /// Safe after the stream closed (the connection window is still credited).
+    public func consume(stream id: Int32, _ n: Int) {
+        guard n > 0 else { return }
+        _ = nghttp2_session_consume(session, id, n)
+    }
+
+    /// Sends RST_STREAM for `stream` with `errorCode` (see `H2ErrorCode`).
+    public func resetStream(_ id: Int32, errorCode: UInt32) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, errorCode)
+    }
+
+    /// Graceful GOAWAY: the last stream id is the last one processed, so in-flight streams
+    /// finish; the connection can close once `wantsRead` and `wantsWrite` are both false.
+    public func goAway(errorCode: UInt32 = H2ErrorCode.noError) {
+        localGoAway = true
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
+                                  nghttp2_session_get_last_proc_stream_id(session), errorCode, nil, 0)
+    }
+
+    /// Resumes a deferred data provider.
+    func resume(_ stream: H2Stream) {
+        if stream.deferred {
+            stream.deferred = false
+            _ = nghttp2_session_resume_data(session, stream.id)
+        }
+    }
+
+    /// Fills `nv` from `headers` (after ":status" when `status`) and calls `body` with the
+    /// entry count while the entries, which point into the block's storage, are valid.
+    func withNV<R>(_ headers: H2HeaderBlock, status: Bool, _ body: (Int) -> R) -> R {
+        let count = headers.count + (status ? 1 : 0)
+        reserveNV(count)
+        let none = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+        var i = 0
+        if status {
+            let name: StaticString = ":status"
+            nv[0] = nghttp2_nv(name: UnsafeMutablePointer(mutating: name.utf8Start), value: statusDigits,
+                               namelen: name.utf8CodeUnitCount, valuelen: 3, flags: none)
+            i = 1
+        }
+        return headers.bytes.withUnsafeBufferPointer { raw in
+            if let base = raw.baseAddress {
+                let mutableBase = UnsafeMutablePointer(mutating: base)
+                for f in headers.fields {
+                    nv[i] = nghttp2_nv(name: mutableBase + Int(f.nameStart), value: mutableBase + Int(f.valueStart),
+                                       namelen: Int(f.nameCount), valuelen: Int(f.valueCount), flags: none)
+                    i += 1
+                }
+            }
+            return body(i)
+        }
+    }
+}

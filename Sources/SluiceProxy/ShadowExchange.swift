@@ -1,0 +1,256 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceRouting
+import SluiceStats
+
+/// A fire-and-forget copy of one request sent to a route's shadow backend. The body is
+/// buffered (up to `max_body_bytes`) while the primary streams, sent once complete, and the
+/// shadow's response is read, measured, optionally compared with the primary's, and dropped.
+/// Nothing here can delay or fail the caller: it only ever runs after the primary's bytes moved.
+/// Objects are recycled through the worker's free list.
+final class ShadowExchange: ExchangeHandler {
+    enum Phase { case collecting, sending, responded, idle }
+
+    unowned let worker: Worker
+    var phase = Phase.idle
+    /// Held by the downstream exchange that feeds it (until the primary response finished).
+    var primaryAttached = false
+    /// Keeps this object alive while it is in use: upstream connections refer to their
+    /// owner unowned, and the downstream may let go first. Cleared when recycled.
+    private var keepAlive: ShadowExchange?
+    var stats: ShadowStats?
+    /// The stats object whose in-flight slot this exchange held, read by the worker while recycling.
+    var statsForRecycle: ShadowStats?
+    var backend = 0
+    var maxBody = 0
+    var requestTimeout: UInt64 = 0
+    var compare: JSONPointer?
+    var tolerance = 0.0
+    var startedAt: UInt64 = 0
+    /// Request head without framing, then body.
+    var head = ByteQueue(capacity: 2048)
+    var body: [UInt8] = []
+    var primaryBody: [UInt8] = []
+    var primaryStatus = 0
+    var primaryComplete = false
+    var shadowBody: [UInt8] = []
+    var shadowStatus = 0
+    var upstream: UpstreamConnection?
+    var parser = ResponseHeadParser()
+    var response = ResponseHead()
+    var chunks = ChunkedDecoder(isResponse: true)
+    var ranges: [Range<Int>] = []
+    var headParsed = false
+    var remaining: UInt64 = 0
+    var mode = BodyFraming.none
+
+    init(worker: Worker) {
+        self.worker = worker
+        ranges.reserveCapacity(8)
+    }
+
+    deinit { head.deallocate() }
+
+    /// Prepares a recycled object for a new request.
+    func begin(spec: ShadowSpec, stats: ShadowStats, snapshot: ProxySnapshot, now: UInt64) {
+        phase = .collecting
+        primaryAttached = true
+        keepAlive = self
+        self.stats = stats
+        backend = spec.backend
+        maxBody = spec.maxBodyBytes
+        requestTimeout = snapshot.table.backends[spec.backend].timeouts.requestNanos
+        if let c = spec.compare, let p = JSONPointer(c.jsonPointer) {
+            compare = p
+            tolerance = c.tolerance
+        } else {
+            compare = nil
+        }
+        startedAt = now
+        head.clear()
+        body.removeAll(keepingCapacity: true)
+        primaryBody.removeAll(keepingCapacity: true)
+        shadowBody.removeAll(keepingCapacity: true)
+        primaryStatus = 0
+        primaryComplete = false
+        shadowStatus = 0
+        headParsed = false
+        parser.reset()
+        chunks.reset()
+    }
+
+    /// Adds request body bytes; false when the copy would exceed `max_body_bytes` (then call `abandon`).
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if body.count + bytes.count > maxBody { return false }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    /// Adds primary response body bytes for the comparison (ignored beyond the cap).
+    func appendPrimary(_ bytes: UnsafeRawBufferPointer) {
+        if compare != nil, primaryBody.count + bytes.count <= maxBody { primaryBody.append(contentsOf: bytes) }
+    }
+
+    /// The request body is complete: send the copy.
+    func send() {
+        guard phase == .collecting else { return }
+        phase = .sending
+        stats?.recordMirrored(worker: worker.index)
+        let up = worker.openUpstream(backend: backend, owner: self)
+        upstream = up
+        up.output.append(head.readable)
+        up.output.append("x-sluice-shadow: 1\r\ncontent-length: ")
+        up.output.appendDecimal(UInt64(body.count))
+        up.output.append("\r\n\r\n")
+        up.output.append(body)
+        switch up.state {
+        case .closed: fail(.connectFailed)
+        case .active:
+            up.deadline = worker.loop.now + requestTimeout
+            up.flush()
+        default: break
+        }
+    }
+
+    /// The copy will not be sent (body too large, primary failed before the body completed).
+    func abandon(_ reason: ShadowDropReason) {
+        if phase == .collecting { stats?.recordDropped(worker: worker.index, reason: reason) }
+        phase = .responded
+        primaryAttached = false
+        recycleIfDone()
+    }
+
+    /// The primary exchange finished (status 0: it failed; no comparison then).
+    func primaryFinished(status: Int) {
+        primaryStatus = status
+        primaryComplete = status != 0
+        primaryAttached = false
+        if phase == .collecting { abandon(.cancelled); return }
+        compareIfReady()
+        recycleIfDone()
+    }
+
+    override func upstreamConnected() {
+        upstream?.deadline = worker.loop.now + requestTimeout
+        upstream?.flush()
+    }
+
+    override func upstreamReadable() {
+        guard let up = upstream else { return }
+        if !headParsed {
+            while true {
+                switch parser.parse(up.input.readable, requestWasHEAD: false, into: &response) {
+                case .incomplete: return
+                case .error: fail(.other); return
+                case .complete:
+                    if response.status < 200 {
+                        up.input.consume(response.headLength)
+                        parser.reset()
+                        continue
+                    }
+                }
+                break
+            }
+            headParsed = true
+            shadowStatus = response.status
+            up.input.consume(response.headLength)
+            mode = response.framing
+            if case .contentLength(let n) = mode { remaining = n }
+        }
+        switch mode {
+        case .none:
+            complete()
+        case .contentLength:
+            let n = Int(min(remaining, UInt64(up.input.count)))
+            keepShadowBody(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
+            up.input.consume(n)
+            remaining -= UInt64(n)
+            if remaining == 0 { complete() }
+        case .chunked:
+            ranges.removeAll(keepingCapacity: true)
+            do {
+                let n = try chunks.consume(up.input.readable, payload: &ranges)
+                for r in ranges { keepShadowBody(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+                up.input.consume(n)
+                if chunks.isFinished { complete() }
+            } catch {
+                fail(.other)
+            }
+        case .untilClose:
+            keepShadowBody(up.input.readable)
+            up.input.consume(up.input.count)
+        }
+    }
+
+    private func keepShadowBody(_ bytes: UnsafeRawBufferPointer) {
+        if compare != nil, shadowBody.count + bytes.count <= maxBody { shadowBody.append(contentsOf: bytes) }
+    }
+
+    override func upstreamEOF() {
+        if headParsed, mode == .untilClose {
+            complete()
+        } else {
+            fail(.other)
+        }
+    }
+
+    override func upstreamFailed(_ failure: UpstreamFailure) {
+        fail(failure == .connect ? .connectFailed : .other)
+    }
+
+    override func upstreamTimedOut() {
+        fail(.timeout)
+    }
+
+    /// The shadow's response is complete.
+    private func complete() {
+        guard phase == .sending, let up = upstream else { return }
+        upstream = nil
+        let now = worker.loop.now
+        stats?.recordResult(worker: worker.index, nowSecond: now / 1_000_000_000, status: shadowStatus,
+                            isError: shadowStatus >= 500, latencyMicros: (now &- startedAt) / 1000)
+        if response.keepAlive, up.input.isEmpty, mode != .untilClose {
+            up.home.release(up, now: now, loop: worker.loop)
+        } else {
+            up.closeNow(loop: worker.loop)
+        }
+        phase = .responded
+        compareIfReady()
+        recycleIfDone()
+    }
+
+    /// The shadow exchange failed: counted as a shadow error, never seen by the caller.
+    private func fail(_ reason: ShadowDropReason) {
+        guard phase == .sending else { return }
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+        }
+        let now = worker.loop.now
+        stats?.recordResult(worker: worker.index, nowSecond: now / 1_000_000_000, status: 0, isError: true,
+                            latencyMicros: (now &- startedAt) / 1000)
+        _ = reason
+        phase = .responded
+        shadowStatus = 0
+        recycleIfDone()
+    }
+
+    private func compareIfReady() {
+        // Only two successful answers are compared; an error is already counted as one.
+        guard let pointer = compare, phase == .responded, !primaryAttached, primaryComplete,
+              (200..<300).contains(primaryStatus), (200..<300).contains(shadowStatus) else { return }
+        let agreed = primaryBody.withUnsafeBytes { a in shadowBody.withUnsafeBytes { b in pointer.agree(a, b, tolerance: tolerance) } }
+        stats?.recordComparison(worker: worker.index, agreed: agreed)
+        compare = nil
+    }
+
+    private func recycleIfDone() {
+        guard phase == .responded, !primaryAttached else { return }
+        phase = .idle
+        statsForRecycle = stats
+        stats = nil
+        worker.recycleShadow(self)
+        statsForRecycle = nil
+        keepAlive = nil
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+extension Integration {
+    /// The `sluice` executable: validate and run with bad configs.
+    @Suite struct CLI {
+        static let badYAML = """
+        workers: 1
+        listeners:
+          - { name: public, address: 127.0.0.1:PORT }
+        backends:
+          - { name: a, endpoints: [127.0.0.1:8501], timeouts: { request: 5 parsecs } }
+          - { name: b, endpoints: [not-an-endpoint] }
+        routes:
+          - name: r
+            match: { path_prefix: /v1 }
+            baseline: a
+            targets:
+              - { backend: a, weight: 90 }
+              - { backend: ghost, weight: 5 }
+        """
+
+        static func binary() throws -> String {
+            guard let b = sluiceBinary() else {
+                throw TestError("sluice executable not found next to \(CommandLine.arguments[0]) or under \(repoRoot().path)/.build*/debug")
+            }
+            return b
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func validateAcceptsEveryExample() throws {
+            let sluice = try Self.binary()
+            let dir = repoRoot().appendingPathComponent("config")
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+            #expect(!files.isEmpty)
+            for f in files {
+                let c = try Command.run(sluice, ["validate", dir.appendingPathComponent(f).path], timeout: 20)
+                #expect(c.status == 0, "\(f): exit \(c.status)\n\(c.stdout)\(c.stderr)")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func validateReportsEveryErrorWithFileLineAndPath() throws {
+            let sluice = try Self.binary()
+            let file = NSTemporaryDirectory() + "sluice-bad-\(UUID().uuidString).yaml"
+            try Self.badYAML.replacingOccurrences(of: "PORT", with: "8080").write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let c = try Command.run(sluice, ["validate", file], timeout: 20)
+            #expect(c.status == 1, "exit \(c.status)")
+            let text = c.stdout + c.stderr
+            let pattern = try NSRegularExpression(pattern: "^" + NSRegularExpression.escapedPattern(for: file) + ":[0-9]+: [A-Za-z_\\[\\]0-9.]+: .+$", options: .anchorsMatchLines)
+            let matches = pattern.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text))
+            #expect(matches >= 3, "want one `file:line: path: message` line per error, got:\n\(text)")
+            #expect(text.contains("ghost"), "unknown backend not reported:\n\(text)")
+            #expect(text.contains("95"), "weight sum not reported:\n\(text)")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func runWithABadConfigExitsWithoutListening() throws {
+            let sluice = try Self.binary()
+            // A port that is free now; a listener there after the run would mean Sluice bound it.
+            let probe = try ClosedPort()
+            let port = probe.port
+            probe.release()
+            let file = NSTemporaryDirectory() + "sluice-bad-\(UUID().uuidString).yaml"
+            try Self.badYAML.replacingOccurrences(of: "PORT", with: "\(port)").write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let t0 = Date()
+            let c = try Command.run(sluice, ["run", "--config", file], timeout: 10)
+            #expect(c.status == 1, "exit \(c.status)\n\(c.stdout)\(c.stderr)")
+            #expect(Date().timeIntervalSince(t0) < 9, "sluice run did not exit by itself")
+            #expect(!(c.stdout + c.stderr).contains("sluice started"))
+            #expect((c.stdout + c.stderr).contains(file + ":"), "errors not reported:\n\(c.stderr)")
+            #expect((try? RawSocket(port: port, timeout: 1)) == nil, "something listens on \(port)")
+        }
+    }
+}
