@@ -36,19 +36,12 @@ protocol RouteActionPerformer: Sendable {
 extension ControlPlane: RouteActionPerformer {
     /// The ONE place where admin actions reach the control plane.
     func perform(_ request: RouteActionRequest) throws(ControlError) {
-        // TODO(control-actions): ControlPlane does not have these methods yet. When
-        // `rollback(route:reason:)`, `promote(route:toFinal:)`, `pause(route:)` and `resume(route:)`
-        // land (all `throws(ControlError)`), replace the throw below with:
-        //
-        //     switch request.action {
-        //     case .rollback: try rollback(route: request.route, reason: request.reason)
-        //     case .promote: try promote(route: request.route, toFinal: request.toFinal)
-        //     case .pause: try pause(route: request.route)
-        //     case .resume: try resume(route: request.route)
-        //     }
-        //
-        // and update the 501 expectation in Tests/SluiceAdminTests/AdminControlTests.swift.
-        throw ControlError(status: 501, message: "\(request.action.rawValue) is not implemented yet")
+        switch request.action {
+        case .rollback: try rollback(route: request.route, reason: request.reason)
+        case .promote: try promote(route: request.route, toFinal: request.toFinal)
+        case .pause: try pause(route: request.route)
+        case .resume: try resume(route: request.route)
+        }
     }
 }
 

@@ -9,7 +9,7 @@ struct ModelRequest: Sendable {
     var query: String
     /// Header fields in order, names lowercased.
     var headers: [(name: String, value: String)]
-    /// The body bytes (empty when the endpoint does not keep bodies).
+    /// The body bytes (kept only for the predict endpoints; empty otherwise).
     var body: [UInt8]
     /// Body length in bytes, whether kept or not.
     var bodyLength: Int
@@ -21,8 +21,10 @@ struct ModelRequest: Sendable {
         headers.first { $0.name == name }?.value
     }
 
-    /// Whether the endpoint for `method` `path` reads the body into memory (all but `/sink`).
-    static func keepsBody(method: String, path: String) -> Bool {
-        path != "/sink"
+    /// Whether the endpoint for `path` needs the body in memory: only the predict endpoints do; the others
+    /// (`/echo`, `/sink`, ...) only count it, so huge uploads stream through in constant memory.
+    static func keepsBody(path: String) -> Bool {
+        if case .predict = ModelEndpoints.classify(path) { return true }
+        return false
     }
 }

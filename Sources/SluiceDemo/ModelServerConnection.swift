@@ -82,7 +82,7 @@ final class ModelServerConnection {
         if head.expectContinue && head.framing != .none {
             guard BlockingSocket.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) == 0 else { return nil }
         }
-        let keep = ModelRequest.keepsBody(method: request.method, path: request.path)
+        let keep = ModelRequest.keepsBody(path: request.path)
         switch head.framing {
         case .none, .untilClose:
             break

@@ -110,7 +110,7 @@ extension H2Session {
 
     /// A stream closed: tell the handler, recycle the state.
     func onStreamClose(_ id: Int32, _ errorCode: UInt32) -> Int32 {
-        resetGuard.streamClosed(now: MonotonicClock.now())
+        if isServer { resetGuard.streamClosed(now: MonotonicClock.now()) }
         handler.streamClosed(stream: id, errorCode: errorCode)
         detach(id)
         return 0
@@ -124,7 +124,8 @@ extension H2Session {
             if isServer && frame.pointee.rst_stream.error_code == H2ErrorCode.refusedStream && stream(hd.stream_id) == nil {
                 handler.limitExceeded(stream: hd.stream_id, reason: "max_concurrent_streams")
             }
-            if resetGuard.localReset(now: MonotonicClock.now()) && !failed {
+            // Server side only: there every stream is the peer's, so our resets are ones it caused.
+            if isServer && resetGuard.localReset(now: MonotonicClock.now()) && !failed {
                 failed = true
                 handler.limitExceeded(stream: hd.stream_id, reason: "local_reset_flood")
                 _ = nghttp2_session_terminate_session(session, H2ErrorCode.enhanceYourCalm)

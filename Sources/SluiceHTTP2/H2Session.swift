@@ -112,7 +112,9 @@ public final class H2Session {
     }
 
     /// Feeds bytes read from the socket; returns false on a fatal protocol error
-    /// (then flush output, so the peer sees the GOAWAY, and close).
+    /// (then flush output, so the peer sees the GOAWAY, and close). Some connection errors
+    /// (e.g. the Rapid Reset limiter) only queue a GOAWAY with an error code: the session is
+    /// marked failed when `flush` emits it, and later calls return false.
     public func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !failed else { return false }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
@@ -180,11 +182,15 @@ public final class H2Session {
     /// Streams opened and not yet closed (submitted requests on a client, accepted requests on a server).
     public var openStreams: Int { streams.count }
 
-    /// The state for `id`, if the stream is open and ours.
+    /// The state for `id`, if the stream is open and ours. nghttp2's stream user data is the
+    /// fast path; a client stream whose HEADERS are still queued has no nghttp2 stream object
+    /// yet (submit only queues them), so the dictionary answers for it.
     @inline(__always)
     func stream(_ id: Int32) -> H2Stream? {
-        guard let raw = nghttp2_session_get_stream_user_data(session, id) else { return nil }
-        return Unmanaged<H2Stream>.fromOpaque(raw).takeUnretainedValue()
+        if let raw = nghttp2_session_get_stream_user_data(session, id) {
+            return Unmanaged<H2Stream>.fromOpaque(raw).takeUnretainedValue()
+        }
+        return streams[id]
     }
 
     /// A fresh or recycled stream state registered under `id` (0: the id is set after submit).

@@ -31,7 +31,8 @@ open class H2SessionHandler {
     open func streamWantsData(stream: Int32) {}
 
     /// A stream was refused or reset because a limit fired (counted by the proxy);
-    /// `reason` e.g. "header_list_too_large", "too_many_headers", "max_concurrent_streams".
+    /// `reason` e.g. "header_list_too_large", "too_many_headers", "max_concurrent_streams",
+    /// "local_reset_flood" (MadeYouReset guard: the whole connection ends with GOAWAY).
     open func limitExceeded(stream: Int32, reason: StaticString) {}
 
     /// The peer sent GOAWAY: streams above `lastStream` were not processed (safe to retry),

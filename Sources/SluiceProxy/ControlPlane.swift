@@ -92,6 +92,7 @@ public final class ControlPlane: Sendable {
         startedAt = MonotonicClock.now()
         publisher = SnapshotPublisher(snapshot)
         state = Mutex(State(config: config, snapshot: snapshot, generation: 1, configVersion: 1, runtime: runtime, registry: registry))
+        state.withLock { syncRollout(&$0, now: MonotonicClock.now()) }
     }
 
     /// Whether `/ready` answers 200.
@@ -114,13 +115,22 @@ public final class ControlPlane: Sendable {
         guard let path = configPath else {
             throw ControlError(status: 400, message: "no config file to reload (running on the built-in config)")
         }
-        let config: SluiceConfig
+        let global = currentSnapshot.global
         do {
-            config = try ConfigLoader.load(path: path)
-        } catch {
+            let config = try ConfigLoader.load(path: path)
+            let version = try apply(config)
+            global.incrementShared(.configReloads)
+            return version
+        } catch let error as ConfigErrors {
+            global.incrementShared(.configReloadFailures)
             throw ControlError(status: 400, message: error.description, details: error.errors.map { "\(path):\($0.line): \($0.path): \($0.message)" })
+        } catch let error as ControlError {
+            global.incrementShared(.configReloadFailures)
+            throw error
+        } catch {
+            global.incrementShared(.configReloadFailures)
+            throw ControlError(status: 400, message: "\(error)")
         }
-        return try apply(config)
     }
 
     /// Swaps in an already-parsed config (reload, tests).
@@ -147,6 +157,7 @@ public final class ControlPlane: Sendable {
             s.configVersion = version
             s.runtime = runtime
             publisher.publish(snapshot)
+            syncRollout(&s, now: MonotonicClock.now())
             return .success(version)
         }
         return try result.get()
@@ -189,6 +200,7 @@ public final class ControlPlane: Sendable {
             rt.events.append(RouteEvent(time: MonotonicClock.wallSeconds(), type: "weight_change", target: nil, reason: "operator set weights: \(text)"))
             if rt.events.count > 50 { rt.events.removeFirst(rt.events.count - 50) }
             s.runtime[name] = rt
+            syncRollout(&s, now: MonotonicClock.now())
             return .success(())
         }
         try result.get()

@@ -17,6 +17,13 @@ extension DownstreamConnection {
         let buffer = input.readable
         adoptRequestID(buffer)
 
+        if worker.accessLog != nil, worker.rng.next() <= worker.accessLogThreshold {
+            exchange.logged = true
+            logScratch.removeAll(keepingCapacity: true)
+            logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.methodStart..<(head.methodStart + head.methodLength)]))
+            exchange.logMethodLength = head.methodLength
+            logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.targetStart..<(head.targetStart + head.targetLength)]))
+        }
         let view = RequestView(buffer: buffer, head: head)
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             snapshot.global.increment(.noRoute, worker: worker.index)

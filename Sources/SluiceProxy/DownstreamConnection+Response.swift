@@ -176,7 +176,6 @@ extension DownstreamConnection {
         if exchange.responseHeadParsed, case .closeDelimited(let rechunk) = exchange.responseBody {
             if rechunk { output.append("0\r\n\r\n") }
             exchange.responseDone = true
-            up.readPaused = true
             flushOutput()
             if phase == .exchange { finishExchange() }
             return
@@ -258,10 +257,33 @@ extension DownstreamConnection {
         }
         let now = worker.loop.now
         let d = exchange.decision
+        let micros = (now &- exchange.startedAt) / 1000
         snapshot.targetStats[d.route][d.target].recordResponse(
             worker: worker.index, nowSecond: now / 1_000_000_000, status: status,
-            isError: isError || status >= 500, latencyMicros: (now &- exchange.startedAt) / 1000)
+            isError: isError || status >= 500, latencyMicros: micros)
+        if exchange.logged { writeAccessLog(snapshot, status: status, micros: micros) }
         exchange.snapshot = nil
+    }
+
+    /// Pushes this exchange's record into the worker's access-log ring (dropped if full).
+    private func writeAccessLog(_ snapshot: ProxySnapshot, status: Int, micros: UInt64) {
+        guard let ring = worker.accessLog, let slot = ring.reserve() else { return }
+        let d = exchange.decision
+        logScratch.withUnsafeBytes { scratch in
+            let method = UnsafeRawBufferPointer(rebasing: scratch[0..<exchange.logMethodLength])
+            let path = UnsafeRawBufferPointer(rebasing: scratch[exchange.logMethodLength...])
+            exchange.requestID.withUnsafeBytes { id in
+                snapshot.routeNames[d.route].withUnsafeBytes { route in
+                    snapshot.backendNames[d.backend].withUnsafeBytes { target in
+                        peerIP.withUnsafeBytes { client in
+                            AccessLogRecord.write(slot, wallTime: MonotonicClock.wallSeconds(), status: status, durationMicros: micros,
+                                                  method, path, id, route, target, client)
+                        }
+                    }
+                }
+            }
+        }
+        ring.commit()
     }
 
     /// Response complete: park or close the upstream, then serve the next request or close.

@@ -32,6 +32,8 @@ final class DownstreamConnection: ExchangeHandler {
     var replay: [UInt8] = []
     /// Scratch for the payload ranges of a chunked response decoded for an HTTP/1.0 client.
     var payloadRanges: [Range<Int>] = []
+    /// Method and path of a request sampled for the access log (copied: `input` moves on).
+    var logScratch: [UInt8] = []
 
     /// Output above this pauses the side that feeds it.
     static let highWater = 256 * 1024

@@ -49,10 +49,14 @@ struct Exchange {
     var bodyIdleTimeout: UInt64 = 0
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
+    /// Sampled for the access log: method and path were copied into the connection's `logScratch`.
+    var logged = false
+    var logMethodLength = 0
 
     mutating func reset() {
         snapshot = nil
         shadow = nil
+        logged = false
         requestIDGenerated = false
         requestBody = .none
         requestBodyDone = true

@@ -15,13 +15,13 @@ public final class ProxyServer: @unchecked Sendable {
     public private(set) var bound: [String: SocketAddress] = [:]
 
     /// Creates `workerCount` workers serving the publisher's snapshots.
-    public init(workerCount: Int, publisher: SnapshotPublisher) {
+    public init(workerCount: Int, publisher: SnapshotPublisher, accessLog: AccessLog? = nil) {
         var ws: [Worker] = []
         var gs: [WorkerGauges] = []
         for i in 0..<workerCount {
             let g = WorkerGauges()
             gs.append(g)
-            ws.append(Worker(index: i, publisher: publisher, gauges: g))
+            ws.append(Worker(index: i, publisher: publisher, gauges: g, accessLog: accessLog))
         }
         workers = ws
         gauges = gs

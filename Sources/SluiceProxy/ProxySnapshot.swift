@@ -21,6 +21,8 @@ public final class ProxySnapshot: Sendable {
     public let backendEndpoints: [[Int]]
     /// `x-sluice-target` value of each backend, pre-encoded.
     public let backendNames: [[UInt8]]
+    /// Route names, pre-encoded (access log).
+    public let routeNames: [[UInt8]]
     /// `x-model-version` value of each backend, pre-encoded, empty when unset.
     public let modelVersions: [[UInt8]]
     /// Stats per route, per target (same indices as `table.routes[r].targets`).
@@ -41,6 +43,7 @@ public final class ProxySnapshot: Sendable {
         self.endpoints = endpoints
         self.backendEndpoints = backendEndpoints
         self.backendNames = table.backends.map { Array($0.name.utf8) }
+        self.routeNames = table.routes.map { Array($0.name.utf8) }
         self.modelVersions = table.backends.map { Array(($0.modelVersion ?? "").utf8) }
         self.targetStats = targetStats
         self.shadowStats = shadowStats

@@ -94,7 +94,7 @@ final class UpstreamConnection: EventHandler {
 
     /// Reads until the socket is drained or the owner pauses us, handing bytes to the owner.
     func readAvailable() {
-        while !readPaused, state == .active {
+        while !readPaused, !peerClosed, state == .active {
             input.reserve(16 * 1024)
             let room = input.writableCount
             switch SocketIO.read(fd, input.writePointer, room) {

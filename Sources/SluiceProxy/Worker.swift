@@ -32,8 +32,14 @@ final class Worker {
     /// Shared with the control thread: how many connections are open (drain progress).
     let gauges: WorkerGauges
 
-    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges) {
+    /// This worker's access-log ring and the sampling threshold (nil: no access log).
+    let accessLog: AccessLogRing?
+    let accessLogThreshold: UInt64
+
+    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges, accessLog: AccessLog?) {
         self.index = index
+        self.accessLog = accessLog?.rings[index]
+        accessLogThreshold = accessLog?.sampleThreshold ?? 0
         self.publisher = publisher
         self.gauges = gauges
         snapshot = publisher.load()

@@ -40,7 +40,17 @@ enum Supervisor {
             printError(error.description)
             return 1
         }
-        let server = ProxyServer(workerCount: workers, publisher: control.publisher)
+        var accessLog: AccessLog?
+        if let a = config.accessLog {
+            do {
+                accessLog = try AccessLog(path: a.path, sampleRate: a.sampleRate, workers: workers)
+                accessLog?.start()
+            } catch {
+                printError("sluice: \(error.description)")
+                return 1
+            }
+        }
+        let server = ProxyServer(workerCount: workers, publisher: control.publisher, accessLog: accessLog)
         do {
             try server.bind(config.listeners)
         } catch {

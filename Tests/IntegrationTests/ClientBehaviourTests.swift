@@ -25,7 +25,7 @@ extension Integration {
             #expect(r.status == 200, "\(r.summary)")
             #expect(Date().timeIntervalSince(t0) < 2)
             // The abandoned exchanges are cleaned up: no downstream connection left open.
-            #expect(eventually(3) { h.server.openConnections == 0 }, "\(h.server.openConnections) downstream connections still open")
+            #expect(eventually(5) { h.server.openConnections == 0 }, "\(h.server.openConnections) downstream connections still open")
             // And their upstream connections too (the backend sees them close).
             #expect(eventually(3) { backend.openConnections <= 1 }, "backend still has \(backend.openConnections) connections open")
             let after = try SimpleHTTPClient.get(port: h.port, path: "/status/200")
@@ -85,7 +85,7 @@ extension Integration {
             #expect((l.max() ?? 99) < 0.5, "slowest request next to a slow reader took \(l.max() ?? 99) s")
             let read = slowRead.value
             #expect(read > 500_000 && read < 5_000_000, "slow client read \(read) bytes in 2 s")
-            #expect(eventually(3) { h.server.openConnections == 0 }, "\(h.server.openConnections) downstream connections still open")
+            #expect(eventually(5) { h.server.openConnections == 0 }, "\(h.server.openConnections) downstream connections still open")
             #expect(try SimpleHTTPClient.get(port: h.port, path: "/status/200").status == 200)
         }
 

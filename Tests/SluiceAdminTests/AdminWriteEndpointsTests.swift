@@ -154,20 +154,27 @@ struct AdminWriteEndpointsTests {
         #expect(metrics.value("sluice_config_version") == 2)
     }
 
-    @Test func stateActionsAreNotImplementedYet() throws {
+    @Test func stateActionsChangeTheRoute() throws {
         let f = try AdminFixture(tokenFileContents: "tok")
         defer { f.tearDown() }
         let auth = ["Authorization: Bearer tok"]
         for action in ["rollback", "promote", "pause", "resume"] {
-            let unauthorized = try Curl.request("POST", f.base + "/routes/canary/\(action)")
-            #expect(unauthorized.status == 401)
-            // TODO(control-actions): expect 200 and the new state once ControlPlane has the methods.
-            let r = try Curl.request("POST", f.base + "/routes/canary/\(action)", headers: auth)
-            #expect(r.status == 501, "\(action)")
-            #expect(try r.json["error"] as? String == "not_implemented")
+            #expect(try Curl.request("POST", f.base + "/routes/canary/\(action)").status == 401)
             #expect(try Curl.request("POST", f.base + "/routes/nope/\(action)", headers: auth).status == 404)
             #expect(try Curl.request("GET", f.base + "/routes/canary/\(action)").headers["allow"] == "POST")
         }
+        // canary has no progressive block: promote and pause make no sense (409).
+        #expect(try Curl.request("POST", f.base + "/routes/canary/promote", headers: auth).status == 409)
+        #expect(try Curl.request("POST", f.base + "/routes/canary/pause", headers: auth).status == 409)
+        let rolled = try Curl.request("POST", f.base + "/routes/canary/rollback?reason=bad%20canary", headers: auth)
+        #expect(rolled.status == 200)
+        #expect(try rolled.json["state"] as? String == "rolled_back")
+        #expect(try Self.statsWeights(f, route: "canary") == ["a": 100, "b": 0])
+        #expect(try Curl.request("POST", f.base + "/routes/canary/rollback", headers: auth).status == 409)
+        let resumed = try Curl.request("POST", f.base + "/routes/canary/resume", headers: auth)
+        #expect(resumed.status == 200)
+        #expect(try resumed.json["state"] as? String == "steady")
+        #expect(try Self.statsWeights(f, route: "canary") == ["a": 90, "b": 10])
         let badTo = try Curl.request("POST", f.base + "/routes/canary/promote?to=50", headers: auth)
         #expect(badTo.status == 400)
     }

@@ -72,7 +72,10 @@ import SluiceCore
         let text = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains(":status: 200"), "\(text)")
-        #expect(handler.header(1, ":path") == "/x")
-        #expect(handler.closed[1] == 0)
+        // nghttp opens idle streams for its priority tree first: find the request's stream.
+        let id = handler.headers.keys.first ?? 0
+        #expect(handler.headers.count == 1)
+        #expect(handler.header(id, ":path") == "/x")
+        #expect(handler.closed[id] == 0)
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+import SluiceConfig
+import SluiceDemo
+import SluiceProxy
+import Testing
+
+extension Integration {
+    /// The JSON-lines access log is written by its own thread, sampled as configured.
+    @Suite struct AccessLogFile {
+        @Test(.timeLimit(.minutes(1)))
+        func writesSampledJSONLines() throws {
+            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
+            defer { backend.stop() }
+            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let yaml = """
+            workers: 1
+            listeners: [{ name: t, address: 127.0.0.1:0 }]
+            backends: [{ name: v1, endpoints: [127.0.0.1:\(backend.port)] }]
+            routes:
+              - { name: models, match: { path_prefix: / }, baseline: v1, targets: [{ backend: v1, weight: 100 }] }
+            access_log: { path: \(path), sample_rate: 1.0 }
+            """
+            let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml")
+            let control = try ControlPlane(config: config, configPath: nil, workers: 1)
+            let log = try AccessLog(path: path, sampleRate: config.accessLog!.sampleRate, workers: 1)
+            log.start()
+            let server = ProxyServer(workerCount: 1, publisher: control.publisher, accessLog: log)
+            try server.bind(config.listeners)
+            server.start()
+            defer { server.stop(); log.stop() }
+            let client = SimpleHTTPClient(port: server.bound["t"]!.port)
+            defer { client.close() }
+            for i in 0..<5 {
+                let r = try client.request("GET", "/status/\(i == 4 ? 503 : 200)?n=\(i)", headers: [("x-request-id", "req-\(i)")])
+                #expect(r.status == (i == 4 ? 503 : 200))
+            }
+            var lines: [[String: Any]] = []
+            _ = eventually(3) {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                return lines.count == 5
+            }
+            #expect(lines.count == 5)
+            #expect(lines.first?["request_id"] as? String == "req-0")
+            #expect(lines.first?["method"] as? String == "GET")
+            #expect(lines.first?["path"] as? String == "/status/200?n=0")
+            #expect(lines.first?["route"] as? String == "models")
+            #expect(lines.first?["target"] as? String == "v1")
+            #expect(lines.first?["client"] as? String == "127.0.0.1")
+            #expect(lines.last?["status"] as? Int == 503)
+            #expect((lines.first?["duration_ms"] as? Double ?? -1) >= 0)
+        }
+    }
+}
