@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "SluiceStats"),
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
         .target(name: "SluiceProxy", dependencies: [
-            "SluiceCore", "SluiceHTTP1", "SluiceRouting", "SluiceStats", "SluiceConfig",
+            "SluiceCore", "SluiceHTTP1", "SluiceHTTP2", "SluiceTLS", "SluiceRouting", "SluiceStats", "SluiceConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceAdmin", dependencies: [

@@ -67,6 +67,7 @@ enum MetricsReport {
             w.sample(name: "sluice_rollbacks_total", labels: [("route", route.name)], value: count)
         }
         writeShadows(&w, shadows)
+        writeEndpointHealth(&w, snapshot, now: now)
         writeGlobal(&w, snapshot.global)
         w.family(name: "sluice_uptime_seconds", help: "Seconds since the process started.", type: .gauge)
         w.sample(name: "sluice_uptime_seconds", value: StatsReport.uptimeSeconds(control, now: now))
@@ -135,6 +136,21 @@ enum MetricsReport {
 
         w.family(name: "sluice_shadow_p99_seconds", help: "99th percentile shadow latency over the last 60 s.", type: .gauge)
         for s in shadows { w.sample(name: "sluice_shadow_p99_seconds", labels: s.labels, value: s.stats.p99Ms / 1000) }
+    }
+
+    /// `sluice_endpoint_healthy{backend,endpoint}` (active checks) and
+    /// `sluice_endpoint_ejected_workers{backend,endpoint}` (passive ejection), one series per backend endpoint.
+    static func writeEndpointHealth(_ w: inout PrometheusWriter, _ snapshot: ProxySnapshot, now: UInt64) {
+        var rows: [(labels: [(String, String)], row: EndpointHealthRow)] = []
+        for (b, backend) in snapshot.table.backends.enumerated() {
+            for row in snapshot.endpointHealthRows(backend: b, now: now) {
+                rows.append(([("backend", backend.name), ("endpoint", row.address)], row))
+            }
+        }
+        w.family(name: "sluice_endpoint_healthy", help: "1 while active health checks consider the endpoint healthy.", type: .gauge)
+        for r in rows { w.sample(name: "sluice_endpoint_healthy", labels: r.labels, value: r.row.healthy ? 1 : 0) }
+        w.family(name: "sluice_endpoint_ejected_workers", help: "Workers currently ejecting the endpoint (passive outlier detection).", type: .gauge)
+        for r in rows { w.sample(name: "sluice_endpoint_ejected_workers", labels: r.labels, value: r.row.ejectedWorkers) }
     }
 
     /// Process-wide counters (their `GlobalCounter.prometheusName`) and gauges.

@@ -50,7 +50,8 @@ enum StatsReport {
         var targets: [JSONValue] = []
         for (t, target) in route.targets.enumerated() {
             let stats = snapshot.targetStats[r][t].snapshot(nowSecond: nowSecond, windowSeconds: window)
-            targets.append(targetObject(backend: table.backends[target.backend].name, weight: target.weight, stats))
+            let endpoints = snapshot.endpointHealthRows(backend: target.backend, now: MonotonicClock.now())
+            targets.append(targetObject(backend: table.backends[target.backend].name, weight: target.weight, stats, endpoints: endpoints))
         }
         var members: [(String, JSONValue)] = [
             ("name", .string(route.name)),
@@ -68,8 +69,8 @@ enum StatsReport {
         return .members(members)
     }
 
-    /// One entry of `targets[]`.
-    static func targetObject(backend: String, weight: Int, _ s: TargetSnapshot) -> JSONValue {
+    /// One entry of `targets[]`; `endpoints` are the health rows of the target's backend.
+    static func targetObject(backend: String, weight: Int, _ s: TargetSnapshot, endpoints: [EndpointHealthRow] = []) -> JSONValue {
         .obj([
             "backend": .string(backend),
             "weight": .double(Double(weight) / 100),
@@ -89,6 +90,18 @@ enum StatsReport {
                 "p90_ms": .double(rounded(s.window.p90Ms)),
                 "p99_ms": .double(rounded(s.window.p99Ms)),
             ]),
+            "endpoints": .array(endpoints.map(endpointObject)),
+        ])
+    }
+
+    /// One entry of a target's `endpoints[]`.
+    static func endpointObject(_ e: EndpointHealthRow) -> JSONValue {
+        .obj([
+            "address": .string(e.address),
+            "healthy": .bool(e.healthy),
+            "ejected_workers": .integer(e.ejectedWorkers),
+            "consecutive_failures": .integer(e.consecutiveFailures),
+            "passive_consecutive_failures": .integer(e.passiveConsecutiveFailures),
         ])
     }
 

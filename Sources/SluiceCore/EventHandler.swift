@@ -9,7 +9,13 @@ open class EventHandler {
     /// Monotonic nanoseconds at which `handleTimeout` fires; 0 = no deadline.
     public var deadline: UInt64 = 0
 
+    /// Set while queued for `handleDeferred` (owned by the loop).
+    public var deferredPending = false
+
     public init() {}
+
+    /// Called after the current batch of events when the handler asked with `EventLoop.deferWork`.
+    open func handleDeferred() {}
 
     /// Called with the epoll event mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP).
     open func handleEvent(_ events: UInt32) {}

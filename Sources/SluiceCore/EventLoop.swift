@@ -86,6 +86,46 @@ public final class EventLoop {
         SocketIO.close(fd)
     }
 
+    /// Hands a registered descriptor to another handler (protocol switch: HTTP/1 → HTTP/2)
+    /// without closing it; events already queued for the old handler are dropped.
+    public func transfer(from old: EventHandler, to new: EventHandler, interest: UInt32) {
+        let fd = old.fd
+        precondition(fd >= 0, "transfer of a closed handler")
+        new.fd = fd
+        new.generation = nextGeneration
+        nextGeneration = nextGeneration == UInt32.max - 1 ? 1 : nextGeneration + 1
+        handlers[Int(fd)] = new
+        old.fd = -1
+        old.generation = 0
+        old.deadline = 0
+        var ev = epoll_event()
+        ev.events = interest
+        ev.data.u64 = UInt64(new.generation) << 32 | UInt64(UInt32(bitPattern: fd))
+        _ = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev)
+    }
+
+    /// Handlers that asked for `handleDeferred` after the current batch of events.
+    private var deferred: [EventHandler] = []
+
+    /// Calls `handler.handleDeferred()` once after the current batch of events (coalesces
+    /// many stream events into one write per connection). Loop thread only.
+    public func deferWork(_ handler: EventHandler) {
+        if handler.deferredPending { return }
+        handler.deferredPending = true
+        deferred.append(handler)
+    }
+
+    private func runDeferred() {
+        var i = 0
+        while i < deferred.count {
+            let h = deferred[i]
+            h.deferredPending = false
+            if h.fd >= 0 { h.handleDeferred() }
+            i += 1
+        }
+        deferred.removeAll(keepingCapacity: true)
+    }
+
     /// Runs `task` on the loop thread soon. Safe from any thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
         inbox.withLock { $0.append(task) }
@@ -122,6 +162,7 @@ public final class EventLoop {
                 guard fd < handlers.count, let h = handlers[fd], h.generation == generation else { continue }
                 h.handleEvent(ev.events)
             }
+            if !deferred.isEmpty { runDeferred() }
             if now &- lastSweep >= sweepInterval {
                 lastSweep = now
                 sweepDeadlines()

@@ -56,6 +56,8 @@ public final class ControlPlane: Sendable {
         var configVersion: Int
         var runtime: [String: RouteRuntime]
         let registry: StatsRegistry
+        /// Endpoint health objects by address, kept across reloads.
+        let health: EndpointHealthRegistry
         /// Rollout controller of every route, by route name (see ControlPlane+Rollout.swift).
         var rollout: [String: RolloutStateMachine] = [:]
         /// `configVersion` the rollout machines were last built for (0: never).
@@ -64,6 +66,8 @@ public final class ControlPlane: Sendable {
 
     /// The snapshots the workers read.
     public let publisher: SnapshotPublisher
+    /// Active health checks of the published snapshots' endpoints; started by the supervisor.
+    public let healthChecker: HealthChecker
     /// Path re-read on reload (nil for an in-memory config).
     public let configPath: String?
     /// Worker count, fixed for the process.
@@ -77,9 +81,10 @@ public final class ControlPlane: Sendable {
     /// Builds the first snapshot. Throws the reasons the config cannot be served.
     public init(config: SluiceConfig, configPath: String?, workers: Int) throws(ControlError) {
         let registry = StatsRegistry(workers: workers)
+        let health = EndpointHealthRegistry()
         let snapshot: ProxySnapshot
         do {
-            snapshot = try SnapshotBuilder.build(config, registry: registry, generation: 1, configVersion: 1)
+            snapshot = try SnapshotBuilder.build(config, registry: registry, health: health, generation: 1, configVersion: 1)
         } catch {
             throw ControlError(status: 400, message: error.description, details: error.messages)
         }
@@ -91,7 +96,9 @@ public final class ControlPlane: Sendable {
         self.workers = workers
         startedAt = MonotonicClock.now()
         publisher = SnapshotPublisher(snapshot)
-        state = Mutex(State(config: config, snapshot: snapshot, generation: 1, configVersion: 1, runtime: runtime, registry: registry))
+        healthChecker = HealthChecker(publisher: publisher)
+        state = Mutex(State(config: config, snapshot: snapshot, generation: 1, configVersion: 1, runtime: runtime, registry: registry,
+                            health: health))
         state.withLock { syncRollout(&$0, now: MonotonicClock.now()) }
     }
 
@@ -140,7 +147,7 @@ public final class ControlPlane: Sendable {
             let version = s.configVersion + 1
             let snapshot: ProxySnapshot
             do throws(SnapshotBuilder.Failure) {
-                snapshot = try SnapshotBuilder.build(config, registry: s.registry, generation: generation, configVersion: version)
+                snapshot = try SnapshotBuilder.build(config, registry: s.registry, health: s.health, generation: generation, configVersion: version)
             } catch {
                 return .failure(ControlError(status: 400, message: error.description, details: error.messages))
             }

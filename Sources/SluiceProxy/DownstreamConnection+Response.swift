@@ -41,7 +41,7 @@ extension DownstreamConnection {
         if phase != .exchange { return }
         if exchange.responseDone {
             finishExchange()
-        } else if output.count >= DownstreamConnection.highWater {
+        } else if pendingOutput >= DownstreamConnection.highWater {
             up.readPaused = true
         }
     }
@@ -203,7 +203,10 @@ extension DownstreamConnection {
         }
         let global = snapshot.global
         switch failure {
+        case .connect where up.endpoint == Worker.noHealthyEndpoint:
+            failExchange(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(snapshot.table.backends[exchange.decision.backend].name)")
         case .connect:
+            worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot)
             global.increment(.upstreamConnectFailures, worker: worker.index)
             failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(snapshot.table.backends[exchange.decision.backend].name)")
         case .timeout:
@@ -288,6 +291,7 @@ extension DownstreamConnection {
 
     /// Response complete: park or close the upstream, then serve the next request or close.
     func finishExchange() {
+        if let up = upstream, let s = exchange.snapshot { worker.reportEndpointResponse(endpoint: up.endpoint, status: exchange.responseStatus, snapshot: s) }
         recordOutcome(status: exchange.responseStatus, isError: false)
         if let up = upstream {
             upstream = nil

@@ -1,6 +1,8 @@
 import Glibc
 import SluiceCore
 import SluiceHTTP1
+import SluiceHTTP2
+import SluiceTLS
 import SluiceRouting
 import SluiceStats
 
@@ -38,8 +40,14 @@ final class DownstreamConnection: ExchangeHandler {
     /// Output above this pauses the side that feeds it.
     static let highWater = 256 * 1024
 
-    init(worker: Worker, peer: UnsafeRawPointer) {
+    /// TLS on a `tls:` listener (nil: cleartext).
+    var transport: TLSTransport?
+    /// ALPN looked at once after the handshake.
+    var alpnChecked = false
+
+    init(worker: Worker, peer: UnsafeRawPointer, tls: TLSContext?) {
         self.worker = worker
+        if let tls { transport = TLSTransport(context: tls) }
         let limits = worker.snapshot.limits
         parser = RequestHeadParser(limits: HTTP1Limits(maxHeadBytes: limits.maxRequestHeaders, maxHeaderCount: limits.maxHeaderCount))
         super.init()
@@ -96,28 +104,66 @@ final class DownstreamConnection: ExchangeHandler {
                 readPaused = true
                 return
             }
-            switch SocketIO.read(fd, input.writePointer, room) {
+            switch readIntoInput(room) {
             case .bytes(0):
                 clientClosed()
                 return
             case .bytes(let n):
-                input.commit(n)
                 process()
-                if n < room { return }
+                // A short plain read drained the socket (edge-triggered); TLS may hold more.
+                if n < room && transport == nil { return }
             case .wouldBlock:
-                return
+                guard let t = transport, t.handshakeDone, !alpnChecked else { return }
+                alpnChecked = true
+                if t.tls.negotiatedALPN == "h2" {
+                    worker.switchToHTTP2(self)
+                    return
+                }
             case .failed:
+                if transport != nil && !alpnChecked {
+                    worker.snapshot.global.increment(.tlsHandshakeFailures, worker: worker.index)
+                }
                 clientClosed()
                 return
             }
         }
     }
 
+    /// Reads (and decrypts, on a TLS listener) into `input`, committing what arrived.
+    @inline(__always)
+    private func readIntoInput(_ room: Int) -> IOResult {
+        guard let t = transport else {
+            let r = SocketIO.read(fd, input.writePointer, room)
+            if case .bytes(let n) = r { input.commit(n) }
+            return r
+        }
+        return t.read(fd: fd, into: &input, max: room)
+    }
+
+    /// Writes `output` (encrypting on a TLS listener); false when the socket failed.
+    @inline(__always)
+    private func writeOutput() -> Bool {
+        guard let t = transport else { return output.flush(to: fd) }
+        return t.write(fd: fd, from: &output)
+    }
+
+    /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).
+    var pendingOutput: Int { output.count + (transport?.cipherOut.count ?? 0) }
+
     /// Interprets buffered input for the current phase.
     func process() {
         switch phase {
         case .idle, .head:
             if input.isEmpty { return }
+            if phase == .idle && requestsServed == 0 && input.readable[0] == UInt8(ascii: "P") {
+                switch H2Preface.detect(input.readable) {
+                case .needMore: return
+                case .h2:
+                    worker.switchToHTTP2(self)
+                    return
+                case .notH2: break
+                }
+            }
             if phase == .idle {
                 phase = .head
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
@@ -218,11 +264,11 @@ final class DownstreamConnection: ExchangeHandler {
     /// Writes pending output; on drain, resumes a paused upstream or completes a close.
     func flushOutput() {
         guard phase != .closed, phase != .lingering else { return }
-        if !output.flush(to: fd) {
+        if !writeOutput() {
             clientClosed()
             return
         }
-        if output.isEmpty {
+        if pendingOutput == 0 {
             if phase == .closing {
                 finishClosing()
             } else if let up = upstream, up.readPaused {

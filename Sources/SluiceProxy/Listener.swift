@@ -4,11 +4,14 @@ import SluiceCore
 /// A listening socket owned by one worker (SO_REUSEPORT: every worker has its own).
 final class Listener: EventHandler {
     unowned let worker: Worker
+    /// The listener's config name (selects its TLS context).
+    let name: String
     /// Scratch space for the peer address of each accepted connection.
     private let peer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 8)
 
-    init(worker: Worker) {
+    init(worker: Worker, name: String) {
         self.worker = worker
+        self.name = name
     }
 
     deinit { peer.deallocate() }
@@ -18,7 +21,7 @@ final class Listener: EventHandler {
             var len = socklen_t(128)
             switch Sockets.accept(fd, peer: peer, peerLength: &len) {
             case .bytes(let client):
-                worker.adopt(client: Int32(client), peer: UnsafeRawPointer(peer))
+                worker.adopt(client: Int32(client), peer: UnsafeRawPointer(peer), listener: name)
             case .wouldBlock:
                 return
             case .failed(let e):

@@ -37,7 +37,7 @@ public final class ProxyServer: @unchecked Sendable {
             for (i, w) in workers.enumerated() {
                 let fd = try Sockets.listen(address)
                 if i == 0, l.port == 0, let actual = Sockets.localAddress(fd) { address = actual }
-                w.addListener(fd: fd)
+                w.addListener(fd: fd, name: l.name)
             }
             bound[l.name] = address
         }

@@ -2,6 +2,7 @@ import SluiceCore
 import SluiceConfig
 import SluiceRouting
 import SluiceStats
+import SluiceTLS
 
 /// Everything a worker needs to serve requests, frozen: the route table, the resolved
 /// upstream addresses and the stats objects of every (route, target). Built on the control
@@ -31,11 +32,17 @@ public final class ProxySnapshot: Sendable {
     public let shadowStats: [ShadowStats?]
     /// Process-wide counters.
     public let global: GlobalStats
+    /// TLS contexts of the listeners with `tls:`, by listener name (reloaded with the config).
+    let tlsContexts: [String: TLSContext]
+    /// Health of every endpoint, aligned with `endpoints` (shared objects that survive reloads).
+    public let endpointHealth: [EndpointHealth]
 
     /// Assembles a snapshot; `endpoints` must already be resolved.
     public init(generation: UInt64, configVersion: Int, table: RouteTable, limits: Limits,
                 endpoints: [SocketAddress], backendEndpoints: [[Int]],
-                targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats) {
+                targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats,
+                endpointHealth: [EndpointHealth]? = nil, tlsContexts: [String: TLSContext] = [:]) {
+        self.tlsContexts = tlsContexts
         self.generation = generation
         self.configVersion = configVersion
         self.table = table
@@ -48,12 +55,16 @@ public final class ProxySnapshot: Sendable {
         self.targetStats = targetStats
         self.shadowStats = shadowStats
         self.global = global
+        self.endpointHealth = endpointHealth
+            ?? endpoints.map { EndpointHealth(address: $0.description, workers: global.workers) }
+        precondition(self.endpointHealth.count == endpoints.count, "endpointHealth must align with endpoints")
     }
 
     /// The same snapshot with a new route table (the controller changed weights or states).
     public func replacingTable(_ table: RouteTable, generation: UInt64) -> ProxySnapshot {
         ProxySnapshot(generation: generation, configVersion: configVersion, table: table, limits: limits,
                       endpoints: endpoints, backendEndpoints: backendEndpoints,
-                      targetStats: targetStats, shadowStats: shadowStats, global: global)
+                      targetStats: targetStats, shadowStats: shadowStats, global: global,
+                      endpointHealth: endpointHealth, tlsContexts: tlsContexts)
     }
 }

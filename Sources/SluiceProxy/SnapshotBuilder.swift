@@ -1,5 +1,6 @@
 import SluiceConfig
 import SluiceCore
+import SluiceTLS
 
 /// Builds proxy snapshots from a validated config.
 public enum SnapshotBuilder {
@@ -11,8 +12,9 @@ public enum SnapshotBuilder {
     }
 
     /// Resolves endpoints and attaches stats; `generation` must exceed every earlier one.
-    public static func build(_ config: SluiceConfig, registry: StatsRegistry, generation: UInt64,
-                             configVersion: Int) throws(Failure) -> ProxySnapshot {
+    /// `health` (when given) supplies the endpoints' health objects, kept across reloads.
+    public static func build(_ config: SluiceConfig, registry: StatsRegistry, health: EndpointHealthRegistry? = nil,
+                             generation: UInt64, configVersion: Int) throws(Failure) -> ProxySnapshot {
         let table = config.routeTable
         var addresses: [SocketAddress] = []
         var index: [SocketAddress: Int] = [:]
@@ -32,10 +34,20 @@ public enum SnapshotBuilder {
             }
             perBackend.append(ids)
         }
+        var contexts: [String: TLSContext] = [:]
+        for (i, l) in config.listeners.enumerated() {
+            guard let tls = l.tls else { continue }
+            do {
+                contexts[l.name] = try TLSContext.server(certificatePath: tls.certificate, privateKeyPath: tls.privateKey)
+            } catch {
+                problems.append("listeners[\(i)].tls: \(error.message)")
+            }
+        }
         if !problems.isEmpty { throw Failure(messages: problems) }
         let stats = registry.bind(table)
         return ProxySnapshot(generation: generation, configVersion: configVersion, table: table, limits: config.limits,
                              endpoints: addresses, backendEndpoints: perBackend,
-                             targetStats: stats.targets, shadowStats: stats.shadows, global: registry.global)
+                             targetStats: stats.targets, shadowStats: stats.shadows, global: registry.global,
+                             endpointHealth: health?.bind(addresses, workers: registry.workers), tlsContexts: contexts)
     }
 }

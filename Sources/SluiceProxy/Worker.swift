@@ -19,7 +19,9 @@ final class Worker {
     private(set) var pools: [UpstreamPool] = []
     private var poolsByAddress: [SocketAddress: UpstreamPool] = [:]
     /// Round-robin cursor per backend.
-    private var roundRobin: [Int] = []
+    var roundRobin: [Int] = []
+    /// Passive outlier ejection of this worker, aligned with `snapshot.endpoints` (see OutlierDetector.swift).
+    var outliers = OutlierDetector(count: 0)
     /// The per-request random source (weighted draws, shadow sampling).
     var rng: SplitMix64
     private var requestCounter: UInt64 = 0
@@ -52,8 +54,8 @@ final class Worker {
     }
 
     /// Adds listening sockets (already bound) to this loop.
-    func addListener(fd: Int32) {
-        let l = Listener(worker: self)
+    func addListener(fd: Int32, name: String) {
+        let l = Listener(worker: self, name: name)
         listeners.append(l)
         loop.register(l, fd: fd, interest: EventLoop.readable)
     }
@@ -68,6 +70,7 @@ final class Worker {
     }
 
     private func rebuildPools() {
+        outliers.remap(from: pools.map(\.address), to: snapshot.endpoints)
         var fresh: [SocketAddress: UpstreamPool] = [:]
         pools = snapshot.endpoints.map { address in
             let pool = poolsByAddress[address] ?? UpstreamPool(address: address)
@@ -81,9 +84,11 @@ final class Worker {
         roundRobin = Array(repeating: 0, count: snapshot.backendEndpoints.count)
     }
 
-    /// The next endpoint of `backend`, round-robin.
+    /// The next endpoint of `backend`, round-robin over healthy, non-ejected endpoints
+    /// (`pickEndpoint`); plain round-robin when none is healthy.
     @inline(__always)
     func nextEndpoint(backend: Int) -> Int {
+        if let e = pickEndpoint(backend: backend) { return e }
         let list = snapshot.backendEndpoints[backend]
         let i = roundRobin[backend]
         roundRobin[backend] = i + 1 == list.count ? 0 : i + 1
@@ -91,9 +96,10 @@ final class Worker {
     }
 
     /// A pooled keep-alive connection to the next endpoint of `backend`, or a new one
-    /// (state `.closed` when the connect failed at once: the owner reports it).
+    /// (state `.closed` when the connect failed at once: the owner reports it; endpoint
+    /// `Worker.noHealthyEndpoint` when every endpoint of the backend is unhealthy).
     func openUpstream(backend: Int, owner: ExchangeHandler) -> UpstreamConnection {
-        let endpoint = nextEndpoint(backend: backend)
+        guard let endpoint = pickEndpoint(backend: backend) else { return noHealthyUpstream(backend: backend, owner: owner) }
         let pool = pools[endpoint]
         if let c = pool.acquire() {
             c.state = .active
@@ -169,15 +175,27 @@ final class Worker {
     }
 
     /// Takes ownership of an accepted client socket.
-    func adopt(client fd: Int32, peer: UnsafeRawPointer) {
+    func adopt(client fd: Int32, peer: UnsafeRawPointer, listener: String) {
         if draining { SocketIO.close(fd); return }
         SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-        let conn = DownstreamConnection(worker: self, peer: peer)
+        refreshSnapshot()
+        let conn = DownstreamConnection(worker: self, peer: peer, tls: snapshot.tlsContext(listener: listener))
         loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         connections += 1
         gauges.connections.store(connections, ordering: .relaxed)
         snapshot.global.increment(.connectionsAccepted, worker: index)
         conn.start()
+    }
+
+    /// Moves a connection that opened with the HTTP/2 preface to an HTTP/2 handler.
+    func switchToHTTP2(_ h1: DownstreamConnection) {
+        let h2 = H2DownstreamConnection(worker: self, peerIP: h1.peerIP, buffered: h1.input.readable, transport: h1.transport)
+        h1.transport = nil
+        h1.input.clear()
+        h1.phase = .closed
+        loop.transfer(from: h1, to: h2, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
+        snapshot.global.increment(.h2Connections, worker: index)
+        h2.start()
     }
 
     /// Called by a downstream connection when it closes.
@@ -198,10 +216,13 @@ final class Worker {
         for l in listeners { loop.close(l) }
         listeners.removeAll()
         var idle: [DownstreamConnection] = []
+        var h2: [H2DownstreamConnection] = []
         loop.forEachHandler { h in
             if let c = h as? DownstreamConnection, c.isIdle { idle.append(c) }
+            if let c = h as? H2DownstreamConnection { h2.append(c) }
         }
         for c in idle { c.close() }
+        for c in h2 { c.beginDrain() }
         for pool in pools { pool.closeAll(loop: loop) }
         if connections == 0 { loop.stop() }
     }

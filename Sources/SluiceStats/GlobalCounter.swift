@@ -57,6 +57,18 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case configReloadFailures
     /// Automatic rollbacks performed by the rollback controller.
     case rollbacks
+    /// HTTP/2 streams reset or refused because a limit fired (header list, concurrency, reset floods).
+    case h2LimitResets
+    /// HTTP/2 client connections (prior knowledge or ALPN h2).
+    case h2Connections
+    /// TLS handshakes that failed.
+    case tlsHandshakeFailures
+    /// Endpoints ejected by a worker's passive outlier detection (one per worker and ejection).
+    case endpointEjections
+    /// Endpoints the active health checks marked unhealthy (healthy → unhealthy transitions).
+    case endpointsMarkedUnhealthy
+    /// Requests answered 503 `no_healthy_upstream` because every endpoint of the backend was unhealthy.
+    case noHealthyUpstream
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -93,6 +105,12 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .configReloads: return "Configuration reloads applied."
         case .configReloadFailures: return "Configuration reloads rejected."
         case .rollbacks: return "Automatic rollbacks performed."
+        case .h2LimitResets: return "HTTP/2 streams reset or refused because a limit fired."
+        case .h2Connections: return "HTTP/2 client connections accepted."
+        case .tlsHandshakeFailures: return "TLS handshakes that failed."
+        case .endpointEjections: return "Endpoints ejected by passive outlier detection (per worker)."
+        case .endpointsMarkedUnhealthy: return "Endpoints marked unhealthy by active health checks."
+        case .noHealthyUpstream: return "Requests failed fast because no endpoint of the backend was healthy."
         }
     }
 

@@ -67,6 +67,7 @@ enum Supervisor {
             }
         }
         server.start()
+        control.healthChecker.start()
         control.setReady(true)
         let listening = server.bound.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
         logger.info("sluice started", metadata: [
@@ -99,6 +100,7 @@ enum Supervisor {
                 control.setReady(false)
                 let clean = server.drain(timeoutNanos: control.currentConfig.limits.drainTimeoutNanos)
                 logger.info("drained", metadata: ["clean": "\(clean)", "left": "\(server.openConnections)"])
+                control.healthChecker.stop()
                 admin?.stop()
                 return 0
             }

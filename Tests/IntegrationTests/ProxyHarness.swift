@@ -20,12 +20,14 @@ final class ProxyHarness: @unchecked Sendable {
         try server.bind(config.listeners)
         port = server.bound.values.first!.port
         server.start()
+        control.healthChecker.start()
         control.setReady(true)
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
 
     func stop() {
+        control.healthChecker.stop()
         server.stop()
     }
 

@@ -1,0 +1,218 @@
+import SluiceCore
+import SluiceHTTP2
+import SluiceStats
+
+/// A client connection speaking HTTP/2 (prior-knowledge h2c, or h2 negotiated by ALPN).
+/// Each stream is an `H2StreamExchange` with its own upstream; this object owns the socket,
+/// the nghttp2 server session and the stream table, and writes once per loop iteration.
+final class H2DownstreamConnection: EventHandler {
+    unowned let worker: Worker
+    let events: H2ServerEvents
+    var session: H2Session!
+    var input = ByteQueue(capacity: 64 * 1024)
+    var output = ByteQueue(capacity: 64 * 1024)
+    var streams: [Int32: H2StreamExchange] = [:]
+    private var free: [H2StreamExchange] = []
+    var closed = false
+    let peerIP: [UInt8]
+    /// Negotiated over TLS (x-forwarded-proto).
+    let isTLS: Bool
+    /// Stop feeding nghttp2 while our output is backed up.
+    var readPaused = false
+
+    static let highWater = 512 * 1024
+
+    /// Takes over a socket from an HTTP/1 connection that saw the HTTP/2 preface;
+    /// `buffered` holds the bytes read so far (the preface onwards).
+    /// TLS when negotiated by ALPN (nil: prior-knowledge h2c).
+    let transport: TLSTransport?
+
+    init(worker: Worker, peerIP: [UInt8], buffered: UnsafeRawBufferPointer, transport: TLSTransport?) {
+        self.worker = worker
+        self.transport = transport
+        isTLS = transport != nil
+        self.peerIP = peerIP
+        events = H2ServerEvents()
+        super.init()
+        events.connection = self
+        let limits = worker.snapshot.limits
+        session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
+                                                                       maxHeaderCount: limits.maxHeaderCount))
+        input.append(buffered)
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+    }
+
+    /// Called right after the loop transferred the fd to this handler.
+    func start() {
+        deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
+        feed()
+        onReadable()
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        if events & EventLoop.writable != 0 { writeOut() }
+        if !closed, events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
+            onReadable()
+        }
+    }
+
+    private func onReadable() {
+        while !closed, !readPaused {
+            input.reserve(16 * 1024)
+            let room = input.writableCount
+            let result: IOResult
+            if let t = transport {
+                result = t.read(fd: fd, into: &input, max: room)
+            } else {
+                result = SocketIO.read(fd, input.writePointer, room)
+                if case .bytes(let n) = result { input.commit(n) }
+            }
+            switch result {
+            case .bytes(0), .failed:
+                close()
+                return
+            case .bytes(let n):
+                feed()
+                if n < room && transport == nil { return }
+            case .wouldBlock:
+                return
+            }
+        }
+    }
+
+    /// Hands buffered bytes to nghttp2, then writes what it produced.
+    private func feed() {
+        guard !input.isEmpty else { return }
+        worker.refreshSnapshot()
+        let ok = session.receive(input.readable)
+        input.clear()
+        if !ok { worker.snapshot.global.increment(.requestsParsedError, worker: worker.index) }
+        deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
+        handleDeferred()
+    }
+
+    /// Asks for one write after the current batch of events.
+    @inline(__always)
+    func scheduleWrite() { worker.loop.deferWork(self) }
+
+    override func handleDeferred() {
+        guard !closed else { return }
+        if pendingOutput < H2DownstreamConnection.highWater {
+            session.flush(into: &output, limit: H2DownstreamConnection.highWater - pendingOutput)
+        }
+        writeOut()
+    }
+
+    /// Writes pending bytes; closes once nghttp2 neither reads nor writes.
+    private func writeOut() {
+        guard !closed else { return }
+        if !writeOutput() { close(); return }
+        if pendingOutput == 0 && session.wantsWrite {
+            session.flush(into: &output, limit: H2DownstreamConnection.highWater)
+            if !writeOutput() { close(); return }
+        }
+        let backedUp = pendingOutput >= H2DownstreamConnection.highWater
+        if readPaused && !backedUp {
+            readPaused = false
+            onReadable()
+        } else if backedUp {
+            readPaused = true
+        }
+        if pendingOutput == 0 && !session.wantsRead && !session.wantsWrite { close() }
+    }
+
+    @inline(__always)
+    private func writeOutput() -> Bool {
+        guard let t = transport else { return output.flush(to: fd) }
+        return t.write(fd: fd, from: &output)
+    }
+
+    /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).
+    private var pendingOutput: Int { output.count + (transport?.cipherOut.count ?? 0) }
+
+    override func handleTimeout(now: UInt64) {
+        if streams.isEmpty {
+            session.goAway()
+            handleDeferred()
+            close()
+        } else {
+            deadline = now + worker.snapshot.limits.idleTimeoutNanos
+        }
+    }
+
+    /// Drain: GOAWAY now, close when the streams in flight finished.
+    func beginDrain() {
+        session.goAway()
+        scheduleWrite()
+        if streams.isEmpty { close() }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        for (_, s) in streams { s.abort() }
+        streams.removeAll()
+        worker.loop.close(self)
+        worker.connectionClosed()
+    }
+
+    // MARK: streams
+
+    func stream(_ id: Int32) -> H2StreamExchange? { streams[id] }
+
+    func openStream(_ id: Int32) -> H2StreamExchange {
+        let s = free.popLast() ?? H2StreamExchange(connection: self)
+        s.begin(id: id)
+        streams[id] = s
+        return s
+    }
+
+    /// The stream closed on the session: release its exchange.
+    func streamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        s.closedByPeer(errorCode: errorCode)
+        if free.count < 32 { free.append(s) }
+        if worker.draining && streams.isEmpty { scheduleWrite() }
+    }
+}
+
+/// Forwards nghttp2 server events to the connection and its streams.
+final class H2ServerEvents: H2SessionHandler {
+    unowned(unsafe) var connection: H2DownstreamConnection!
+
+    override func streamHeadersBegin(stream: Int32) {
+        if connection.stream(stream) == nil { _ = connection.openStream(stream) }
+    }
+
+    override func streamHeader(stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        connection.stream(stream)?.header(name: name, value: value)
+    }
+
+    override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers: Bool) {
+        connection.stream(stream)?.headersEnd(endStream: endStream, isTrailers: isTrailers)
+    }
+
+    override func streamData(stream: Int32, bytes: UnsafeRawBufferPointer) {
+        connection.stream(stream)?.requestData(bytes)
+    }
+
+    override func streamEnd(stream: Int32) {
+        connection.stream(stream)?.requestEnd()
+    }
+
+    override func streamClosed(stream: Int32, errorCode: UInt32) {
+        connection.streamClosed(stream, errorCode: errorCode)
+    }
+
+    override func streamWantsData(stream: Int32) {
+        connection.stream(stream)?.downstreamWantsData()
+    }
+
+    override func limitExceeded(stream: Int32, reason: StaticString) {
+        connection.worker.snapshot.global.increment(.h2LimitResets, worker: connection.worker.index)
+    }
+}

@@ -1,0 +1,225 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceHTTP2
+import SluiceRouting
+import SluiceStats
+
+extension H2StreamExchange {
+    /// Response bytes from the HTTP/1.1 backend.
+    func handleUpstreamReadable() {
+        guard let up = upstream else { return }
+        if !responseStarted {
+            while true {
+                switch parser.parse(up.input.readable, requestWasHEAD: isHEAD, into: &responseHead) {
+                case .incomplete: return
+                case .error: handleUpstreamFailed(.protocolError); return
+                case .complete:
+                    if responseHead.status < 200 {
+                        if responseHead.status == 101 { handleUpstreamFailed(.protocolError); return }
+                        up.input.consume(responseHead.headLength)
+                        parser.reset()
+                        continue
+                    }
+                }
+                break
+            }
+            submitResponseHead(up.input.readable)
+            up.input.consume(responseHead.headLength)
+            parser.reset()
+            up.deadline = 0
+        }
+        forwardBody(up)
+        if responseDone {
+            _ = session.finishData(stream: id)
+            finish()
+        } else if session.outboundQueued(stream: id) >= H2StreamExchange.streamHighWater {
+            up.readPaused = true
+        }
+        connection.scheduleWrite()
+    }
+
+    var isHEAD: Bool {
+        headers.withBytes { AttributeScan.equals(UnsafeRawBufferPointer(rebasing: $0[headers.method]), "HEAD") }
+    }
+
+    private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {
+        responseStarted = true
+        status = responseHead.status
+        responseHeaders.removeAll()
+        var hasRequestID = false
+        for f in responseHead.fields {
+            if responseHead.isHopByHop(buf, f) { continue }
+            if fieldNameEquals(buf, f, "x-request-id") { hasRequestID = true }
+            responseHeaders.appendLowercasingName(name: f.name(in: buf), value: f.value(in: buf))
+        }
+        let snapshot = self.snapshot!
+        snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
+        let version = snapshot.modelVersions[decision.backend]
+        if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
+        if !hasRequestID { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
+        switch responseHead.framing {
+        case .none: responseMode = .none
+        case .contentLength(let n): responseMode = n == 0 ? .none : .length(n)
+        case .chunked: responseMode = .chunkedDecoded; chunks.reset()
+        case .untilClose: responseMode = .closeDelimited(rechunk: false)
+        }
+        responseDone = responseMode == .none
+        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: responseDone)
+        if responseDone {
+            finish()
+            connection.scheduleWrite()
+        }
+    }
+
+    private func forwardBody(_ up: UpstreamConnection) {
+        switch responseMode {
+        case .none:
+            return
+        case .length(let remaining):
+            let n = Int(min(remaining, UInt64(up.input.count)))
+            if n > 0 {
+                session.enqueueData(stream: id, bytes: UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
+                up.input.consume(n)
+            }
+            responseMode = .length(remaining - UInt64(n))
+            if remaining == UInt64(n) { responseDone = true }
+        case .chunkedDecoded, .chunkedPassThrough:
+            ranges.removeAll(keepingCapacity: true)
+            do {
+                let n = try chunks.consume(up.input.readable, payload: &ranges)
+                for r in ranges { session.enqueueData(stream: id, bytes: UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+                up.input.consume(n)
+                if chunks.isFinished { responseDone = true }
+            } catch {
+                handleUpstreamFailed(.protocolError)
+            }
+        case .closeDelimited:
+            if up.input.count > 0 {
+                session.enqueueData(stream: id, bytes: up.input.readable)
+                up.input.consume(up.input.count)
+            }
+        }
+    }
+
+    func handleUpstreamEOF() {
+        if responseStarted, case .closeDelimited = responseMode {
+            responseDone = true
+            _ = session.finishData(stream: id)
+            finish()
+            connection.scheduleWrite()
+            return
+        }
+        handleUpstreamFailed(.reset)
+    }
+
+    /// The client can take more DATA on this stream: resume the upstream.
+    func downstreamWantsData() {
+        if let up = upstream, up.readPaused {
+            up.readPaused = false
+            up.readAvailable()
+        }
+    }
+
+    func handleUpstreamFailed(_ failure: UpstreamFailure) {
+        guard let snapshot else { return }
+        let name = snapshot.table.backends[decision.backend].name
+        switch failure {
+        case .connect:
+            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
+            fail(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(name)", isError: true)
+        case .timeout:
+            snapshot.global.increment(.upstreamTimeouts, worker: worker.index)
+            fail(status: 504, code: "upstream_timeout", message: "backend \(name) did not answer in time", isError: true)
+        case .protocolError:
+            snapshot.global.increment(.upstreamProtocolErrors, worker: worker.index)
+            fail(status: 502, code: "bad_gateway", message: "backend \(name) sent an invalid HTTP response", isError: true)
+        case .reset:
+            snapshot.global.increment(.upstreamResets, worker: worker.index)
+            fail(status: 502, code: "upstream_reset", message: "backend \(name) closed the connection before responding", isError: true)
+        }
+    }
+
+    /// Ends the exchange with an error: a JSON (or gRPC trailers-only) answer if nothing was
+    /// sent yet, otherwise a stream reset so the client never takes a truncated body as complete.
+    func fail(status code: Int, code errorCode: String, message: String, isError: Bool) {
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+        }
+        if responseStarted {
+            record(status: 0, isError: true)
+            session.resetStream(id, errorCode: H2ErrorCode.internalError)
+        } else {
+            record(status: code, isError: isError)
+            respondError(status: code, code: errorCode, message: message)
+        }
+        connection.scheduleWrite()
+    }
+
+    /// Answers with an error Sluice produced (no upstream involved or it failed before answering).
+    func respondError(status code: Int, code errorCode: String, message: String) {
+        responseStarted = true
+        responseDone = true
+        status = code
+        responseHeaders.removeAll()
+        requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) }
+        if headers.isGRPC {
+            // gRPC callers get a trailers-only response with the matching status.
+            responseHeaders.append(name: "content-type", value: "application/grpc")
+            responseHeaders.append(name: "grpc-status", value: code == 504 ? "4" : code == 503 || code == 502 ? "14" : code == 404 ? "12" : "13")
+            responseHeaders.append(name: "grpc-message", value: message)
+            session.submitResponse(stream: id, status: 200, headers: responseHeaders, endStream: true)
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: "{\"error\":\"".utf8)
+            HTTP1Encoder.appendJSONEscaped(errorCode.utf8, to: &scratch)
+            scratch.append(contentsOf: "\",\"message\":\"".utf8)
+            HTTP1Encoder.appendJSONEscaped(message.utf8, to: &scratch)
+            scratch.append(contentsOf: "\",\"request_id\":\"".utf8)
+            HTTP1Encoder.appendJSONEscaped(requestID, to: &scratch)
+            scratch.append(contentsOf: "\"}".utf8)
+            responseHeaders.append(name: "content-type", value: "application/json")
+            responseHeaders.append(name: "content-length", value: String(scratch.count))
+            session.submitResponse(stream: id, status: code, headers: responseHeaders, endStream: false)
+            scratch.withUnsafeBytes { _ = session.enqueueData(stream: id, bytes: $0) }
+            _ = session.finishData(stream: id)
+        }
+        connection.scheduleWrite()
+    }
+
+    /// The response is complete: record it and park the upstream connection.
+    func finish() {
+        record(status: status, isError: false)
+        guard let up = upstream else { return }
+        upstream = nil
+        if requestDone, responseHead.keepAlive, up.input.isEmpty, !up.peerClosed, responseMode != .closeDelimited(rechunk: false) {
+            up.home.release(up, now: worker.loop.now, loop: worker.loop)
+        } else {
+            up.closeNow(loop: worker.loop)
+        }
+    }
+
+    func record(status code: Int, isError: Bool) {
+        guard let snapshot else { return }
+        self.snapshot = nil
+        guard routed else { return }
+        let now = worker.loop.now
+        snapshot.targetStats[decision.route][decision.target].recordResponse(
+            worker: worker.index, nowSecond: now / 1_000_000_000, status: code,
+            isError: isError || code >= 500, latencyMicros: (now &- startedAt) / 1000)
+    }
+
+    /// The client reset or the stream closed normally.
+    func closedByPeer(errorCode: UInt32) {
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+            record(status: 0, isError: false)
+            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
+        }
+        snapshot = nil
+    }
+
+    /// The connection is going away.
+    func abort() { closedByPeer(errorCode: H2ErrorCode.cancel) }
+}

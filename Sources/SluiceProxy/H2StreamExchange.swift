@@ -1,0 +1,259 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceHTTP2
+import SluiceRouting
+import SluiceStats
+
+/// One HTTP/2 request stream and its upstream exchange. Recycled by its connection.
+/// The upstream is an HTTP/1.1 connection from the worker's pool: the request head is
+/// rebuilt from the pseudo-headers, a body without content-length is re-framed as chunked,
+/// and the response is parsed and re-emitted as HEADERS + DATA on the stream.
+final class H2StreamExchange: ExchangeHandler {
+    unowned let connection: H2DownstreamConnection
+    var id: Int32 = 0
+    var headers = H2RequestHeaders()
+    var responseHeaders = H2HeaderBlock()
+    var snapshot: ProxySnapshot?
+    var decision = Decision(route: 0, target: 0, backend: 0, reason: .weighted, shadow: false)
+    var startedAt: UInt64 = 0
+    var requestID: [UInt8] = []
+    var requestIDGenerated = false
+    var upstream: UpstreamConnection?
+    var requestStarted = false
+    /// A target was chosen (errors before routing are not counted against a target).
+    var routed = false
+    var requestDone = false
+    var requestChunked = false
+    var requestBodyBytes: UInt64 = 0
+    var maxRequestBody: UInt64 = 0
+    /// Request DATA bytes forwarded but not yet credited back to the client (flow control).
+    var unconsumed = 0
+    var parser = ResponseHeadParser()
+    var responseHead = ResponseHead()
+    var chunks = ChunkedDecoder(isResponse: true)
+    var ranges: [Range<Int>] = []
+    var responseMode = ResponseBodyMode.none
+    var responseStarted = false
+    var responseDone = false
+    var status = 0
+    var requestTimeout: UInt64 = 0
+    /// Scratch for error bodies and chunk framing.
+    var scratch: [UInt8] = []
+
+    /// Above this many bytes queued on the stream, stop reading the upstream.
+    static let streamHighWater = 256 * 1024
+
+    init(connection: H2DownstreamConnection) {
+        self.connection = connection
+        requestID.reserveCapacity(64)
+        scratch.reserveCapacity(256)
+    }
+
+    var worker: Worker { connection.worker }
+    var session: H2Session { connection.session }
+
+    /// Prepares for stream `id`.
+    func begin(id: Int32) {
+        self.id = id
+        headers.reset()
+        responseHeaders.removeAll()
+        snapshot = nil
+        upstream = nil
+        requestStarted = false
+        routed = false
+        requestDone = false
+        requestChunked = false
+        requestBodyBytes = 0
+        unconsumed = 0
+        parser.reset()
+        chunks.reset()
+        responseMode = .none
+        responseStarted = false
+        responseDone = false
+        status = 0
+        requestIDGenerated = false
+    }
+
+    func header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if !requestStarted { headers.add(name: name, value: value) }
+    }
+
+    func headersEnd(endStream: Bool, isTrailers: Bool) {
+        if isTrailers || requestStarted {
+            // Request trailers cannot be carried to an HTTP/1.1 backend without chunked trailers; dropped.
+            if endStream { requestEnd() }
+            return
+        }
+        requestStarted = true
+        start(endStream: endStream)
+    }
+
+    // MARK: request
+
+    private func start(endStream: Bool) {
+        let snapshot = worker.snapshot
+        self.snapshot = snapshot
+        startedAt = worker.loop.now
+        requestDone = endStream
+        if headers.malformed || headers.method.isEmpty || headers.pathRange.isEmpty {
+            generateRequestID()
+            respondError(status: 400, code: "bad_request", message: "malformed HTTP/2 request header block")
+            return
+        }
+        let picked: Decision? = headers.withBytes { buf in
+            adoptRequestID(buf)
+            return Router.decide(snapshot.table, H2RequestHeaders.View(buffer: buf, headers: headers), rng: &worker.rng)
+        }
+        guard let decision = picked else {
+            snapshot.global.increment(.noRoute, worker: worker.index)
+            respondError(status: 404, code: "no_route", message: "no route matches this request")
+            return
+        }
+        self.decision = decision
+        routed = true
+        let route = snapshot.table.routes[decision.route]
+        maxRequestBody = route.maxRequestBody ?? snapshot.limits.maxRequestBody
+        if let n = headers.contentLength, n > maxRequestBody {
+            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+            respondError(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes")
+            return
+        }
+        snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
+        requestChunked = !endStream && headers.contentLength == nil
+        requestTimeout = snapshot.table.backends[decision.backend].timeouts.requestNanos
+        let up = worker.openUpstream(backend: decision.backend, owner: self)
+        upstream = up
+        headers.withBytes { buf in encodeRequestHead(into: &up.output, buf) }
+        switch up.state {
+        case .closed:
+            upstreamFailed(.connect)
+        case .active:
+            up.deadline = worker.loop.now + requestTimeout
+            up.flush()
+        default:
+            break
+        }
+    }
+
+    private func generateRequestID() {
+        worker.generateRequestID(into: &requestID)
+        requestIDGenerated = true
+    }
+
+    private func adoptRequestID(_ buf: UnsafeRawBufferPointer) {
+        requestID.removeAll(keepingCapacity: true)
+        if let v = H2RequestHeaders.View(buffer: buf, headers: headers).header(H2StreamExchange.requestIDName), v.count > 0, v.count <= 128 {
+            requestID.append(contentsOf: v)
+            requestIDGenerated = false
+        } else {
+            generateRequestID()
+        }
+    }
+
+    static let requestIDName: [UInt8] = Array("x-request-id".utf8)
+
+    private func encodeRequestHead(into out: inout ByteQueue, _ buf: UnsafeRawBufferPointer) {
+        out.append(UnsafeRawBufferPointer(rebasing: buf[headers.method]))
+        out.append(byte: 32)
+        out.append(UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
+        out.append(" HTTP/1.1\r\n")
+        if !headers.authority.isEmpty {
+            out.append("host: ")
+            out.append(UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
+            out.append("\r\n")
+        }
+        var forwardedFor: FieldRange?
+        for f in headers.fields {
+            if HopByHop.isHopByHop(buf, f) || fieldNameEquals(buf, f, "host") { continue }
+            if fieldNameEquals(buf, f, "x-forwarded-for") { forwardedFor = f; continue }
+            out.append(f.name(in: buf))
+            out.append(": ")
+            out.append(f.value(in: buf))
+            out.append("\r\n")
+        }
+        out.append("x-forwarded-for: ")
+        if let f = forwardedFor, f.valueLength > 0 {
+            out.append(f.value(in: buf))
+            out.append(", ")
+        }
+        out.append(connection.peerIP)
+        out.append("\r\nx-forwarded-proto: ")
+        out.append(connection.isTLS ? "https" : "http")
+        out.append("\r\n")
+        if requestIDGenerated {
+            out.append("x-request-id: ")
+            out.append(requestID)
+            out.append("\r\n")
+        }
+        if requestChunked { out.append("transfer-encoding: chunked\r\n") }
+        out.append("\r\n")
+    }
+
+    /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
+    func requestData(_ bytes: UnsafeRawBufferPointer) {
+        guard let up = upstream, !responseDone else {
+            session.consume(stream: id, bytes.count)
+            return
+        }
+        requestBodyBytes += UInt64(bytes.count)
+        if requestBodyBytes > maxRequestBody {
+            snapshot?.global.increment(.bodyTooLarge, worker: worker.index)
+            fail(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes", isError: false)
+            return
+        }
+        if requestChunked {
+            appendChunkHeader(&up.output, bytes.count)
+            up.output.append(bytes)
+            up.output.append("\r\n")
+        } else {
+            up.output.append(bytes)
+        }
+        if up.output.count < DownstreamConnection.highWater {
+            session.consume(stream: id, bytes.count)
+        } else {
+            unconsumed += bytes.count
+        }
+        if up.state == .active { up.flush() }
+    }
+
+    /// END_STREAM from the client.
+    func requestEnd() {
+        guard !requestDone else { return }
+        requestDone = true
+        guard let up = upstream else { return }
+        if requestChunked { up.output.append("0\r\n\r\n") }
+        if up.state == .active { up.flush() }
+    }
+
+    override func upstreamConnected() {
+        upstream?.deadline = worker.loop.now + requestTimeout
+        upstream?.flush()
+    }
+
+    override func upstreamReadable() { handleUpstreamReadable() }
+    override func upstreamEOF() { handleUpstreamEOF() }
+    override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
+    override func upstreamTimedOut() { handleUpstreamFailed(.timeout) }
+
+    override func upstreamDrained() {
+        if unconsumed > 0 {
+            session.consume(stream: id, unconsumed)
+            unconsumed = 0
+            connection.scheduleWrite()
+        }
+    }
+
+    private func appendChunkHeader(_ out: inout ByteQueue, _ n: Int) {
+        var shift = 60
+        var started = false
+        while shift >= 0 {
+            let d = UInt8((n >> shift) & 0xF)
+            if d != 0 || started || shift == 0 {
+                started = true
+                out.append(byte: d < 10 ? 48 + d : 87 + d)
+            }
+            shift -= 4
+        }
+        out.append("\r\n")
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import SluiceConfig
+import SluiceDemo
+import SluiceProxy
+import Testing
+
+extension Integration {
+    /// TLS listeners: ALPN picks h2 or http/1.1; a bad certificate is a clear error.
+    @Suite struct TLS {
+        /// A throwaway self-signed certificate made with the openssl CLI.
+        static func makeCertificate() throws -> (cert: String, key: String, dir: String) {
+            let dir = NSTemporaryDirectory() + "sluice-tls-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let r = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(dir)/key.pem",
+                                                "-out", "\(dir)/cert.pem", "-days", "1", "-subj", "/CN=localhost"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return ("\(dir)/cert.pem", "\(dir)/key.pem", dir)
+        }
+
+        static func yaml(backend: UInt16, cert: String, key: String) -> String {
+            """
+            workers: 1
+            listeners:
+              - { name: tls, address: 127.0.0.1:0, tls: { certificate: \(cert), private_key: \(key) } }
+            backends: [{ name: v1, endpoints: [127.0.0.1:\(backend)], model_version: v1 }]
+            routes:
+              - { name: m, match: { path_prefix: / }, baseline: v1, targets: [{ backend: v1, weight: 100 }] }
+            """
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func alpnNegotiatesH2AndHTTP11() throws {
+            let backend = try startModelServer("v1")
+            defer { backend.stop() }
+            let c = try TLS.makeCertificate()
+            defer { try? FileManager.default.removeItem(atPath: c.dir) }
+            let h = try ProxyHarness(yaml: TLS.yaml(backend: backend.port, cert: c.cert, key: c.key))
+            defer { h.stop() }
+            let url = "https://127.0.0.1:\(h.port)/echo"
+            let h2 = try Command.curl(["-k", "--http2", url])
+            #expect(h2.exitCode == 0, "\(h2.stderr)")
+            #expect(h2.rawHeaders.hasPrefix("HTTP/2 200"), "\(h2.rawHeaders)")
+            #expect(h2.header("x-sluice-target") == "v1")
+            let headers = h2.json?["headers"] as? [String: Any]
+            #expect(headers?["x-forwarded-proto"] as? String == "https")
+            let h1 = try Command.curl(["-k", "--http1.1", url])
+            #expect(h1.rawHeaders.hasPrefix("HTTP/1.1 200"), "\(h1.rawHeaders)")
+            #expect(h1.header("x-sluice-target") == "v1")
+            // Larger bodies both ways through TLS + HTTP/2.
+            let down = try Command.run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{size_download}", "https://127.0.0.1:\(h.port)/bytes/3000000"])
+            #expect(down.stdout == "3000000")
+            // Plain HTTP sent to the TLS port fails cleanly and the listener keeps serving.
+            let plain = try Command.curl(["http://127.0.0.1:\(h.port)/echo"], timeout: 5)
+            #expect(plain.status != 200)
+            #expect(try Command.curl(["-k", "--http2", url]).status == 200)
+        }
+
+        @Test func badCertificateIsAClearError() throws {
+            let dir = NSTemporaryDirectory() + "sluice-badtls-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try "not a certificate".write(toFile: "\(dir)/cert.pem", atomically: true, encoding: .utf8)
+            let config = try ConfigLoader.parse(yaml: TLS.yaml(backend: 1, cert: "\(dir)/cert.pem", key: "\(dir)/missing.pem"), file: "t.yaml")
+            do {
+                _ = try ControlPlane(config: config, configPath: nil, workers: 1)
+                Issue.record("a bad certificate was accepted")
+            } catch {
+                #expect(error.message.hasPrefix("listeners[0].tls:"), "\(error.message)")
+                #expect(error.message.contains("cert.pem"), "\(error.message)")
+            }
+        }
+    }
+}
