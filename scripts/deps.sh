@@ -10,7 +10,7 @@ sluice_install_deps() {
   local mode="$1"   # run | test
   for p in libssl-dev libnghttp2-dev pkg-config openssl ca-certificates; do sluice_check_pkg "$p"; done
   if [ "$mode" = test ]; then
-    for p in curl nghttp2-client wrk python3 python3-pip; do sluice_check_pkg "$p"; done
+    for p in curl nghttp2-client nghttp2-proxy wrk python3 python3-pip; do sluice_check_pkg "$p"; done
   fi
   if [ ${#sluice_need_apt[@]} -gt 0 ]; then
     echo "installing: ${sluice_need_apt[*]}" >&2

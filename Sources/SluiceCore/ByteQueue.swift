@@ -116,6 +116,21 @@ public struct ByteQueue {
         tail += digits
     }
 
+    /// Appends `n` in lowercase hex followed by CRLF (a chunk header).
+    public mutating func appendHexChunkHeader(_ n: Int) {
+        var shift = 60
+        var started = false
+        while shift >= 0 {
+            let d = UInt8((n >> shift) & 0xF)
+            if d != 0 || started || shift == 0 {
+                started = true
+                append(byte: d < 10 ? 48 + d : 87 + d)
+            }
+            shift -= 4
+        }
+        append("\r\n")
+    }
+
     /// Writes as much as the socket takes; returns false on a socket error.
     public mutating func flush(to fd: Int32) -> Bool {
         while tail > head {

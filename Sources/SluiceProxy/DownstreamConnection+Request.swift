@@ -58,6 +58,11 @@ extension DownstreamConnection {
         let backend = snapshot.table.backends[decision.backend]
         exchange.requestTimeout = backend.timeouts.requestNanos
         exchange.bodyIdleTimeout = snapshot.limits.bodyIdleTimeoutNanos
+        if backend.protocol == .h2 {
+            dropShadow(.other)
+            beginH2Exchange(buffer: buffer, snapshot: snapshot, now: now)
+            return
+        }
         let up = acquireUpstream(backend: decision.backend, snapshot: snapshot)
         encodeRequestHead(into: &up.output, buffer: buffer, forShadow: false)
         if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
@@ -101,6 +106,16 @@ extension DownstreamConnection {
         return c
     }
 
+    /// Adds the forwarded-for value (existing list plus the client address) to `out`.
+    func forwardedFor(_ buffer: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        for f in head.fields where fieldNameEquals(buffer, f, "x-forwarded-for") && f.valueLength > 0 {
+            out.append(contentsOf: f.value(in: buffer))
+            out.append(contentsOf: ", ".utf8)
+        }
+        out.append(contentsOf: peerIP)
+    }
+
     /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
     /// x-forwarded-for appended, x-request-id added when generated, framing restated.
     /// Starts a shadow copy unless the body is known to exceed its cap or the in-flight share is used.
@@ -140,7 +155,9 @@ extension DownstreamConnection {
             out.append(", ")
         }
         out.append(peerIP)
-        out.append("\r\nx-forwarded-proto: http\r\n")
+        out.append("\r\nx-forwarded-proto: ")
+        out.append(transport == nil ? "http" : "https")
+        out.append("\r\n")
         if exchange.requestIDGenerated {
             out.append("x-request-id: ")
             out.append(exchange.requestID)
@@ -153,6 +170,10 @@ extension DownstreamConnection {
 
     /// Moves request body bytes from `input` to the upstream, validating chunked framing.
     func pumpRequestBody() {
+        if let h2 = exchange.h2Upstream {
+            pumpRequestBodyH2(h2)
+            return
+        }
         guard !exchange.requestBodyDone, let up = upstream else { return }
         switch exchange.requestBody {
         case .length(let remaining):

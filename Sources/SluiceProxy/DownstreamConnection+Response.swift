@@ -80,7 +80,7 @@ extension DownstreamConnection {
         case .closeDelimited(let rechunk):
             let n = up.input.count
             guard n > 0 else { return }
-            if rechunk { appendChunkSize(n) }
+            if rechunk { output.appendHexChunkHeader(n) }
             output.append(up.input.readable)
             exchange.shadow?.appendPrimary(up.input.readable)
             if rechunk { output.append("\r\n") }
@@ -88,19 +88,6 @@ extension DownstreamConnection {
         }
     }
 
-    private func appendChunkSize(_ n: Int) {
-        var shift = 60
-        var started = false
-        while shift >= 0 {
-            let d = UInt8((n >> shift) & 0xF)
-            if d != 0 || started || shift == 0 {
-                started = true
-                output.append(byte: d < 10 ? 48 + d : 87 + d)
-            }
-            shift -= 4
-        }
-        output.append("\r\n")
-    }
 
     /// Status line and headers for the client: hop-by-hop dropped, Sluice's headers added.
     private func writeResponseHead(_ buffer: UnsafeRawBufferPointer) {
@@ -186,6 +173,11 @@ extension DownstreamConnection {
     /// The upstream exchange failed: retry a stale pooled connection once, answer with the
     /// matching error if the client has not seen a response yet, otherwise cut the client off.
     func handleUpstreamFailed(_ failure: UpstreamFailure) {
+        if exchange.h2Upstream != nil {
+            exchange.h2Upstream = nil
+            failH2(failure)
+            return
+        }
         guard let up = upstream, let snapshot = exchange.snapshot else { return }
         let noResponseYet = !exchange.responseHeadParsed && up.input.isEmpty
         upstream = nil
@@ -232,7 +224,8 @@ extension DownstreamConnection {
     }
 
     /// Records the failure and answers (or cuts the connection if a response already started).
-    private func failExchange(status: Int, code: String, message: String) {
+    func failExchange(status: Int, code: String, message: String) {
+        cancelH2()
         recordOutcome(status: exchange.responseStarted ? 0 : status, isError: true)
         if let up = upstream {
             upstream = nil
@@ -243,6 +236,7 @@ extension DownstreamConnection {
 
     /// A client-side fault mid-exchange (bad chunk, body too large): answer if possible and close.
     func abortExchange(status: Int, code: String, message: String) {
+        cancelH2()
         recordOutcome(status: exchange.responseStarted ? 0 : status, isError: false)
         if let up = upstream {
             upstream = nil

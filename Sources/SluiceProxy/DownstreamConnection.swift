@@ -32,6 +32,10 @@ final class DownstreamConnection: ExchangeHandler {
     var responseChunks = ChunkedDecoder(isResponse: true)
     /// Request bytes kept to retry once when a pooled connection turns out to be stale.
     var replay: [UInt8] = []
+    /// Response header block from an HTTP/2 upstream, written out as HTTP/1.1 once complete.
+    var h2Block = H2HeaderBlock()
+    /// Scratch for re-encoding request headers for an HTTP/2 upstream.
+    var h2Scratch: [UInt8] = []
     /// Scratch for the payload ranges of a chunked response decoded for an HTTP/1.0 client.
     var payloadRanges: [Range<Int>] = []
     /// Method and path of a request sampled for the access log (copied: `input` moves on).
@@ -83,6 +87,14 @@ final class DownstreamConnection: ExchangeHandler {
     override func upstreamEOF() { handleUpstreamEOF() }
     override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
     override func upstreamTimedOut() { handleUpstreamTimedOut() }
+    override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
+        h2Header(name: name, value: value, isTrailers: isTrailers)
+    }
+    override func h2ResponseHeadersEnd(endStream: Bool, isTrailers: Bool) { h2HeadersEnd(endStream: endStream, isTrailers: isTrailers) }
+    override func h2ResponseData(_ bytes: UnsafeRawBufferPointer) { h2Data(bytes) }
+    override func h2ResponseEnd() { h2End() }
+    override func h2StreamClosed(errorCode: UInt32) { h2Closed(errorCode: errorCode) }
+    override func h2UpstreamWantsData() { h2WantsData() }
 
     // MARK: reading
 
@@ -204,6 +216,7 @@ final class DownstreamConnection: ExchangeHandler {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        cancelH2()
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)
@@ -271,6 +284,10 @@ final class DownstreamConnection: ExchangeHandler {
         if pendingOutput == 0 {
             if phase == .closing {
                 finishClosing()
+            } else if exchange.h2Unconsumed > 0, let h2 = exchange.h2Upstream {
+                h2.session.consume(stream: exchange.h2Stream, exchange.h2Unconsumed)
+                exchange.h2Unconsumed = 0
+                h2.scheduleWrite()
             } else if let up = upstream, up.readPaused {
                 up.readPaused = false
                 up.readAvailable()

@@ -49,6 +49,13 @@ struct Exchange {
     var bodyIdleTimeout: UInt64 = 0
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
+    /// HTTP/2 upstream stream (backends with `protocol: h2`).
+    var h2Upstream: H2UpstreamConnection?
+    var h2Stream: Int32 = 0
+    /// Response DATA held back from the h2 upstream's window while the client is slow.
+    var h2Unconsumed = 0
+    /// The h2 response carries content-length (else it is chunked or close-delimited to the client).
+    var h2Chunked = false
     /// Sampled for the access log: method and path were copied into the connection's `logScratch`.
     var logged = false
     var logMethodLength = 0
@@ -56,6 +63,10 @@ struct Exchange {
     mutating func reset() {
         snapshot = nil
         shadow = nil
+        h2Upstream = nil
+        h2Stream = 0
+        h2Unconsumed = 0
+        h2Chunked = false
         logged = false
         requestIDGenerated = false
         requestBody = .none

@@ -114,6 +114,7 @@ extension H2StreamExchange {
 
     /// The client can take more DATA on this stream: resume the upstream.
     func downstreamWantsData() {
+        creditUpstream()
         if let up = upstream, up.readPaused {
             up.readPaused = false
             up.readAvailable()
@@ -142,6 +143,7 @@ extension H2StreamExchange {
     /// Ends the exchange with an error: a JSON (or gRPC trailers-only) answer if nothing was
     /// sent yet, otherwise a stream reset so the client never takes a truncated body as complete.
     func fail(status code: Int, code errorCode: String, message: String, isError: Bool) {
+        cancelH2Upstream()
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)
@@ -211,6 +213,11 @@ extension H2StreamExchange {
 
     /// The client reset or the stream closed normally.
     func closedByPeer(errorCode: UInt32) {
+        if h2Upstream != nil {
+            cancelH2Upstream()
+            record(status: 0, isError: false)
+            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
+        }
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)

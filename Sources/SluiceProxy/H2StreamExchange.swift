@@ -19,6 +19,13 @@ final class H2StreamExchange: ExchangeHandler {
     var requestID: [UInt8] = []
     var requestIDGenerated = false
     var upstream: UpstreamConnection?
+    /// The HTTP/2 upstream connection and stream id (backends with `protocol: h2`).
+    var h2Upstream: H2UpstreamConnection?
+    var h2Stream: Int32 = 0
+    /// Response DATA from the h2 upstream not yet credited back (the client is slow).
+    var upstreamUnconsumed = 0
+    var trailers = H2HeaderBlock()
+    var grpcStatus: UInt8 = 0
     var requestStarted = false
     /// A target was chosen (errors before routing are not counted against a target).
     var routed = false
@@ -59,6 +66,11 @@ final class H2StreamExchange: ExchangeHandler {
         responseHeaders.removeAll()
         snapshot = nil
         upstream = nil
+        h2Upstream = nil
+        h2Stream = 0
+        upstreamUnconsumed = 0
+        trailers.removeAll()
+        grpcStatus = 0
         requestStarted = false
         routed = false
         requestDone = false
@@ -119,8 +131,12 @@ final class H2StreamExchange: ExchangeHandler {
             return
         }
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
-        requestChunked = !endStream && headers.contentLength == nil
         requestTimeout = snapshot.table.backends[decision.backend].timeouts.requestNanos
+        if snapshot.table.backends[decision.backend].protocol == .h2 {
+            startH2Upstream(snapshot: snapshot, endStream: endStream)
+            return
+        }
+        requestChunked = !endStream && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
         headers.withBytes { buf in encodeRequestHead(into: &up.output, buf) }
@@ -191,6 +207,10 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
     func requestData(_ bytes: UnsafeRawBufferPointer) {
+        if let h2 = h2Upstream {
+            requestDataH2(bytes, h2)
+            return
+        }
         guard let up = upstream, !responseDone else {
             session.consume(stream: id, bytes.count)
             return
@@ -202,7 +222,7 @@ final class H2StreamExchange: ExchangeHandler {
             return
         }
         if requestChunked {
-            appendChunkHeader(&up.output, bytes.count)
+            up.output.appendHexChunkHeader(bytes.count)
             up.output.append(bytes)
             up.output.append("\r\n")
         } else {
@@ -220,6 +240,11 @@ final class H2StreamExchange: ExchangeHandler {
     func requestEnd() {
         guard !requestDone else { return }
         requestDone = true
+        if let h2 = h2Upstream {
+            _ = h2.session.finishData(stream: h2Stream)
+            h2.scheduleWrite()
+            return
+        }
         guard let up = upstream else { return }
         if requestChunked { up.output.append("0\r\n\r\n") }
         if up.state == .active { up.flush() }
@@ -235,25 +260,20 @@ final class H2StreamExchange: ExchangeHandler {
     override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
     override func upstreamTimedOut() { handleUpstreamFailed(.timeout) }
 
+    override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
+        h2Header(name: name, value: value, isTrailers: isTrailers)
+    }
+    override func h2ResponseHeadersEnd(endStream: Bool, isTrailers: Bool) { h2HeadersEnd(endStream: endStream, isTrailers: isTrailers) }
+    override func h2ResponseData(_ bytes: UnsafeRawBufferPointer) { h2Data(bytes) }
+    override func h2ResponseEnd() { h2End() }
+    override func h2StreamClosed(errorCode: UInt32) { h2Closed(errorCode: errorCode) }
+    override func h2UpstreamWantsData() { h2WantsData() }
+
     override func upstreamDrained() {
         if unconsumed > 0 {
             session.consume(stream: id, unconsumed)
             unconsumed = 0
             connection.scheduleWrite()
         }
-    }
-
-    private func appendChunkHeader(_ out: inout ByteQueue, _ n: Int) {
-        var shift = 60
-        var started = false
-        while shift >= 0 {
-            let d = UInt8((n >> shift) & 0xF)
-            if d != 0 || started || shift == 0 {
-                started = true
-                out.append(byte: d < 10 ? 48 + d : 87 + d)
-            }
-            shift -= 4
-        }
-        out.append("\r\n")
     }
 }

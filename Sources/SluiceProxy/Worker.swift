@@ -69,7 +69,18 @@ final class Worker {
         }
     }
 
+    /// HTTP/2 upstream connections per endpoint (backends with `protocol: h2`), same indices as `pools`.
+    private(set) var h2Pools: [H2UpstreamPool] = []
+    private var h2PoolsByAddress: [SocketAddress: H2UpstreamPool] = [:]
+
     private func rebuildPools() {
+        var freshH2: [SocketAddress: H2UpstreamPool] = [:]
+        h2Pools = snapshot.endpoints.map { address in
+            let pool = h2PoolsByAddress[address] ?? H2UpstreamPool(address: address)
+            freshH2[address] = pool
+            return pool
+        }
+        h2PoolsByAddress = freshH2
         outliers.remap(from: pools.map(\.address), to: snapshot.endpoints)
         var fresh: [SocketAddress: UpstreamPool] = [:]
         pools = snapshot.endpoints.map { address in

@@ -158,6 +158,27 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func passiveEjectionOnConsecutive5xx() throws {
+            let ok = try startModelServer("ok")
+            defer { ok.stop() }
+            let bad = try ModelServer.start(port: 0, behavior: ModelBehavior(modelVersion: "bad", errorRate: 1))
+            defer { bad.stop() }
+            let h = try ProxyHarness(yaml: Self.yaml(ports: [ok.port, bad.port], health: nil, workers: 1))
+            defer { h.stop() }
+            var fiveHundreds = 0
+            for _ in 0..<10 where Self.get(h).status == 500 { fiveHundreds += 1 }
+            #expect(fiveHundreds == 5, "the 5xx are forwarded until the ejection: \(fiveHundreds)")
+            // The client may read the 5th 500 a moment before the worker counts it.
+            #expect(eventually(1) { Self.row(h, port: bad.port)?.ejectedWorkers == 1 })
+            let badServed = bad.requestsServed
+            for i in 0..<20 {
+                let r = Self.get(h)
+                #expect(r.status == 200 && r.backend == "ok", "request \(i): \(r.status)")
+            }
+            #expect(bad.requestsServed == badServed, "the ejected endpoint got traffic")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func passiveEjectionNeverEmptiesABackend() throws {
             let dead = try startModelServer("dead")
             let deadPort = dead.port

@@ -41,7 +41,7 @@ extension Integration {
             let samples = traffic.samples.value
 
             #expect(state == "rolled_back", "route state \(state) 20 s after the canary turned bad: \(route)")
-            let canaryTimes = samples.filter { $0.target == "canary" }.map(\.time)
+            let canaryTimes = samples.filter { $0.target == "canary" }.map(\.sent)
             let beforeSpoil = canaryTimes.filter { $0 < spoiledAt }.count
             #expect(beforeSpoil > 10, "canary got only \(beforeSpoil) requests before it turned bad")
             if let last = canaryTimes.max() {
@@ -49,7 +49,7 @@ extension Integration {
                 #expect(took <= 15, "canary still received requests \(took) s after it turned bad")
                 print("rollback (\(reasonMentions)): canary's last request \(String(format: "%.2f", took)) s after it turned bad")
             }
-            let lateCanary = samples.filter { $0.target == "canary" && $0.time > rolledBackSeenAt + 0.3 }
+            let lateCanary = samples.filter { $0.target == "canary" && $0.sent > rolledBackSeenAt + 0.3 }
             #expect(lateCanary.isEmpty, "\(lateCanary.count) requests reached the canary after the rollback")
             let failures = samples.filter { $0.error != nil }
             #expect(failures.isEmpty, "\(failures.count) client failures, e.g. \(failures.prefix(3))")
@@ -125,7 +125,7 @@ extension Integration {
             trafficStopped = true
             let samples = traffic.samples.value
             #expect(samples.allSatisfy { $0.status == 200 && $0.error == nil }, "failures: \(samples.filter { $0.status != 200 }.prefix(3))")
-            let late = samples.filter { $0.time > settled + 0.2 }
+            let late = samples.filter { $0.sent > settled + 0.2 }
             #expect(!late.isEmpty && late.allSatisfy { $0.target == "canary" }, "after promotion: \(Set(late.map(\.target)))")
             #expect(samples.contains { $0.target == "stable" } && canary.requestsServed > 0)
 

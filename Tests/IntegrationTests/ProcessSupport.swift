@@ -85,18 +85,32 @@ final class SluiceProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: sluice)
         process.arguments = ["run", "--config", configPath]
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: stderrPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+        // One open file description for both streams (a shared offset), closed here once the child has it.
+        let out = FileHandle(forUpdatingAtPath: stderrPath)
+        process.standardOutput = out
+        process.standardError = out
+        do {
+            try process.run()
+            try? out?.close()
+        } catch {
+            try? out?.close()
+            removeFiles()
+            throw error
+        }
         let deadline = monotonicSeconds() + readyTimeout
         while true {
             if !process.isRunning {
-                throw TestError("sluice exited (\(process.terminationStatus)) before it was ready:\n\(log)")
+                let how = process.terminationReason == .exit ? "exited \(process.terminationStatus)" : "killed by signal \(process.terminationStatus)"
+                let text = log
+                removeFiles()
+                throw TestError("sluice \(how) before it was ready:\n\(text)")
             }
             if (try? adminGet("/ready", timeout: 1).status) == 200 { break }
             if monotonicSeconds() > deadline {
                 killHard()
-                throw TestError("sluice not ready within \(readyTimeout)s:\n\(log)")
+                let text = log
+                removeFiles()
+                throw TestError("sluice not ready within \(readyTimeout)s:\n\(text)")
             }
             usleep(20_000)
         }
@@ -263,6 +277,9 @@ final class WrkRun: @unchecked Sendable {
 
 /// One response seen by a `TrafficLoop`.
 struct TrafficSample: Sendable {
+    /// When the request was sent (monotonic seconds).
+    var sent: Double
+    /// When its answer (or failure) arrived.
     var time: Double
     var status: Int
     var target: String
@@ -287,11 +304,12 @@ final class TrafficLoop: @unchecked Sendable {
                 var next = monotonicSeconds()
                 while running.value {
                     let sample: TrafficSample
+                    let sent = monotonicSeconds()
                     do {
                         let r = try client.request("GET", path, headers: headers, collectBody: false)
-                        sample = TrafficSample(time: monotonicSeconds(), status: r.status, target: r.header("x-sluice-target") ?? "none")
+                        sample = TrafficSample(sent: sent, time: monotonicSeconds(), status: r.status, target: r.header("x-sluice-target") ?? "none")
                     } catch {
-                        sample = TrafficSample(time: monotonicSeconds(), status: 0, target: "none", error: "\(error)")
+                        sample = TrafficSample(sent: sent, time: monotonicSeconds(), status: 0, target: "none", error: "\(error)")
                         client.close()
                     }
                     samples.with { $0.append(sample) }

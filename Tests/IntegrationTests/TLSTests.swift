@@ -46,6 +46,7 @@ extension Integration {
             let h1 = try Command.curl(["-k", "--http1.1", url])
             #expect(h1.rawHeaders.hasPrefix("HTTP/1.1 200"), "\(h1.rawHeaders)")
             #expect(h1.header("x-sluice-target") == "v1")
+            #expect((h1.json?["headers"] as? [String: Any])?["x-forwarded-proto"] as? String == "https")
             // Larger bodies both ways through TLS + HTTP/2.
             let down = try Command.run("curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{size_download}", "https://127.0.0.1:\(h.port)/bytes/3000000"])
             #expect(down.stdout == "3000000")

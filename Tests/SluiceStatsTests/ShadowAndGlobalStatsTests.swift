@@ -70,7 +70,8 @@ struct ShadowAndGlobalStatsTests {
         #expect(names.count == GlobalCounter.allCases.count)
         for c in GlobalCounter.allCases {
             #expect(!c.help.isEmpty)
-            #expect(c.prometheusName.allSatisfy { $0.isLowercase || $0 == "_" })
+            // Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]*; ours are lowercase snake case (digits allowed, as in h2).
+            #expect(c.prometheusName.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" })
         }
     }
 }

@@ -1,0 +1,206 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceHTTP2
+import SluiceRouting
+
+/// HTTP/1.1 client → HTTP/2 backend (`protocol: h2`): the request head becomes a HEADERS
+/// block on a multiplexed upstream connection, the body DATA; the response is written back
+/// as HTTP/1.1 (chunked unless the backend sent content-length). Trailers are not carried
+/// to HTTP/1.1 clients.
+extension DownstreamConnection {
+    func beginH2Exchange(buffer: UnsafeRawBufferPointer, snapshot: ProxySnapshot, now: UInt64) {
+        let backend = snapshot.table.backends[exchange.decision.backend]
+        let endpoint = worker.nextEndpoint(backend: exchange.decision.backend)
+        input.consume(head.headLength)   // `buffer` stays valid: consume only moves indices
+        parser.reset()
+        phase = .exchange
+        deadline = now + exchange.requestTimeout
+        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: backend.timeouts.connectNanos) else {
+            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
+            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(backend.name)")
+            return
+        }
+        h2Block.removeAll()
+        h2Block.append(name: ":method", value: head.method(in: buffer))
+        h2Block.append(name: ":scheme", value: transport == nil ? "http" : "https")
+        if let i = head.hostIndex { h2Block.append(name: ":authority", value: head.fields[i].value(in: buffer)) }
+        let path = RequestView(buffer: buffer, head: head).pathAndQuery
+        if path.isEmpty { h2Block.append(name: ":path", value: "/") } else { h2Block.append(name: ":path", value: path) }
+        for f in head.fields {
+            if head.isHopByHop(buffer, f) || fieldNameEquals(buffer, f, "host") || fieldNameEquals(buffer, f, "expect")
+                || fieldNameEquals(buffer, f, "x-forwarded-for") { continue }
+            h2Block.appendLowercasingName(name: f.name(in: buffer), value: f.value(in: buffer))
+        }
+        forwardedFor(buffer, into: &h2Scratch)
+        h2Scratch.withUnsafeBytes { h2Block.append(name: "x-forwarded-for", value: $0) }
+        h2Block.append(name: "x-forwarded-proto", value: transport == nil ? "http" : "https")
+        if exchange.requestIDGenerated { exchange.requestID.withUnsafeBytes { h2Block.append(name: "x-request-id", value: $0) } }
+        guard let id = conn.openStream(headers: h2Block, endStream: exchange.requestBodyDone, owner: self,
+                                       timeout: exchange.requestTimeout) else {
+            failExchange(status: 503, code: "upstream_unavailable", message: "backend \(backend.name) refused a new stream")
+            return
+        }
+        h2Block.removeAll()
+        exchange.h2Upstream = conn
+        exchange.h2Stream = id
+        if head.expectContinue && !exchange.requestBodyDone { output.append("HTTP/1.1 100 Continue\r\n\r\n") }
+        pumpRequestBody()
+        if !output.isEmpty { flushOutput() }
+    }
+
+    /// Moves request body bytes from `input` into the upstream stream.
+    func pumpRequestBodyH2(_ h2: H2UpstreamConnection) {
+        guard !exchange.requestBodyDone else { return }
+        switch exchange.requestBody {
+        case .length(let remaining):
+            let n = Int(min(remaining, UInt64(input.count)))
+            if n > 0 {
+                h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
+                input.consume(n)
+            }
+            exchange.requestBody = .length(remaining - UInt64(n))
+            if remaining == UInt64(n) { exchange.requestBodyDone = true }
+        case .chunked:
+            payloadRanges.removeAll(keepingCapacity: true)
+            do {
+                let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
+                for r in payloadRanges {
+                    h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[r]))
+                }
+                input.consume(n)
+                if requestChunks.isFinished { exchange.requestBodyDone = true }
+            } catch {
+                abortExchange(status: error.status, code: error.code, message: error.message)
+                return
+            }
+        case .none:
+            exchange.requestBodyDone = true
+        }
+        if exchange.requestBodyDone { _ = h2.session.finishData(stream: exchange.h2Stream) }
+        if h2.session.outboundQueued(stream: exchange.h2Stream) >= DownstreamConnection.highWater { readPaused = true }
+        h2.scheduleWrite()
+    }
+
+    func h2WantsData() {
+        if readPaused && phase == .exchange && !exchange.requestBodyDone {
+            readPaused = false
+            if !input.isEmpty, let h2 = exchange.h2Upstream { pumpRequestBodyH2(h2) }
+            onReadable()
+        }
+    }
+
+    func h2Header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
+        if isTrailers { return }
+        if AttributeScan.equals(name, ":status") {
+            var code = 0
+            for c in value where c >= 48 && c <= 57 { code = code * 10 + Int(c - 48) }
+            exchange.responseStatus = code
+            h2Block.removeAll()
+            return
+        }
+        if name.first == UInt8(ascii: ":") { return }
+        h2Block.append(name: name, value: value)
+    }
+
+    func h2HeadersEnd(endStream: Bool, isTrailers: Bool) {
+        guard !isTrailers, exchange.responseStatus >= 200, let snapshot = exchange.snapshot else { return }
+        exchange.responseHeadParsed = true
+        exchange.responseStarted = true
+        if !exchange.requestBodyDone { exchange.clientKeepAlive = false }
+        deadline = worker.loop.now + exchange.bodyIdleTimeout
+        output.append("HTTP/1.1 ")
+        output.appendDecimal(UInt64(exchange.responseStatus))
+        output.append(byte: 32)
+        let reason = HTTP1Encoder.reasonPhrase(for: exchange.responseStatus)
+        output.append(UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount))
+        output.append("\r\n")
+        var hasLength = false, hasRequestID = false
+        h2Block.forEachField { name, value in
+            if AttributeScan.equals(name, "content-length") { hasLength = true }
+            if AttributeScan.equals(name, "x-request-id") { hasRequestID = true }
+            output.append(name)
+            output.append(": ")
+            output.append(value)
+            output.append("\r\n")
+        }
+        let bodyless = endStream || exchange.isHEAD || exchange.responseStatus == 204 || exchange.responseStatus == 304
+        exchange.h2Chunked = !bodyless && !hasLength
+        if exchange.h2Chunked {
+            if exchange.clientMinor == 0 { exchange.clientKeepAlive = false } else { output.append("transfer-encoding: chunked\r\n") }
+        }
+        output.append("x-sluice-target: ")
+        output.append(snapshot.backendNames[exchange.decision.backend])
+        let version = snapshot.modelVersions[exchange.decision.backend]
+        if !version.isEmpty {
+            output.append("\r\nx-model-version: ")
+            output.append(version)
+        }
+        if !hasRequestID {
+            output.append("\r\nx-request-id: ")
+            output.append(exchange.requestID)
+        }
+        if !exchange.clientKeepAlive { output.append("\r\nconnection: close") }
+        output.append("\r\n\r\n")
+        if endStream { h2End() } else { flushOutput() }
+    }
+
+    func h2Data(_ bytes: UnsafeRawBufferPointer) {
+        guard let h2 = exchange.h2Upstream, exchange.responseStarted else { return }
+        if exchange.h2Chunked && exchange.clientMinor == 1 {
+            output.appendHexChunkHeader(bytes.count)
+            output.append(bytes)
+            output.append("\r\n")
+        } else {
+            output.append(bytes)
+        }
+        deadline = worker.loop.now + exchange.bodyIdleTimeout
+        flushOutput()
+        if pendingOutput < DownstreamConnection.highWater {
+            h2.session.consume(stream: exchange.h2Stream, bytes.count)
+            h2.scheduleWrite()
+        } else {
+            exchange.h2Unconsumed += bytes.count
+        }
+    }
+
+    func h2End() {
+        guard let h2 = exchange.h2Upstream, exchange.responseStarted else { return }
+        if exchange.h2Chunked && exchange.clientMinor == 1 { output.append("0\r\n\r\n") }
+        h2.release(stream: exchange.h2Stream)
+        exchange.h2Upstream = nil
+        flushOutput()
+        if phase == .exchange { finishExchange() }
+    }
+
+    func h2Closed(errorCode: UInt32) {
+        guard exchange.h2Upstream != nil else { return }
+        exchange.h2Upstream = nil
+        failH2(.reset)
+    }
+
+    /// The h2 upstream failed: the documented error if nothing was sent, else cut the client off.
+    func failH2(_ failure: UpstreamFailure) {
+        guard let snapshot = exchange.snapshot else { return }
+        let name = snapshot.table.backends[exchange.decision.backend].name
+        switch failure {
+        case .connect:
+            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
+            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(name)")
+        case .timeout:
+            snapshot.global.increment(.upstreamTimeouts, worker: worker.index)
+            failExchange(status: 504, code: "upstream_timeout", message: "backend \(name) did not answer in time")
+        case .protocolError, .reset:
+            snapshot.global.increment(.upstreamResets, worker: worker.index)
+            failExchange(status: 502, code: "upstream_reset", message: "backend \(name) reset the stream before responding")
+        }
+    }
+
+    /// Drops the h2 upstream stream (client gone, or the exchange failed on our side).
+    func cancelH2() {
+        guard let h2 = exchange.h2Upstream else { return }
+        exchange.h2Upstream = nil
+        h2.release(stream: exchange.h2Stream)
+        h2.session.resetStream(exchange.h2Stream, errorCode: H2ErrorCode.cancel)
+        h2.scheduleWrite()
+    }
+}

@@ -1,0 +1,169 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceHTTP2
+import SluiceRouting
+
+/// HTTP/2 downstream stream → HTTP/2 upstream stream (gRPC and other h2 backends):
+/// headers, DATA and trailers pass through; windows are credited on each side only as
+/// the other side takes the bytes.
+extension H2StreamExchange {
+    func startH2Upstream(snapshot: ProxySnapshot, endStream: Bool) {
+        let endpoint = worker.nextEndpoint(backend: decision.backend)
+        let timeouts = snapshot.table.backends[decision.backend].timeouts
+        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: timeouts.connectNanos) else {
+            handleUpstreamFailed(.connect)
+            return
+        }
+        responseHeaders.removeAll()
+        headers.withBytes { buf in
+            responseHeaders.append(name: ":method", value: UnsafeRawBufferPointer(rebasing: buf[headers.method]))
+            responseHeaders.append(name: ":scheme", value: "http")
+            if !headers.authority.isEmpty {
+                responseHeaders.append(name: ":authority", value: UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
+            }
+            responseHeaders.append(name: ":path", value: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
+            var forwardedFor: FieldRange?
+            for f in headers.fields {
+                if fieldNameEquals(buf, f, "te") {
+                    // "te: trailers" is the one hop-by-hop value HTTP/2 allows, and gRPC needs it.
+                    if AttributeScan.equals(f.value(in: buf), "trailers") { responseHeaders.append(name: "te", value: "trailers") }
+                    continue
+                }
+                if HopByHop.isHopByHop(buf, f) { continue }
+                if fieldNameEquals(buf, f, "x-forwarded-for") { forwardedFor = f; continue }
+                responseHeaders.append(name: f.name(in: buf), value: f.value(in: buf))
+            }
+            scratch.removeAll(keepingCapacity: true)
+            if let f = forwardedFor, f.valueLength > 0 {
+                scratch.append(contentsOf: f.value(in: buf))
+                scratch.append(contentsOf: ", ".utf8)
+            }
+            scratch.append(contentsOf: connection.peerIP)
+            scratch.withUnsafeBytes { responseHeaders.append(name: "x-forwarded-for", value: $0) }
+            if requestIDGenerated { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
+        }
+        guard let id = conn.openStream(headers: responseHeaders, endStream: endStream, owner: self, timeout: requestTimeout) else {
+            handleUpstreamFailed(.connect)
+            return
+        }
+        responseHeaders.removeAll()
+        h2Upstream = conn
+        h2Stream = id
+    }
+
+    func requestDataH2(_ bytes: UnsafeRawBufferPointer, _ h2: H2UpstreamConnection) {
+        requestBodyBytes += UInt64(bytes.count)
+        if requestBodyBytes > maxRequestBody {
+            fail(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes", isError: false)
+            return
+        }
+        h2.session.enqueueData(stream: h2Stream, bytes: bytes)
+        if h2.session.outboundQueued(stream: h2Stream) < H2StreamExchange.streamHighWater {
+            session.consume(stream: id, bytes.count)
+        } else {
+            unconsumed += bytes.count
+        }
+        h2.scheduleWrite()
+    }
+
+    /// The backend's stream can take more: credit the client for what we held back.
+    func h2WantsData() {
+        if unconsumed > 0 {
+            session.consume(stream: id, unconsumed)
+            unconsumed = 0
+            connection.scheduleWrite()
+        }
+    }
+
+    func h2Header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
+        if AttributeScan.equals(name, "grpc-status") {
+            grpcStatus = value.count == 1 && value[0] == UInt8(ascii: "0") ? 0 : 1
+        }
+        if isTrailers {
+            trailers.append(name: name, value: value)
+            return
+        }
+        if AttributeScan.equals(name, ":status") {
+            var code = 0
+            for c in value where c >= 48 && c <= 57 { code = code * 10 + Int(c - 48) }
+            status = code
+            return
+        }
+        if name.first == UInt8(ascii: ":") { return }
+        responseHeaders.append(name: name, value: value)
+    }
+
+    func h2HeadersEnd(endStream: Bool, isTrailers: Bool) {
+        if isTrailers { return }
+        if status < 200 { responseHeaders.removeAll(); return }   // informational: wait for the final head
+        guard let snapshot else { return }
+        responseStarted = true
+        snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
+        let version = snapshot.modelVersions[decision.backend]
+        if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
+        requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) }
+        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: endStream)
+        if endStream {
+            responseDone = true
+            finishH2()
+        }
+        connection.scheduleWrite()
+    }
+
+    func h2Data(_ bytes: UnsafeRawBufferPointer) {
+        guard let h2 = h2Upstream else { return }
+        session.enqueueData(stream: id, bytes: bytes)
+        if session.outboundQueued(stream: id) < H2StreamExchange.streamHighWater {
+            h2.session.consume(stream: h2Stream, bytes.count)
+        } else {
+            upstreamUnconsumed += bytes.count
+        }
+        connection.scheduleWrite()
+    }
+
+    /// The client took our queued DATA: credit the backend for what we held back.
+    func creditUpstream() {
+        guard let h2 = h2Upstream, upstreamUnconsumed > 0 else { return }
+        h2.session.consume(stream: h2Stream, upstreamUnconsumed)
+        upstreamUnconsumed = 0
+        h2.scheduleWrite()
+    }
+
+    func h2End() {
+        guard !responseDone, responseStarted else { return }
+        responseDone = true
+        _ = session.finishData(stream: id, trailers: trailers.isEmpty ? nil : trailers)
+        finishH2()
+        connection.scheduleWrite()
+    }
+
+    func h2Closed(errorCode: UInt32) {
+        h2Upstream = nil
+        if responseDone { return }
+        if errorCode != 0 || !responseStarted {
+            handleUpstreamFailed(.reset)
+        } else {
+            responseDone = true
+            _ = session.finishData(stream: id)
+            finishH2()
+        }
+    }
+
+    /// Response complete: gRPC status ≠ 0 counts as an error even with HTTP 200.
+    func finishH2() {
+        record(status: status, isError: grpcStatus != 0)
+        if let h2 = h2Upstream {
+            h2.release(stream: h2Stream)
+            h2Upstream = nil
+        }
+    }
+
+    /// Drops the upstream stream (client went away, or we failed the exchange).
+    func cancelH2Upstream() {
+        guard let h2 = h2Upstream else { return }
+        h2Upstream = nil
+        h2.release(stream: h2Stream)
+        h2.session.resetStream(h2Stream, errorCode: H2ErrorCode.cancel)
+        h2.scheduleWrite()
+    }
+}

@@ -1,0 +1,211 @@
+import SluiceCore
+import SluiceHTTP2
+import SluiceStats
+
+/// One multiplexed HTTP/2 (prior knowledge) connection to a backend endpoint with
+/// `protocol: h2`, owned by one worker. Streams belong to `ExchangeHandler`s (HTTP/2
+/// downstream streams); the connection routes session events to them by stream id.
+final class H2UpstreamConnection: EventHandler {
+    enum State { case connecting, open, closed }
+
+    unowned let worker: Worker
+    unowned let pool: H2UpstreamPool
+    let events = H2ClientEvents()
+    var session: H2Session!
+    var state = State.connecting
+    var input = ByteQueue(capacity: 64 * 1024)
+    var output = ByteQueue(capacity: 64 * 1024)
+    /// Stream owners by id. Owners are unowned: each removes itself when its stream ends.
+    var owners: [Int32: Unmanaged<ExchangeHandler>] = [:]
+    /// Per-stream request timeouts (time to the response head), by stream id.
+    var streamDeadlines: [Int32: UInt64] = [:]
+    var goingAway = false
+    let connectTimeout: UInt64
+
+    init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64) {
+        self.worker = worker
+        self.pool = pool
+        self.connectTimeout = connectTimeout
+        super.init()
+        events.connection = self
+        session = H2Session.client(handler: events, limits: H2Limits(maxConcurrentStreams: 100, connectionWindow: 4 << 20))
+    }
+
+    deinit {
+        input.deallocate()
+        output.deallocate()
+    }
+
+    /// Connects; false when the connect failed at once.
+    func connect(_ address: SocketAddress) -> Bool {
+        guard let (fd, inProgress) = Sockets.connect(address) else { return false }
+        worker.loop.register(self, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
+        worker.snapshot.global.increment(.upstreamConnectionsOpened, worker: worker.index)
+        if inProgress {
+            deadline = worker.loop.now + connectTimeout
+        } else {
+            state = .open
+        }
+        return true
+    }
+
+    /// Whether another stream fits on this connection.
+    var hasCapacity: Bool {
+        state != .closed && !goingAway && owners.count < max(1, session.remoteMaxConcurrentStreams)
+    }
+
+    /// Opens a stream carrying `headers`; returns its id, or nil when the session refused.
+    func openStream(headers: H2HeaderBlock, endStream: Bool, owner: ExchangeHandler, timeout: UInt64) -> Int32? {
+        let id = session.submitRequest(headers: headers, endStream: endStream)
+        guard id > 0 else { return nil }
+        owners[id] = Unmanaged.passUnretained(owner)
+        streamDeadlines[id] = worker.loop.now + timeout
+        if deadline == 0 || deadline > worker.loop.now + 100_000_000 { deadline = worker.loop.now + 100_000_000 }
+        scheduleWrite()
+        return id
+    }
+
+    /// The owner of `id` no longer listens (its downstream stream ended).
+    func release(stream id: Int32) {
+        owners.removeValue(forKey: id)
+        streamDeadlines.removeValue(forKey: id)
+    }
+
+    /// The response head arrived: the request timeout no longer applies.
+    func clearDeadline(stream id: Int32) { streamDeadlines.removeValue(forKey: id) }
+
+    @inline(__always) func scheduleWrite() { worker.loop.deferWork(self) }
+
+    override func handleEvent(_ ev: UInt32) {
+        if state == .connecting {
+            guard ev & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 else { return }
+            if SocketIO.pendingError(fd) != 0 || ev & EventLoop.error != 0 {
+                fail(.connect)
+                return
+            }
+            state = .open
+            deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+        }
+        if ev & EventLoop.writable != 0 { handleDeferred() }
+        if state == .open, ev & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
+            readAvailable()
+        }
+    }
+
+    private func readAvailable() {
+        while state == .open {
+            input.reserve(16 * 1024)
+            let room = input.writableCount
+            switch SocketIO.read(fd, input.writePointer, room) {
+            case .bytes(0), .failed:
+                fail(.reset)
+                return
+            case .bytes(let n):
+                input.commit(n)
+                let ok = session.receive(input.readable)
+                input.clear()
+                if !ok { fail(.protocolError); return }
+                handleDeferred()
+                if n < room { return }
+            case .wouldBlock:
+                return
+            }
+        }
+    }
+
+    override func handleDeferred() {
+        guard state == .open else { return }
+        session.flush(into: &output, limit: 1 << 20)
+        if !output.flush(to: fd) { fail(.reset); return }
+        if owners.isEmpty && (goingAway || !session.wantsRead) { closeNow() }
+    }
+
+    override func handleTimeout(now: UInt64) {
+        if state == .connecting { fail(.connect); return }
+        var expired: [Int32] = []
+        for (id, at) in streamDeadlines where at <= now { expired.append(id) }
+        for id in expired {
+            streamDeadlines.removeValue(forKey: id)
+            session.resetStream(id, errorCode: H2ErrorCode.cancel)
+            if let owner = owners.removeValue(forKey: id) { owner.takeUnretainedValue().upstreamFailed(.timeout) }
+        }
+        if !expired.isEmpty { scheduleWrite() }
+        deadline = streamDeadlines.isEmpty ? 0 : now + 100_000_000
+    }
+
+    /// Every stream fails with `failure`; the connection closes.
+    func fail(_ failure: UpstreamFailure) {
+        guard state != .closed else { return }
+        let current = owners
+        owners.removeAll()
+        streamDeadlines.removeAll()
+        closeNow()
+        for (_, owner) in current { owner.takeUnretainedValue().upstreamFailed(failure) }
+    }
+
+    func closeNow() {
+        guard state != .closed else { return }
+        state = .closed
+        pool.remove(self)
+        worker.loop.close(self)
+    }
+
+    @inline(__always) func owner(_ id: Int32) -> ExchangeHandler? { owners[id]?.takeUnretainedValue() }
+}
+
+/// Routes client-session events to stream owners.
+final class H2ClientEvents: H2SessionHandler {
+    unowned(unsafe) var connection: H2UpstreamConnection!
+    private var trailers: Set<Int32> = []
+
+    override func streamHeadersBegin(stream: Int32) {}
+
+    override func streamHeader(stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        connection.owner(stream)?.h2ResponseHeader(name: name, value: value, isTrailers: trailers.contains(stream))
+    }
+
+    override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers: Bool) {
+        if !isTrailers { trailers.insert(stream); connection.clearDeadline(stream: stream) }
+        connection.owner(stream)?.h2ResponseHeadersEnd(endStream: endStream, isTrailers: isTrailers)
+    }
+
+    override func streamData(stream: Int32, bytes: UnsafeRawBufferPointer) {
+        if let o = connection.owner(stream) { o.h2ResponseData(bytes) } else { connection.session.consume(stream: stream, bytes.count) }
+    }
+
+    override func streamEnd(stream: Int32) { connection.owner(stream)?.h2ResponseEnd() }
+
+    override func streamClosed(stream: Int32, errorCode: UInt32) {
+        trailers.remove(stream)
+        let o = connection.owner(stream)
+        connection.release(stream: stream)
+        o?.h2StreamClosed(errorCode: errorCode)
+    }
+
+    override func streamWantsData(stream: Int32) { connection.owner(stream)?.h2UpstreamWantsData() }
+
+    override func goAwayReceived(lastStream: Int32, errorCode: UInt32) { connection.goingAway = true }
+}
+
+/// The HTTP/2 connections of one worker to one endpoint (a few, multiplexed).
+final class H2UpstreamPool {
+    let address: SocketAddress
+    private(set) var connections: [H2UpstreamConnection] = []
+    static let maxConnections = 8
+
+    init(address: SocketAddress) { self.address = address }
+
+    /// A connection with room for one more stream, opening one if needed (nil: connect failed at once or the cap is reached).
+    func acquire(worker: Worker, connectTimeout: UInt64) -> H2UpstreamConnection? {
+        for c in connections where c.hasCapacity { return c }
+        guard connections.count < H2UpstreamPool.maxConnections else { return nil }
+        let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout)
+        guard c.connect(address) else { return nil }
+        connections.append(c)
+        return c
+    }
+
+    func remove(_ c: H2UpstreamConnection) {
+        if let i = connections.firstIndex(where: { $0 === c }) { connections.remove(at: i) }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import SluiceCore
+import Testing
+
+extension Integration {
+    /// A real gRPC client and server (Python grpcio) through Sluice over HTTP/2.
+    @Suite struct GRPC {
+        static let server = #"""
+        import grpc, sys
+        from concurrent import futures
+        def unary(req, ctx):
+            if req == b'fail':
+                ctx.abort(grpc.StatusCode.NOT_FOUND, 'no such model')
+            ctx.set_trailing_metadata((('x-model-trailer', 'v1'),))
+            return b'echo:' + req
+        def stream(req, ctx):
+            for i in range(int(req)):
+                yield b'part-%d' % i
+        handler = grpc.method_handlers_generic_handler('inference.GRPCInferenceService', {
+            'ModelInfer': grpc.unary_unary_rpc_method_handler(unary),
+            'ModelStream': grpc.unary_stream_rpc_method_handler(stream)})
+        server = grpc.server(futures.ThreadPoolExecutor(4))
+        server.add_generic_rpc_handlers((handler,))
+        port = server.add_insecure_port('127.0.0.1:0')
+        server.start()
+        print(port, flush=True)
+        server.wait_for_termination(60)
+        """#
+
+        static let client = #"""
+        import grpc, sys
+        ch = grpc.insecure_channel('127.0.0.1:%s' % sys.argv[1])
+        infer = ch.unary_unary('/inference.GRPCInferenceService/ModelInfer')
+        resp, call = infer.with_call(b'hello', timeout=5)
+        assert resp == b'echo:hello', resp
+        assert dict(call.trailing_metadata()).get('x-model-trailer') == 'v1', call.trailing_metadata()
+        assert dict(call.initial_metadata()).get('x-sluice-target') == 'grpc-v1', call.initial_metadata()
+        parts = list(ch.unary_stream('/inference.GRPCInferenceService/ModelStream')(b'5', timeout=5))
+        assert parts == [b'part-%d' % i for i in range(5)], parts
+        try:
+            infer(b'fail', timeout=5)
+            raise SystemExit('expected NOT_FOUND')
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.NOT_FOUND and e.details() == 'no such model', (e.code(), e.details())
+        try:
+            ch.unary_unary('/down.Svc/Call')(b'x', timeout=5)
+            raise SystemExit('expected UNAVAILABLE')
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.UNAVAILABLE, e.code()
+        for i in range(50):
+            assert infer(b'n%d' % i, timeout=5) == b'echo:n%d' % i
+        print('OK')
+        """#
+
+        @Test(.timeLimit(.minutes(1)))
+        func unaryStreamingTrailersAndStatuses() throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", "-c", GRPC.server]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
+            let grpcPort = try #require(UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)), "grpc server said \(line)")
+            let closed: UInt16
+            do { let s = try startModelServer("gone"); closed = s.port; s.stop() }
+            let yaml = """
+            workers: 1
+            listeners: [{ name: t, address: 127.0.0.1:0 }]
+            backends:
+              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, model_version: v1 }
+              - { name: down, endpoints: [127.0.0.1:\(closed)], protocol: h2, timeouts: { connect: 300ms } }
+            routes:
+              - { name: infer, match: { path_prefix: /inference. }, baseline: grpc-v1, targets: [{ backend: grpc-v1, weight: 100 }] }
+              - { name: down, match: { path_prefix: /down. }, baseline: down, targets: [{ backend: down, weight: 100 }] }
+            """
+            let h = try ProxyHarness(yaml: yaml)
+            defer { h.stop() }
+            let r = try Command.run("python3", ["-c", GRPC.client, "\(h.port)"], timeout: 40)
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("OK"))
+            let stats = h.control.currentSnapshot.targetStats[0][0].snapshot(nowSecond: MonotonicClock.now() / 1_000_000_000)
+            #expect(stats.requests == 53, "\(stats)")
+            // The NOT_FOUND answer is HTTP 200 but a gRPC error: counted as one.
+            #expect(stats.errors == 1, "\(stats)")
+            #expect(stats.responses2xx == 53, "\(stats)")
+        }
+    }
+}
+
+extension FileHandle {
+    /// Reads up to the first newline (blocking).
+    func availableDataLine() -> Data {
+        var data = Data()
+        while true {
+            let byte = readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { return data }
+            data.append(byte)
+        }
+    }
+}
