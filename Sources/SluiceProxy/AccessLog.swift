@@ -12,8 +12,6 @@ public final class AccessLog: Sendable {
     let sampleThreshold: UInt64
     private let path: String
     private let running = Atomic<Bool>(true)
-    /// Records dropped because a ring was full (written by workers, read by the writer).
-    let dropped = Atomic<Int>(0)
 
     /// Opens (creates, appends to) `path`; throws a readable reason when it cannot.
     public init(path: String, sampleRate: Double, workers: Int) throws(SocketError) {

@@ -11,6 +11,7 @@ extension DownstreamConnection {
         let now = worker.loop.now
         exchange.reset()
         exchange.snapshot = snapshot
+        snapshot.global.increment(.requestsReceived, worker: worker.index)
         exchange.startedAt = now
         exchange.isHEAD = head.isHEAD
         exchange.clientMinor = head.versionMinor

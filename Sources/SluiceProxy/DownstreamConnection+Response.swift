@@ -184,6 +184,7 @@ extension DownstreamConnection {
         up.closeNow(loop: worker.loop)
         if failure == .reset, up.reused, noResponseYet, exchange.replayable, !exchange.retried {
             exchange.retried = true
+            snapshot.global.increment(.upstreamRetries, worker: worker.index)
             let fresh = acquireUpstream(backend: exchange.decision.backend, snapshot: snapshot)
             if fresh.state != .closed {
                 fresh.output.append(replay)
@@ -264,7 +265,11 @@ extension DownstreamConnection {
 
     /// Pushes this exchange's record into the worker's access-log ring (dropped if full).
     private func writeAccessLog(_ snapshot: ProxySnapshot, status: Int, micros: UInt64) {
-        guard let ring = worker.accessLog, let slot = ring.reserve() else { return }
+        guard let ring = worker.accessLog else { return }
+        guard let slot = ring.reserve() else {
+            snapshot.global.increment(.accessLogDropped, worker: worker.index)
+            return
+        }
         let d = exchange.decision
         logScratch.withUnsafeBytes { scratch in
             let method = UnsafeRawBufferPointer(rebasing: scratch[0..<exchange.logMethodLength])

@@ -259,7 +259,10 @@ final class DownstreamConnection: ExchangeHandler {
 
     override func handleTimeout(now: UInt64) {
         switch phase {
-        case .idle, .lingering, .closing:
+        case .idle:
+            worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
+            close()
+        case .lingering, .closing:
             close()
         case .head:
             worker.snapshot.global.increment(.headerTimeouts, worker: worker.index)
@@ -301,6 +304,7 @@ final class DownstreamConnection: ExchangeHandler {
             close()
             return
         }
+        worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
         let bytes = HTTP1Encoder.errorResponse(status: status, code: code, message: message, requestID: exchange.requestID)
         output.append(bytes)
         exchange.responseStarted = true

@@ -78,6 +78,7 @@ extension H2StreamExchange {
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(up.input.count)))
             if n > 0 {
+                shadow?.appendPrimary(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
                 session.enqueueData(stream: id, bytes: UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
                 up.input.consume(n)
             }
@@ -87,7 +88,11 @@ extension H2StreamExchange {
             ranges.removeAll(keepingCapacity: true)
             do {
                 let n = try chunks.consume(up.input.readable, payload: &ranges)
-                for r in ranges { session.enqueueData(stream: id, bytes: UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+                for r in ranges {
+                    let piece = UnsafeRawBufferPointer(rebasing: up.input.readable[r])
+                    shadow?.appendPrimary(piece)
+                    session.enqueueData(stream: id, bytes: piece)
+                }
                 up.input.consume(n)
                 if chunks.isFinished { responseDone = true }
             } catch {
@@ -95,6 +100,7 @@ extension H2StreamExchange {
             }
         case .closeDelimited:
             if up.input.count > 0 {
+                shadow?.appendPrimary(up.input.readable)
                 session.enqueueData(stream: id, bytes: up.input.readable)
                 up.input.consume(up.input.count)
             }
@@ -160,6 +166,7 @@ extension H2StreamExchange {
 
     /// Answers with an error Sluice produced (no upstream involved or it failed before answering).
     func respondError(status code: Int, code errorCode: String, message: String) {
+        worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
         responseStarted = true
         responseDone = true
         status = code
@@ -204,6 +211,10 @@ extension H2StreamExchange {
     func record(status code: Int, isError: Bool) {
         guard let snapshot else { return }
         self.snapshot = nil
+        if let s = shadow {
+            shadow = nil
+            s.primaryFinished(status: isError ? 0 : code)
+        }
         guard routed else { return }
         let now = worker.loop.now
         snapshot.targetStats[decision.route][decision.target].recordResponse(

@@ -25,6 +25,8 @@ final class H2StreamExchange: ExchangeHandler {
     /// Response DATA from the h2 upstream not yet credited back (the client is slow).
     var upstreamUnconsumed = 0
     var trailers = H2HeaderBlock()
+    /// The shadow copy of this request, while the primary runs.
+    var shadow: ShadowExchange?
     var grpcStatus: UInt8 = 0
     var requestStarted = false
     /// A target was chosen (errors before routing are not counted against a target).
@@ -71,6 +73,7 @@ final class H2StreamExchange: ExchangeHandler {
         upstreamUnconsumed = 0
         trailers.removeAll()
         grpcStatus = 0
+        shadow = nil
         requestStarted = false
         routed = false
         requestDone = false
@@ -105,6 +108,7 @@ final class H2StreamExchange: ExchangeHandler {
     private func start(endStream: Bool) {
         let snapshot = worker.snapshot
         self.snapshot = snapshot
+        snapshot.global.increment(.requestsReceived, worker: worker.index)
         startedAt = worker.loop.now
         requestDone = endStream
         if headers.malformed || headers.method.isEmpty || headers.pathRange.isEmpty {
@@ -139,7 +143,17 @@ final class H2StreamExchange: ExchangeHandler {
         requestChunked = !endStream && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
-        headers.withBytes { buf in encodeRequestHead(into: &up.output, buf) }
+        if decision.shadow, let spec = route.shadow, let stats = snapshot.shadowStats[decision.route] {
+            if let n = headers.contentLength, n > UInt64(spec.maxBodyBytes) {
+                stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
+            } else {
+                shadow = worker.startShadow(route: decision.route, now: startedAt)
+            }
+        }
+        headers.withBytes { buf in
+            encodeRequestHead(into: &up.output, buf, forShadow: false)
+            if let s = shadow { encodeRequestHead(into: &s.head, buf, forShadow: true) }
+        }
         switch up.state {
         case .closed:
             upstreamFailed(.connect)
@@ -149,6 +163,13 @@ final class H2StreamExchange: ExchangeHandler {
         default:
             break
         }
+        if requestDone { shadow?.send() }
+    }
+
+    /// Gives up the shadow copy (counted by reason).
+    func dropShadow(_ reason: ShadowDropReason) {
+        shadow?.abandon(reason)
+        shadow = nil
     }
 
     private func generateRequestID() {
@@ -168,7 +189,8 @@ final class H2StreamExchange: ExchangeHandler {
 
     static let requestIDName: [UInt8] = Array("x-request-id".utf8)
 
-    private func encodeRequestHead(into out: inout ByteQueue, _ buf: UnsafeRawBufferPointer) {
+    /// For the shadow copy, framing fields and the final CRLF are left out (re-framed once buffered).
+    private func encodeRequestHead(into out: inout ByteQueue, _ buf: UnsafeRawBufferPointer, forShadow: Bool) {
         out.append(UnsafeRawBufferPointer(rebasing: buf[headers.method]))
         out.append(byte: 32)
         out.append(UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
@@ -182,6 +204,7 @@ final class H2StreamExchange: ExchangeHandler {
         for f in headers.fields {
             if HopByHop.isHopByHop(buf, f) || fieldNameEquals(buf, f, "host") { continue }
             if fieldNameEquals(buf, f, "x-forwarded-for") { forwardedFor = f; continue }
+            if forShadow && fieldNameEquals(buf, f, "content-length") { continue }
             out.append(f.name(in: buf))
             out.append(": ")
             out.append(f.value(in: buf))
@@ -201,6 +224,7 @@ final class H2StreamExchange: ExchangeHandler {
             out.append(requestID)
             out.append("\r\n")
         }
+        if forShadow { return }
         if requestChunked { out.append("transfer-encoding: chunked\r\n") }
         out.append("\r\n")
     }
@@ -221,6 +245,7 @@ final class H2StreamExchange: ExchangeHandler {
             fail(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes", isError: false)
             return
         }
+        if let s = shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
         if requestChunked {
             up.output.appendHexChunkHeader(bytes.count)
             up.output.append(bytes)
@@ -248,6 +273,7 @@ final class H2StreamExchange: ExchangeHandler {
         guard let up = upstream else { return }
         if requestChunked { up.output.append("0\r\n\r\n") }
         if up.state == .active { up.flush() }
+        shadow?.send()
     }
 
     override func upstreamConnected() {

@@ -118,6 +118,7 @@ final class Worker {
             c.pool = nil
             c.reused = true
             c.deadline = 0
+            snapshot.global.increment(.upstreamConnectionsReused, worker: index)
             return c
         }
         let timeouts = snapshot.table.backends[backend].timeouts
@@ -154,6 +155,7 @@ final class Worker {
             return nil
         }
         shadowsInFlight[key] = inFlight + 1
+        snapshot.global.adjust(.inFlightShadowRequests, by: 1, worker: index)
         let s = shadowFreeList.popLast() ?? ShadowExchange(worker: self)
         s.begin(spec: spec, stats: stats, snapshot: snapshot, now: now)
         return s
@@ -164,6 +166,7 @@ final class Worker {
         if let stats = s.statsForRecycle {
             let key = ObjectIdentifier(stats)
             shadowsInFlight[key, default: 1] -= 1
+            snapshot.global.adjust(.inFlightShadowRequests, by: -1, worker: index)
         }
         if shadowFreeList.count < 256 { shadowFreeList.append(s) }
     }
@@ -194,6 +197,7 @@ final class Worker {
         loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         connections += 1
         gauges.connections.store(connections, ordering: .relaxed)
+        snapshot.global.adjust(.openClientConnections, by: 1, worker: index)
         snapshot.global.increment(.connectionsAccepted, worker: index)
         conn.start()
     }
@@ -213,6 +217,8 @@ final class Worker {
     func connectionClosed() {
         connections -= 1
         gauges.connections.store(connections, ordering: .relaxed)
+        snapshot.global.adjust(.openClientConnections, by: -1, worker: index)
+        snapshot.global.increment(.connectionsClosed, worker: index)
         if draining && connections == 0 { loop.stop() }
     }
 

@@ -5,12 +5,6 @@
 public enum GlobalGauge: Int, CaseIterable, Sendable {
     /// Open client connections.
     case openClientConnections
-    /// Requests currently being proxied (head received, response not yet complete).
-    case inFlightRequests
-    /// Open upstream connections (busy and idle).
-    case openUpstreamConnections
-    /// Idle upstream connections waiting in the pools.
-    case idleUpstreamConnections
     /// Shadow requests currently in flight.
     case inFlightShadowRequests
 
@@ -23,9 +17,6 @@ public enum GlobalGauge: Int, CaseIterable, Sendable {
     public var help: String {
         switch self {
         case .openClientConnections: return "Open client connections."
-        case .inFlightRequests: return "Requests currently being proxied."
-        case .openUpstreamConnections: return "Open upstream connections."
-        case .idleUpstreamConnections: return "Idle pooled upstream connections."
         case .inFlightShadowRequests: return "Shadow requests currently in flight."
         }
     }

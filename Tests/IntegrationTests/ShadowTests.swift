@@ -76,6 +76,23 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func mirrorsHTTP2Requests() throws {
+            let primary = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v2.3.1"))
+            let shadow = try ModelServer.start(behavior: ModelBehavior(modelVersion: "rc", fraudProbabilityOffset: 0.005))
+            defer { primary.stop(); shadow.stop() }
+            let h = try ProxyHarness(yaml: Shadow.yaml(primary: primary.port, shadow: shadow.port))
+            defer { h.stop() }
+            for _ in 0..<10 {
+                let r = try Command.curl(["--http2-prior-knowledge", "-X", "POST", "\(h.base)/v1/models/fraud-detector/predict",
+                                          "-H", "content-type: application/json", "-d", Shadow.body])
+                #expect(r.status == 200)
+                #expect(r.json?["model_version"] as? String == "v2.3.1")
+            }
+            #expect(eventually(5) { shadowFigures(h).compared == 10 }, "\(shadowFigures(h))")
+            #expect(shadowFigures(h).agreed == 10)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func slowShadowDoesNotSlowTheCaller() throws {
             let primary = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v2.3.1"))
             let shadow = try ModelServer.start(behavior: ModelBehavior(modelVersion: "rc", baseLatencyMicros: 2_000_000))

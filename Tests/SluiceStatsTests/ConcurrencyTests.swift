@@ -39,7 +39,7 @@ struct ConcurrencyTests {
                 stats.recordResponse(worker: worker, nowSecond: UInt64(k / 100_000), status: k % 10 == 0 ? 503 : 200,
                                      isError: k % 10 == 0, latencyMicros: UInt64(k % 1000))
                 global.increment(.requestsReceived, worker: worker)
-                global.adjust(.inFlightRequests, by: k % 2 == 0 ? 1 : -1, worker: worker)
+                global.adjust(.inFlightShadowRequests, by: k % 2 == 0 ? 1 : -1, worker: worker)
             }
         }
         stop.set()
@@ -57,7 +57,7 @@ struct ConcurrencyTests {
         #expect(s.window.requests == n)          // seconds 0 ... 9 all within the 60 s window
         #expect(s.window.errors == n / 10)
         #expect(global.value(.requestsReceived) == n)
-        #expect(global.value(.inFlightRequests) == 0)
+        #expect(global.value(.inFlightShadowRequests) == 0)
     }
 
     @Test func sharedSlotIsSafeFromManyThreads() {
