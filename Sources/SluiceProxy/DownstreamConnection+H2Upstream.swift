@@ -128,19 +128,7 @@ extension DownstreamConnection {
         if exchange.h2Chunked {
             if exchange.clientMinor == 0 { exchange.clientKeepAlive = false } else { output.append("transfer-encoding: chunked\r\n") }
         }
-        output.append("x-sluice-target: ")
-        output.append(snapshot.backendNames[exchange.decision.backend])
-        let version = snapshot.modelVersions[exchange.decision.backend]
-        if !version.isEmpty {
-            output.append("\r\nx-model-version: ")
-            output.append(version)
-        }
-        if !hasRequestID {
-            output.append("\r\nx-request-id: ")
-            output.append(exchange.requestID)
-        }
-        if !exchange.clientKeepAlive { output.append("\r\nconnection: close") }
-        output.append("\r\n\r\n")
+        appendSluiceHeaders(snapshot, hasRequestID: hasRequestID)
         if endStream { h2End() } else { flushOutput() }
     }
 
@@ -181,18 +169,9 @@ extension DownstreamConnection {
     /// The h2 upstream failed: the documented error if nothing was sent, else cut the client off.
     func failH2(_ failure: UpstreamFailure) {
         guard let snapshot = exchange.snapshot else { return }
-        let name = snapshot.table.backends[exchange.decision.backend].name
-        switch failure {
-        case .connect:
-            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
-            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(name)")
-        case .timeout:
-            snapshot.global.increment(.upstreamTimeouts, worker: worker.index)
-            failExchange(status: 504, code: "upstream_timeout", message: "backend \(name) did not answer in time")
-        case .protocolError, .reset:
-            snapshot.global.increment(.upstreamResets, worker: worker.index)
-            failExchange(status: 502, code: "upstream_reset", message: "backend \(name) reset the stream before responding")
-        }
+        let a = failure.answer(backend: snapshot.table.backends[exchange.decision.backend].name)
+        snapshot.global.increment(a.counter, worker: worker.index)
+        failExchange(status: a.status, code: a.code, message: a.message)
     }
 
     /// Drops the h2 upstream stream (client gone, or the exchange failed on our side).

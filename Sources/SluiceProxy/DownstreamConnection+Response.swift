@@ -138,6 +138,12 @@ extension DownstreamConnection {
                 output.append("transfer-encoding: chunked\r\n")
             }
         }
+        appendSluiceHeaders(snapshot, hasRequestID: hasRequestID)
+    }
+
+    /// The end of every response head Sluice forwards: x-sluice-target, x-model-version,
+    /// x-request-id (unless the backend sent one), the connection decision, blank line.
+    func appendSluiceHeaders(_ snapshot: ProxySnapshot, hasRequestID: Bool) {
         output.append("x-sluice-target: ")
         output.append(snapshot.backendNames[exchange.decision.backend])
         let version = snapshot.modelVersions[exchange.decision.backend]
@@ -151,7 +157,7 @@ extension DownstreamConnection {
         }
         if !exchange.clientKeepAlive {
             output.append("\r\nconnection: close")
-        } else if http10 {
+        } else if exchange.clientMinor == 0 {
             output.append("\r\nconnection: keep-alive")
         }
         output.append("\r\n\r\n")
@@ -194,24 +200,15 @@ extension DownstreamConnection {
             upstream = nil
             fresh.closeNow(loop: worker.loop)
         }
-        let global = snapshot.global
-        switch failure {
-        case .connect where up.endpoint == Worker.noHealthyEndpoint:
-            failExchange(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(snapshot.table.backends[exchange.decision.backend].name)")
-        case .connect:
-            worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot)
-            global.increment(.upstreamConnectFailures, worker: worker.index)
-            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(snapshot.table.backends[exchange.decision.backend].name)")
-        case .timeout:
-            global.increment(.upstreamTimeouts, worker: worker.index)
-            failExchange(status: 504, code: "upstream_timeout", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) did not answer in time")
-        case .protocolError:
-            global.increment(.upstreamProtocolErrors, worker: worker.index)
-            failExchange(status: 502, code: "bad_gateway", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) sent an invalid HTTP response")
-        case .reset:
-            global.increment(.upstreamResets, worker: worker.index)
-            failExchange(status: 502, code: "upstream_reset", message: "backend \(snapshot.table.backends[exchange.decision.backend].name) closed the connection before responding")
+        let name = snapshot.table.backends[exchange.decision.backend].name
+        if failure == .connect && up.endpoint == Worker.noHealthyEndpoint {
+            failExchange(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(name)")
+            return
         }
+        if failure == .connect { worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot) }
+        let a = failure.answer(backend: name)
+        snapshot.global.increment(a.counter, worker: worker.index)
+        failExchange(status: a.status, code: a.code, message: a.message)
     }
 
     /// The exchange's deadline passed (request timeout before the head, body idle after).
@@ -224,21 +221,20 @@ extension DownstreamConnection {
         upstreamFailed(.timeout)
     }
 
-    /// Records the failure and answers (or cuts the connection if a response already started).
+    /// An upstream-side failure: counted as the target's error, answered if possible, then closed.
     func failExchange(status: Int, code: String, message: String) {
-        cancelH2()
-        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: true)
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: worker.loop)
-        }
-        sendError(status: status, code: code, message: message)
+        endExchange(status: status, code: code, message: message, isError: true)
     }
 
-    /// A client-side fault mid-exchange (bad chunk, body too large): answer if possible and close.
+    /// A client-side fault mid-exchange (bad chunk, body too large): answered if possible, then closed.
     func abortExchange(status: Int, code: String, message: String) {
+        endExchange(status: status, code: code, message: message, isError: false)
+    }
+
+    /// Records the outcome, drops the upstream, and answers (or cuts the connection if a response already started).
+    private func endExchange(status: Int, code: String, message: String, isError: Bool) {
         cancelH2()
-        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: false)
+        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: isError)
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)

@@ -83,17 +83,9 @@ struct H2RequestHeaders {
 
         var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[headers.pathRange]) }
 
-        var path: UnsafeRawBufferPointer {
-            let pq = pathAndQuery
-            if let q = pq.firstIndex(of: UInt8(ascii: "?")) { return UnsafeRawBufferPointer(rebasing: pq[pq.startIndex..<q]) }
-            return pq
-        }
+        var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
 
-        var rawQuery: UnsafeRawBufferPointer? {
-            let pq = pathAndQuery
-            guard let q = pq.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-            return UnsafeRawBufferPointer(rebasing: pq[(q + 1)..<pq.endIndex])
-        }
+        var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 
         func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
             for f in headers.fields where Int(f.nameLength) == lowercasedName.count {

@@ -129,21 +129,9 @@ extension H2StreamExchange {
 
     func handleUpstreamFailed(_ failure: UpstreamFailure) {
         guard let snapshot else { return }
-        let name = snapshot.table.backends[decision.backend].name
-        switch failure {
-        case .connect:
-            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
-            fail(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(name)", isError: true)
-        case .timeout:
-            snapshot.global.increment(.upstreamTimeouts, worker: worker.index)
-            fail(status: 504, code: "upstream_timeout", message: "backend \(name) did not answer in time", isError: true)
-        case .protocolError:
-            snapshot.global.increment(.upstreamProtocolErrors, worker: worker.index)
-            fail(status: 502, code: "bad_gateway", message: "backend \(name) sent an invalid HTTP response", isError: true)
-        case .reset:
-            snapshot.global.increment(.upstreamResets, worker: worker.index)
-            fail(status: 502, code: "upstream_reset", message: "backend \(name) closed the connection before responding", isError: true)
-        }
+        let a = failure.answer(backend: snapshot.table.backends[decision.backend].name)
+        snapshot.global.increment(a.counter, worker: worker.index)
+        fail(status: a.status, code: a.code, message: a.message, isError: true)
     }
 
     /// Ends the exchange with an error: a JSON (or gRPC trailers-only) answer if nothing was

@@ -36,19 +36,9 @@ struct RequestView: RequestAttributes {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
     }
 
-    var path: UnsafeRawBufferPointer {
-        let pq = pathAndQuery
-        if let q = pq.firstIndex(of: UInt8(ascii: "?")) {
-            return UnsafeRawBufferPointer(rebasing: pq[pq.startIndex..<q])
-        }
-        return pq
-    }
+    var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
 
-    var rawQuery: UnsafeRawBufferPointer? {
-        let pq = pathAndQuery
-        guard let q = pq.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-        return UnsafeRawBufferPointer(rebasing: pq[(q + 1)..<pq.endIndex])
-    }
+    var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 
     func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
         for f in fields where Int(f.nameLength) == lowercasedName.count {
@@ -66,5 +56,22 @@ struct RequestView: RequestAttributes {
             }
         }
         return nil
+    }
+}
+
+/// Splits a request target's path from its query string (shared by the HTTP/1 and HTTP/2 views).
+enum PathQuery {
+    /// The bytes before the first `?`.
+    @inline(__always)
+    static func path(_ pq: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        if let q = pq.firstIndex(of: UInt8(ascii: "?")) { return UnsafeRawBufferPointer(rebasing: pq[pq.startIndex..<q]) }
+        return pq
+    }
+
+    /// The bytes after the first `?`, or nil.
+    @inline(__always)
+    static func query(_ pq: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let q = pq.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: pq[(q + 1)..<pq.endIndex])
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import SluiceCore
+import SluiceStats
 
 /// Why an upstream exchange failed; decides the status the client gets.
 enum UpstreamFailure {
@@ -132,5 +133,17 @@ final class UpstreamConnection: EventHandler {
         owner = nil
         pool = nil
         loop.close(self)
+    }
+}
+
+extension UpstreamFailure {
+    /// What the client is told and which counter records it (one table for HTTP/1 and HTTP/2 paths).
+    func answer(backend name: String) -> (status: Int, code: String, message: String, counter: GlobalCounter) {
+        switch self {
+        case .connect: return (503, "upstream_unavailable", "could not connect to backend \(name)", .upstreamConnectFailures)
+        case .timeout: return (504, "upstream_timeout", "backend \(name) did not answer in time", .upstreamTimeouts)
+        case .protocolError: return (502, "bad_gateway", "backend \(name) sent an invalid response", .upstreamProtocolErrors)
+        case .reset: return (502, "upstream_reset", "backend \(name) closed or reset the connection before responding", .upstreamResets)
+        }
     }
 }

@@ -25,6 +25,21 @@ struct ExampleConfigTests {
         #expect(config.routeTable.routes.allSatisfy { $0.acceptsWeights($0.targets.map(\.weight)) })
     }
 
+    /// The configs shipped for containers (docker/sluice.yaml, docker/sluice.compose.yaml,
+    /// docker/k8s/sluice.yaml) are real configs too.
+    @Test(arguments: ["docker/sluice.yaml", "docker/sluice.compose.yaml", "docker/k8s/sluice.yaml"])
+    func containerConfigIsValid(_ relative: String) throws {
+        let config = try ConfigLoader.load(path: Self.repoRoot.appendingPathComponent(relative).path)
+        #expect(!config.listeners.isEmpty)
+        #expect(config.admin != nil)
+    }
+
+    /// Every YAML file under config/ is one of the examples checked above.
+    @Test func everyExampleIsChecked() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.repoRoot.appendingPathComponent("config").path)
+        #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == ["canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml"])
+    }
+
     @Test func canaryIsNinetyTen() throws {
         let config = try Self.load("canary")
         let table = config.routeTable
