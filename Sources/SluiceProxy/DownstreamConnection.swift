@@ -11,7 +11,9 @@ import SluiceStats
 final class DownstreamConnection: ExchangeHandler {
     enum Phase { case idle, head, exchange, closing, lingering, closed }
 
-    unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
+    /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
+    unowned(unsafe) let worker: Worker
     var input = ByteQueue(capacity: 64 * 1024)
     var output = ByteQueue(capacity: 64 * 1024)
     var parser: RequestHeadParser

@@ -6,7 +6,9 @@ import SluiceStats
 /// Each stream is an `H2StreamExchange` with its own upstream; this object owns the socket,
 /// the nghttp2 server session and the stream table, and writes once per loop iteration.
 final class H2DownstreamConnection: EventHandler {
-    unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
+    /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
+    unowned(unsafe) let worker: Worker
     let events: H2ServerEvents
     var session: H2Session!
     var input = ByteQueue(capacity: 64 * 1024)

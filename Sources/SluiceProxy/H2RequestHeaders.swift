@@ -44,18 +44,23 @@ struct H2RequestHeaders {
     /// Adds one field from the session callback.
     mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         if name.first == UInt8(ascii: ":") {
+            // Pseudo-headers are told apart by length and second byte: no string compares per field.
             let v = store(value)
-            if AttributeScan.equals(name, ":method") { method = v }
-            else if AttributeScan.equals(name, ":path") { pathRange = v }
-            else if AttributeScan.equals(name, ":authority") { authority = v }
-            else if AttributeScan.equals(name, ":scheme") { scheme = v }
+            switch (name.count, name.count > 1 ? name[1] : 0) {
+            case (7, UInt8(ascii: "m")): method = v
+            case (5, UInt8(ascii: "p")): pathRange = v
+            case (10, UInt8(ascii: "a")): authority = v
+            case (7, UInt8(ascii: "s")): scheme = v
+            default: break
+            }
             return
         }
         let n = store(name)
         let v = store(value)
         fields.append(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
                                  valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
-        if AttributeScan.equals(name, "content-length") {
+        guard name.count == 14 || name.count == 12, name[0] == UInt8(ascii: "c") else { return }
+        if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
             var total: UInt64 = 0
             for c in value {
                 guard c >= 48, c <= 57, total < UInt64.max / 10 - 10 else { malformed = true; return }
@@ -63,13 +68,15 @@ struct H2RequestHeaders {
             }
             if value.isEmpty { malformed = true }
             contentLength = total
-        } else if AttributeScan.equals(name, "content-type"), value.count >= 16,
+        } else if AttributeScan.equals(name, H2RequestHeaders.contentTypeName), value.count >= 16,
                   AttributeScan.hasPrefix(value, H2RequestHeaders.grpcType) {
             isGRPC = true
         }
     }
 
     static let grpcType: [UInt8] = Array("application/grpc".utf8)
+    static let contentLengthName: [UInt8] = Array("content-length".utf8)
+    static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
     /// Runs `body` with the bytes (pointers valid only inside).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -9,7 +9,8 @@ import SluiceStats
 /// rebuilt from the pseudo-headers, a body without content-length is re-framed as chunked,
 /// and the response is parsed and re-emitted as HEADERS + DATA on the stream.
 final class H2StreamExchange: ExchangeHandler {
-    unowned let connection: H2DownstreamConnection
+    /// unowned(unsafe): the connection owns its streams and aborts them before it goes away.
+    unowned(unsafe) let connection: H2DownstreamConnection
     var id: Int32 = 0
     var headers = H2RequestHeaders()
     var responseHeaders = H2HeaderBlock()

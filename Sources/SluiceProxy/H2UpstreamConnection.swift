@@ -8,7 +8,9 @@ import SluiceStats
 final class H2UpstreamConnection: EventHandler {
     enum State { case connecting, open, closed }
 
-    unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
+    /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
+    unowned(unsafe) let worker: Worker
     unowned let pool: H2UpstreamPool
     let events = H2ClientEvents()
     var session: H2Session!

@@ -3,7 +3,9 @@ import SluiceCore
 
 /// A listening socket owned by one worker (SO_REUSEPORT: every worker has its own).
 final class Listener: EventHandler {
-    unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
+    /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
+    unowned(unsafe) let worker: Worker
     /// The listener's config name (selects its TLS context).
     let name: String
     /// Scratch space for the peer address of each accepted connection.

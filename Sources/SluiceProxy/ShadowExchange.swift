@@ -11,7 +11,9 @@ import SluiceStats
 final class ShadowExchange: ExchangeHandler {
     enum Phase { case collecting, sending, responded, idle }
 
-    unowned let worker: Worker
+    /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
+    /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
+    unowned(unsafe) let worker: Worker
     var phase = Phase.idle
     /// Held by the downstream exchange that feeds it (until the primary response finished).
     var primaryAttached = false
