@@ -129,7 +129,15 @@ extension H2StreamExchange {
 
     func handleUpstreamFailed(_ failure: UpstreamFailure) {
         guard let snapshot else { return }
-        let a = failure.answer(backend: snapshot.table.backends[decision.backend].name)
+        let name = snapshot.table.backends[decision.backend].name
+        if failure == .connect, let up = upstream {
+            if up.endpoint == Worker.noHealthyEndpoint {
+                fail(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(name)", isError: true)
+                return
+            }
+            worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot)
+        }
+        let a = failure.answer(backend: name)
         snapshot.global.increment(a.counter, worker: worker.index)
         fail(status: a.status, code: a.code, message: a.message, isError: true)
     }
@@ -186,6 +194,7 @@ extension H2StreamExchange {
 
     /// The response is complete: record it and park the upstream connection.
     func finish() {
+        if let up = upstream, let snapshot { worker.reportEndpointResponse(endpoint: up.endpoint, status: status, snapshot: snapshot) }
         record(status: status, isError: false)
         guard let up = upstream else { return }
         upstream = nil
