@@ -73,7 +73,7 @@ extension DownstreamConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange
-        deadline = now + exchange.requestTimeout
+        deadline = now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.bodyIdleTimeout)
         pumpRequestBody()
         if phase == .exchange, up.reused, exchange.requestBodyDone, up.output.count <= 64 * 1024 {
             exchange.replayable = true
@@ -220,7 +220,11 @@ extension DownstreamConnection {
         case .none:
             exchange.requestBodyDone = true
         }
-        if !exchange.responseHeadParsed { deadline = worker.loop.now + exchange.requestTimeout }
+        // While the client still owes body bytes, the deadline is its body idle timeout (a stall
+        // is the client's fault: 408); once the request is complete, the backend's request timeout.
+        if !exchange.responseHeadParsed {
+            deadline = worker.loop.now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.bodyIdleTimeout)
+        }
         if up.state == .active { up.flush() }
         if exchange.requestBodyDone, let s = exchange.shadow, s.phase == .collecting { s.send() }
         if upstream === up, up.output.count >= DownstreamConnection.highWater { readPaused = true }

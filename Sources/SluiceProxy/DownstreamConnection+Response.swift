@@ -213,6 +213,12 @@ extension DownstreamConnection {
 
     /// The exchange's deadline passed (request timeout before the head, body idle after).
     func handleUpstreamTimedOut() {
+        if !exchange.requestBodyDone && !exchange.responseHeadParsed {
+            // The client stopped sending its body: not the backend's error.
+            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
+            abortExchange(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")
+            return
+        }
         if exchange.responseHeadParsed || upstream == nil {
             exchange.snapshot?.global.increment(.upstreamTimeouts, worker: worker.index)
             failExchange(status: 504, code: "upstream_timeout", message: "backend stalled")

@@ -53,6 +53,8 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case h2Connections
     /// TLS handshakes that failed.
     case tlsHandshakeFailures
+    /// Clients that stopped sending their request body for longer than body_idle_timeout (408).
+    case bodyTimeouts
     /// Access-log records dropped because the writer fell behind (ring full).
     case accessLogDropped
     /// Endpoints ejected by a worker's passive outlier detection (one per worker and ejection).
@@ -95,6 +97,7 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .h2LimitResets: return "HTTP/2 streams reset or refused because a limit fired."
         case .h2Connections: return "HTTP/2 client connections accepted."
         case .tlsHandshakeFailures: return "TLS handshakes that failed."
+        case .bodyTimeouts: return "Clients that stalled while sending the request body (408)."
         case .accessLogDropped: return "Access-log records dropped because the writer fell behind."
         case .endpointEjections: return "Endpoints ejected by passive outlier detection (per worker)."
         case .endpointsMarkedUnhealthy: return "Endpoints marked unhealthy by active health checks."
