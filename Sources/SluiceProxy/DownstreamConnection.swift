@@ -146,19 +146,13 @@ final class DownstreamConnection: ExchangeHandler {
     /// Reads (and decrypts, on a TLS listener) into `input`, committing what arrived.
     @inline(__always)
     private func readIntoInput(_ room: Int) -> IOResult {
-        guard let t = transport else {
-            let r = SocketIO.read(fd, input.writePointer, room)
-            if case .bytes(let n) = r { input.commit(n) }
-            return r
-        }
-        return t.read(fd: fd, into: &input, max: room)
+        DownstreamIO.read(fd, transport, into: &input, max: room)
     }
 
     /// Writes `output` (encrypting on a TLS listener); false when the socket failed.
     @inline(__always)
     private func writeOutput() -> Bool {
-        guard let t = transport else { return output.flush(to: fd) }
-        return t.write(fd: fd, from: &output)
+        DownstreamIO.write(fd, transport, from: &output)
     }
 
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).

@@ -66,14 +66,7 @@ final class H2DownstreamConnection: EventHandler {
         while !closed, !readPaused {
             input.reserve(16 * 1024)
             let room = input.writableCount
-            let result: IOResult
-            if let t = transport {
-                result = t.read(fd: fd, into: &input, max: room)
-            } else {
-                result = SocketIO.read(fd, input.writePointer, room)
-                if case .bytes(let n) = result { input.commit(n) }
-            }
-            switch result {
+            switch DownstreamIO.read(fd, transport, into: &input, max: room) {
             case .bytes(0), .failed:
                 close()
                 return
@@ -129,8 +122,7 @@ final class H2DownstreamConnection: EventHandler {
 
     @inline(__always)
     private func writeOutput() -> Bool {
-        guard let t = transport else { return output.flush(to: fd) }
-        return t.write(fd: fd, from: &output)
+        DownstreamIO.write(fd, transport, from: &output)
     }
 
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).

@@ -75,6 +75,27 @@ final class TLSTransport {
     }
 }
 
+/// Client-side socket I/O shared by the HTTP/1 and HTTP/2 connections: plain, or through TLS.
+enum DownstreamIO {
+    /// Reads into `input` (at most `max` bytes, committed).
+    @inline(__always)
+    static func read(_ fd: Int32, _ transport: TLSTransport?, into input: inout ByteQueue, max: Int) -> IOResult {
+        guard let t = transport else {
+            let r = SocketIO.read(fd, input.writePointer, max)
+            if case .bytes(let n) = r { input.commit(n) }
+            return r
+        }
+        return t.read(fd: fd, into: &input, max: max)
+    }
+
+    /// Writes `output` (encrypting first with TLS); false when the socket failed.
+    @inline(__always)
+    static func write(_ fd: Int32, _ transport: TLSTransport?, from output: inout ByteQueue) -> Bool {
+        guard let t = transport else { return output.flush(to: fd) }
+        return t.write(fd: fd, from: &output)
+    }
+}
+
 /// A listener's TLS setup, looked up per accepted connection.
 extension ProxySnapshot {
     /// The TLS context of listener `name`, if it has `tls:`.
