@@ -8,11 +8,11 @@ extension Integration {
     /// TLS listeners: ALPN picks h2 or http/1.1; a bad certificate is a clear error.
     @Suite struct TLS {
         /// A throwaway self-signed certificate made with the openssl CLI.
-        static func makeCertificate() throws -> (cert: String, key: String, dir: String) {
+        static func makeCertificate(cn: String = "localhost") throws -> (cert: String, key: String, dir: String) {
             let dir = NSTemporaryDirectory() + "sluice-tls-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let r = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(dir)/key.pem",
-                                                "-out", "\(dir)/cert.pem", "-days", "1", "-subj", "/CN=localhost"])
+                                                "-out", "\(dir)/cert.pem", "-days", "1", "-subj", "/CN=\(cn)"])
             #expect(r.status == 0, "\(r.stderr)")
             return ("\(dir)/cert.pem", "\(dir)/key.pem", dir)
         }
@@ -54,6 +54,32 @@ extension Integration {
             let plain = try Command.curl(["http://127.0.0.1:\(h.port)/echo"], timeout: 5)
             #expect(plain.status != 200)
             #expect(try Command.curl(["-k", "--http2", url]).status == 200)
+        }
+
+        /// The subject a TLS client sees on the listener.
+        static func servedSubject(port: UInt16) throws -> String {
+            let r = try Command.run("sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -subject"], timeout: 10)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func certificatesReloadWithTheConfig() throws {
+            let backend = try startModelServer("v1")
+            defer { backend.stop() }
+            let a = try TLS.makeCertificate(cn: "first.sluice.test"), b = try TLS.makeCertificate(cn: "second.sluice.test")
+            defer { try? FileManager.default.removeItem(atPath: a.dir); try? FileManager.default.removeItem(atPath: b.dir) }
+            let h = try ProxyHarness(yaml: TLS.yaml(backend: backend.port, cert: a.cert, key: a.key))
+            defer { h.stop() }
+            #expect(try TLS.servedSubject(port: h.port).contains("first.sluice.test"))
+            // A reload (SIGHUP and POST /reload end here) with new files: new connections get the new certificate.
+            let yaml = TLS.yaml(backend: backend.port, cert: b.cert, key: b.key).replacingOccurrences(of: "127.0.0.1:0", with: "127.0.0.1:\(h.port)")
+            _ = try h.control.apply(try ConfigLoader.parse(yaml: yaml, file: "t.yaml"))
+            #expect(try TLS.servedSubject(port: h.port).contains("second.sluice.test"))
+            // A reload with a broken certificate is refused and the old one keeps serving.
+            try "garbage".write(toFile: "\(b.dir)/broken.pem", atomically: true, encoding: .utf8)
+            let bad = TLS.yaml(backend: backend.port, cert: "\(b.dir)/broken.pem", key: b.key)
+            #expect(throws: ControlError.self) { _ = try h.control.apply(try ConfigLoader.parse(yaml: bad, file: "t.yaml")) }
+            #expect(try TLS.servedSubject(port: h.port).contains("second.sluice.test"))
         }
 
         @Test func badCertificateIsAClearError() throws {
