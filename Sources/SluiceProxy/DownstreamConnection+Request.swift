@@ -74,17 +74,32 @@ extension DownstreamConnection {
         }
         phase = .exchange
         deadline = now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.bodyIdleTimeout)
+        if up.reused { keepReplayCopy(up) }
         pumpRequestBody()
-        if phase == .exchange, up.reused, exchange.requestBodyDone, up.output.count <= 64 * 1024 {
-            exchange.replayable = true
-            replay.removeAll(keepingCapacity: true)
-            replay.append(contentsOf: up.output.readable)
-        }
         if !output.isEmpty { flushOutput() }
         if phase == .exchange, upstream === up {
             if up.state == .closed { upstreamFailed(.connect) } else if up.state == .active { up.flush() }
         }
         if exchange.requestBodyDone, let s = exchange.shadow { s.send() }
+    }
+
+    /// A reused pooled connection may turn out to be closed by the backend: keep a copy of the
+    /// whole request (head + body, when the body is already buffered and small) before anything
+    /// is written, so it can be replayed once on a fresh connection.
+    private func keepReplayCopy(_ up: UpstreamConnection) {
+        var bodyLength = 0
+        switch exchange.requestBody {
+        case .none: break
+        case .length(let n):
+            guard n <= UInt64(input.count) else { return }
+            bodyLength = Int(n)
+        case .chunked: return
+        }
+        guard up.output.count + bodyLength <= 64 * 1024 else { return }
+        replay.removeAll(keepingCapacity: true)
+        replay.append(contentsOf: up.output.readable)
+        replay.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readable[0..<bodyLength]))
+        exchange.replayable = true
     }
 
     /// Keeps the client's `x-request-id` (if sane) or generates one.
