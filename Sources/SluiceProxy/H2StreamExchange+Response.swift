@@ -130,6 +130,26 @@ extension H2StreamExchange {
     func handleUpstreamFailed(_ failure: UpstreamFailure) {
         guard let snapshot else { return }
         let name = snapshot.table.backends[decision.backend].name
+        if failure == .reset, replayable, !responseStarted, let up = upstream, up.input.isEmpty {
+            replayable = false
+            upstream = nil
+            up.closeNow(loop: worker.loop)
+            snapshot.global.increment(.upstreamRetries, worker: worker.index)
+            let fresh = worker.openUpstream(backend: decision.backend, owner: self)
+            upstream = fresh
+            fresh.output.append(replay)
+            switch fresh.state {
+            case .closed: break   // reported below as a connect failure
+            case .active:
+                fresh.deadline = worker.loop.now + requestTimeout
+                fresh.flush()
+                return
+            default:
+                return
+            }
+            handleUpstreamFailed(.connect)
+            return
+        }
         if failure == .connect, let up = upstream {
             if up.endpoint == Worker.noHealthyEndpoint {
                 fail(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(name)", isError: true)

@@ -28,6 +28,9 @@ final class H2StreamExchange: ExchangeHandler {
     var trailers = H2HeaderBlock()
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
+    /// The request bytes kept for one replay on a fresh connection (see `start`).
+    var replay: [UInt8] = []
+    var replayable = false
     var grpcStatus: UInt8 = 0
     var requestStarted = false
     /// A target was chosen (errors before routing are not counted against a target).
@@ -75,6 +78,7 @@ final class H2StreamExchange: ExchangeHandler {
         trailers.removeAll()
         grpcStatus = 0
         shadow = nil
+        replayable = false
         requestStarted = false
         routed = false
         requestDone = false
@@ -154,6 +158,13 @@ final class H2StreamExchange: ExchangeHandler {
         headers.withBytes { buf in
             encodeRequestHead(into: &up.output, buf, forShadow: false)
             if let s = shadow { encodeRequestHead(into: &s.head, buf, forShadow: true) }
+        }
+        // A bodyless request on a reused pooled connection can be replayed once if the backend
+        // turns out to have dropped that connection (copy taken before anything is written).
+        replayable = up.reused && requestDone && up.output.count <= 64 * 1024
+        if replayable {
+            replay.removeAll(keepingCapacity: true)
+            replay.append(contentsOf: up.output.readable)
         }
         switch up.state {
         case .closed:

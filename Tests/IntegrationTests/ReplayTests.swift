@@ -62,6 +62,12 @@ extension Integration {
                 #expect(r.text == (i % 2 == 0 ? "served body 0" : "served body 5"), "request \(i): \(r.text)")
             }
             #expect(h.control.currentSnapshot.global.value(.upstreamRetries) >= 2)
+            // The same for HTTP/2 clients (bodyless requests are replayed).
+            for i in 0..<4 {
+                let r = try Command.curl(["--http2-prior-knowledge", "\(h.base)/x?\(i)"])
+                #expect(r.status == 200, "h2 request \(i): \(r.body)")
+                #expect(r.body == "served body 0")
+            }
         }
     }
 }
