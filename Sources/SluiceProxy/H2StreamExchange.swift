@@ -171,7 +171,7 @@ final class H2StreamExchange: ExchangeHandler {
             upstreamFailed(.connect)
         case .active:
             up.deadline = worker.loop.now + requestTimeout
-            up.flush()
+            worker.loop.deferWork(up)
         default:
             break
         }
@@ -270,7 +270,7 @@ final class H2StreamExchange: ExchangeHandler {
         } else {
             unconsumed += bytes.count
         }
-        if up.state == .active { up.flush() }
+        if up.state == .active { worker.loop.deferWork(up) }
     }
 
     /// END_STREAM from the client.
@@ -284,7 +284,7 @@ final class H2StreamExchange: ExchangeHandler {
         }
         guard let up = upstream else { return }
         if requestChunked { up.output.append("0\r\n\r\n") }
-        if up.state == .active { up.flush() }
+        if up.state == .active { worker.loop.deferWork(up) }
         shadow?.send()
     }
 

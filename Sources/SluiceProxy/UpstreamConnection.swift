@@ -126,6 +126,10 @@ final class UpstreamConnection: EventHandler {
         if output.isEmpty { owner?.upstreamDrained() }
     }
 
+    /// Deferred write: several pieces queued during one batch of events (an HTTP/2 stream's
+    /// head, body and end) leave in one syscall.
+    override func handleDeferred() { flush() }
+
     /// Closes the socket and forgets any owner.
     func closeNow(loop: EventLoop) {
         guard state != .closed else { return }
