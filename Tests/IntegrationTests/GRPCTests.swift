@@ -6,7 +6,7 @@ extension Integration {
     /// A real gRPC client and server (Python grpcio) through Sluice over HTTP/2.
     @Suite struct GRPC {
         static let server = #"""
-        import grpc, sys
+        import grpc, sys, time
         from concurrent import futures
         def unary(req, ctx):
             if req == b'fail':
@@ -16,9 +16,13 @@ extension Integration {
         def stream(req, ctx):
             for i in range(int(req)):
                 yield b'part-%d' % i
+        def slow(req, ctx):
+            time.sleep(3)
+            return req
         handler = grpc.method_handlers_generic_handler('inference.GRPCInferenceService', {
             'ModelInfer': grpc.unary_unary_rpc_method_handler(unary),
-            'ModelStream': grpc.unary_stream_rpc_method_handler(stream)})
+            'ModelStream': grpc.unary_stream_rpc_method_handler(stream),
+            'Slow': grpc.unary_unary_rpc_method_handler(slow)})
         server = grpc.server(futures.ThreadPoolExecutor(4))
         server.add_generic_rpc_handlers((handler,))
         port = server.add_insecure_port('127.0.0.1:0')
@@ -49,6 +53,11 @@ extension Integration {
             assert e.code() == grpc.StatusCode.UNAVAILABLE, e.code()
         for i in range(50):
             assert infer(b'n%d' % i, timeout=5) == b'echo:n%d' % i
+        try:
+            ch.unary_unary('/inference.GRPCInferenceService/Slow')(b'x', timeout=10)
+            raise SystemExit('expected DEADLINE_EXCEEDED')
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, (e.code(), e.details())
         print('OK')
         """#
 
@@ -70,7 +79,7 @@ extension Integration {
             workers: 1
             listeners: [{ name: t, address: 127.0.0.1:0 }]
             backends:
-              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, model_version: v1 }
+              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, model_version: v1, timeouts: { request: 1s } }
               - { name: down, endpoints: [127.0.0.1:\(closed)], protocol: h2, timeouts: { connect: 300ms } }
             routes:
               - { name: infer, match: { path_prefix: /inference. }, baseline: grpc-v1, targets: [{ backend: grpc-v1, weight: 100 }] }
@@ -82,9 +91,9 @@ extension Integration {
             #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains("OK"))
             let stats = h.control.currentSnapshot.targetStats[0][0].snapshot(nowSecond: MonotonicClock.now() / 1_000_000_000)
-            #expect(stats.requests == 53, "\(stats)")
-            // The NOT_FOUND answer is HTTP 200 but a gRPC error: counted as one.
-            #expect(stats.errors == 1, "\(stats)")
+            #expect(stats.requests == 54, "\(stats)")
+            // The NOT_FOUND answer is HTTP 200 but a gRPC error: counted as one; the timeout is the other.
+            #expect(stats.errors == 2, "\(stats)")
             #expect(stats.responses2xx == 53, "\(stats)")
         }
     }
