@@ -31,7 +31,7 @@ extension DownstreamConnection {
                 || fieldNameEquals(buffer, f, "x-forwarded-for") { continue }
             h2Block.appendLowercasingName(name: f.name(in: buffer), value: f.value(in: buffer))
         }
-        forwardedFor(buffer, into: &h2Scratch)
+        ForwardedFor.value(buffer, head.fields, client: peerIP, into: &h2Scratch)
         h2Scratch.withUnsafeBytes { h2Block.append(name: "x-forwarded-for", value: $0) }
         h2Block.append(name: "x-forwarded-proto", value: transport == nil ? "http" : "https")
         if exchange.requestIDGenerated { exchange.requestID.withUnsafeBytes { h2Block.append(name: "x-request-id", value: $0) } }

@@ -122,16 +122,6 @@ extension DownstreamConnection {
         return c
     }
 
-    /// Adds the forwarded-for value (existing list plus the client address) to `out`.
-    func forwardedFor(_ buffer: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
-        for f in head.fields where fieldNameEquals(buffer, f, "x-forwarded-for") && f.valueLength > 0 {
-            out.append(contentsOf: f.value(in: buffer))
-            out.append(contentsOf: ", ".utf8)
-        }
-        out.append(contentsOf: peerIP)
-    }
-
     /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
     /// x-forwarded-for appended, x-request-id added when generated, framing restated.
     /// Starts a shadow copy unless the body is known to exceed its cap or the in-flight share is used.
@@ -153,11 +143,10 @@ extension DownstreamConnection {
         let target = view.pathAndQuery
         if target.isEmpty { out.append(byte: UInt8(ascii: "/")) } else { out.append(target) }
         out.append(" HTTP/1.1\r\n")
-        var forwardedFor: FieldRange?
         for f in head.fields {
             let ns = Int(f.nameStart), nl = Int(f.nameLength)
             if head.isHopByHop(buffer, f) { continue }
-            if fieldNameEquals(buffer, f, "x-forwarded-for") { forwardedFor = f; continue }
+            if fieldNameEquals(buffer, f, "x-forwarded-for") { continue }
             if fieldNameEquals(buffer, f, "expect") { continue }
             if forShadow && fieldNameEquals(buffer, f, "content-length") { continue }
             out.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
@@ -165,9 +154,10 @@ extension DownstreamConnection {
             out.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
             out.append("\r\n")
         }
+        // Every earlier hop's x-forwarded-for values, in order, then this client's address.
         out.append("x-forwarded-for: ")
-        if let f = forwardedFor, f.valueLength > 0 {
-            out.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
+        for f in head.fields where f.valueLength > 0 && fieldNameEquals(buffer, f, "x-forwarded-for") {
+            out.append(f.value(in: buffer))
             out.append(", ")
         }
         out.append(peerIP)

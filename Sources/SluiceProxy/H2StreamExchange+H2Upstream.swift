@@ -22,7 +22,6 @@ extension H2StreamExchange {
                 responseHeaders.append(name: ":authority", value: UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
             }
             responseHeaders.append(name: ":path", value: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
-            var forwardedFor: FieldRange?
             for f in headers.fields {
                 if fieldNameEquals(buf, f, "te") {
                     // "te: trailers" is the one hop-by-hop value HTTP/2 allows, and gRPC needs it.
@@ -30,15 +29,10 @@ extension H2StreamExchange {
                     continue
                 }
                 if HopByHop.isHopByHop(buf, f) { continue }
-                if fieldNameEquals(buf, f, "x-forwarded-for") { forwardedFor = f; continue }
+                if fieldNameEquals(buf, f, "x-forwarded-for") { continue }
                 responseHeaders.append(name: f.name(in: buf), value: f.value(in: buf))
             }
-            scratch.removeAll(keepingCapacity: true)
-            if let f = forwardedFor, f.valueLength > 0 {
-                scratch.append(contentsOf: f.value(in: buf))
-                scratch.append(contentsOf: ", ".utf8)
-            }
-            scratch.append(contentsOf: connection.peerIP)
+            ForwardedFor.value(buf, headers.fields, client: connection.peerIP, into: &scratch)
             scratch.withUnsafeBytes { responseHeaders.append(name: "x-forwarded-for", value: $0) }
             if requestIDGenerated { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
         }

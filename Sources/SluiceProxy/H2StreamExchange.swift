@@ -212,10 +212,9 @@ final class H2StreamExchange: ExchangeHandler {
             out.append(UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
             out.append("\r\n")
         }
-        var forwardedFor: FieldRange?
         for f in headers.fields {
             if HopByHop.isHopByHop(buf, f) || fieldNameEquals(buf, f, "host") { continue }
-            if fieldNameEquals(buf, f, "x-forwarded-for") { forwardedFor = f; continue }
+            if fieldNameEquals(buf, f, "x-forwarded-for") { continue }
             if forShadow && fieldNameEquals(buf, f, "content-length") { continue }
             out.append(f.name(in: buf))
             out.append(": ")
@@ -223,7 +222,7 @@ final class H2StreamExchange: ExchangeHandler {
             out.append("\r\n")
         }
         out.append("x-forwarded-for: ")
-        if let f = forwardedFor, f.valueLength > 0 {
+        for f in headers.fields where f.valueLength > 0 && fieldNameEquals(buf, f, "x-forwarded-for") {
             out.append(f.value(in: buf))
             out.append(", ")
         }

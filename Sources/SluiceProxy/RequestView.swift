@@ -59,6 +59,18 @@ struct RequestView: RequestAttributes {
     }
 }
 
+/// The x-forwarded-for value Sluice sends: every earlier hop's values in order, then the client.
+enum ForwardedFor {
+    static func value(_ buffer: UnsafeRawBufferPointer, _ fields: [FieldRange], client: [UInt8], into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        for f in fields where f.valueLength > 0 && fieldNameEquals(buffer, f, "x-forwarded-for") {
+            out.append(contentsOf: f.value(in: buffer))
+            out.append(contentsOf: ", ".utf8)
+        }
+        out.append(contentsOf: client)
+    }
+}
+
 /// Splits a request target's path from its query string (shared by the HTTP/1 and HTTP/2 views).
 enum PathQuery {
     /// The bytes before the first `?`.
