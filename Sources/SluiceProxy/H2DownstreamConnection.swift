@@ -141,7 +141,7 @@ final class H2DownstreamConnection: EventHandler {
     /// Drain: GOAWAY now, close when the streams in flight finished.
     func beginDrain() {
         session.goAway()
-        scheduleWrite()
+        handleDeferred()   // the GOAWAY goes out now, before a close below
         if streams.isEmpty { close() }
     }
 
