@@ -73,7 +73,7 @@ extension DownstreamConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange
-        deadline = now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.bodyIdleTimeout)
+        deadline = now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.uploadIdleTimeout)
         if up.reused { keepReplayCopy(up) }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }
@@ -228,7 +228,7 @@ extension DownstreamConnection {
         // While the client still owes body bytes, the deadline is its body idle timeout (a stall
         // is the client's fault: 408); once the request is complete, the backend's request timeout.
         if !exchange.responseHeadParsed {
-            deadline = worker.loop.now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.bodyIdleTimeout)
+            deadline = worker.loop.now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.uploadIdleTimeout)
         }
         if up.state == .active { up.flush() }
         if exchange.requestBodyDone, let s = exchange.shadow, s.phase == .collecting { s.send() }

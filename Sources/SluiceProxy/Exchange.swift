@@ -47,6 +47,9 @@ struct Exchange {
     var retried = false
     var requestTimeout: UInt64 = 0
     var bodyIdleTimeout: UInt64 = 0
+    /// Longest gap allowed while the client still owes request body bytes: the shorter of
+    /// body_idle_timeout and the backend's request timeout.
+    var uploadIdleTimeout: UInt64 { min(bodyIdleTimeout, requestTimeout) }
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
     /// HTTP/2 upstream stream (backends with `protocol: h2`).
