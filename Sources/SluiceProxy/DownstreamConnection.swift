@@ -46,6 +46,10 @@ final class DownstreamConnection: ExchangeHandler {
     /// Output above this pauses the side that feeds it.
     static let highWater = 256 * 1024
 
+    /// The peer shut down its side (EPOLLRDHUP/HUP seen). From then on a short read no longer
+    /// proves the socket is drained: the FIN may sit behind the last data, and edge-triggered
+    /// epoll will not report it again, so reads continue until EOF or EAGAIN.
+    var peerHungUp = false
     /// TLS on a `tls:` listener (nil: cleartext).
     var transport: TLSTransport?
     /// ALPN looked at once after the handshake.
@@ -76,6 +80,7 @@ final class DownstreamConnection: ExchangeHandler {
     }
 
     override func handleEvent(_ events: UInt32) {
+        if events & (EventLoop.readHangup | EventLoop.hangup | EventLoop.error) != 0 { peerHungUp = true }
         if events & EventLoop.writable != 0 { flushOutput() }
         if phase != .closed, events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
             onReadable()
@@ -125,7 +130,7 @@ final class DownstreamConnection: ExchangeHandler {
             case .bytes(let n):
                 process()
                 // A short plain read drained the socket (edge-triggered); TLS may hold more.
-                if n < room && transport == nil { return }
+                if n < room && transport == nil && !peerHungUp { return }
             case .wouldBlock:
                 guard let t = transport, t.handshakeDone, !alpnChecked else { return }
                 alpnChecked = true

@@ -19,6 +19,8 @@ final class H2DownstreamConnection: EventHandler {
     let peerIP: [UInt8]
     /// Negotiated over TLS (x-forwarded-proto).
     let isTLS: Bool
+    /// The peer shut down its side: read to EOF instead of trusting short reads (see DownstreamConnection).
+    var peerHungUp = false
     /// Stop feeding nghttp2 while our output is backed up.
     var readPaused = false
 
@@ -56,6 +58,7 @@ final class H2DownstreamConnection: EventHandler {
     }
 
     override func handleEvent(_ events: UInt32) {
+        if events & (EventLoop.readHangup | EventLoop.hangup | EventLoop.error) != 0 { peerHungUp = true }
         if events & EventLoop.writable != 0 { writeOut() }
         if !closed, events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
             onReadable()
@@ -72,7 +75,7 @@ final class H2DownstreamConnection: EventHandler {
                 return
             case .bytes(let n):
                 feed()
-                if n < room && transport == nil { return }
+                if n < room && transport == nil && !peerHungUp { return }
             case .wouldBlock:
                 return
             }

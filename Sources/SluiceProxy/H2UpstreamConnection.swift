@@ -22,6 +22,8 @@ final class H2UpstreamConnection: EventHandler {
     /// Per-stream request timeouts (time to the response head), by stream id.
     var streamDeadlines: [Int32: UInt64] = [:]
     var goingAway = false
+    /// EPOLLRDHUP/HUP seen: read to EOF instead of trusting short reads.
+    var peerHungUp = false
     let connectTimeout: UInt64
 
     init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64) {
@@ -79,6 +81,7 @@ final class H2UpstreamConnection: EventHandler {
     @inline(__always) func scheduleWrite() { worker.loop.deferWork(self) }
 
     override func handleEvent(_ ev: UInt32) {
+        if ev & (EventLoop.readHangup | EventLoop.hangup | EventLoop.error) != 0 { peerHungUp = true }
         if state == .connecting {
             guard ev & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 else { return }
             if SocketIO.pendingError(fd) != 0 || ev & EventLoop.error != 0 {
@@ -108,7 +111,7 @@ final class H2UpstreamConnection: EventHandler {
                 input.clear()
                 if !ok { fail(.protocolError); return }
                 handleDeferred()
-                if n < room { return }
+                if n < room && !peerHungUp { return }
             case .wouldBlock:
                 return
             }

@@ -37,6 +37,9 @@ final class UpstreamConnection: EventHandler {
     var readPaused = false
     /// The peer sent EOF.
     var peerClosed = false
+    /// EPOLLRDHUP/HUP seen: read to EOF instead of trusting short reads (the FIN can sit behind
+    /// the last bytes, e.g. of a close-delimited response, and edge-triggered epoll reports it once).
+    var peerHungUp = false
 
     init(endpoint: Int, home: UpstreamPool, idleTimeout: UInt64) {
         self.endpoint = endpoint
@@ -50,6 +53,7 @@ final class UpstreamConnection: EventHandler {
     }
 
     override func handleEvent(_ events: UInt32) {
+        if events & (EventLoop.readHangup | EventLoop.hangup | EventLoop.error) != 0 { peerHungUp = true }
         switch state {
         case .connecting:
             if events & (EventLoop.writable | EventLoop.error | EventLoop.hangup) != 0 {
@@ -106,7 +110,7 @@ final class UpstreamConnection: EventHandler {
             case .bytes(let n):
                 input.commit(n)
                 owner?.upstreamReadable()
-                if n < room { return }
+                if n < room && !peerHungUp { return }
             case .wouldBlock:
                 return
             case .failed:
