@@ -63,16 +63,9 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(1)))
         func unaryStreamingTrailersAndStatuses() throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-c", GRPC.server]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-            let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
-            let grpcPort = try #require(UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)), "grpc server said \(line)")
+            let server = try PythonServer(script: GRPC.server)
+            defer { server.stop() }
+            let grpcPort = try #require(server.port, "the grpc server printed no port")
             let closed: UInt16
             do { let s = try startModelServer("gone"); closed = s.port; s.stop() }
             let yaml = """
@@ -96,6 +89,30 @@ extension Integration {
             #expect(stats.errors == 2, "\(stats)")
             #expect(stats.responses2xx == 53, "\(stats)")
         }
+    }
+}
+
+/// A Python test server started with `python3 -c SCRIPT`; the script prints its port on its first line.
+final class PythonServer {
+    let process = Process()
+    /// The port it printed, or nil if it printed something else.
+    private(set) var port: UInt16?
+
+    init(script: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
+        port = UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// SIGKILL: grpcio servers ignore SIGTERM while their threads run.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 }
 

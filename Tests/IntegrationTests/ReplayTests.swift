@@ -43,15 +43,9 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(1)))
         func droppedPooledConnectionIsReplayedOnce() throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-c", Replay.backend]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-            let port = try #require(UInt16(String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)))
+            let server = try PythonServer(script: Replay.backend)
+            defer { server.stop() }
+            let port = try #require(server.port, "the backend printed no port")
             let h = try ProxyHarness(yaml: ProxyHarness.yaml(backends: [.init(name: "flaky", port: port)]))
             defer { h.stop() }
             let client = SimpleHTTPClient(port: h.port, timeoutSeconds: 5)
