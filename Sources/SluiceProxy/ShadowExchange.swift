@@ -106,7 +106,7 @@ final class ShadowExchange: ExchangeHandler {
         up.output.append("\r\n\r\n")
         up.output.append(body)
         switch up.state {
-        case .closed: fail(.connectFailed)
+        case .closed: fail()
         case .active:
             up.deadline = worker.loop.now + requestTimeout
             up.flush()
@@ -143,7 +143,7 @@ final class ShadowExchange: ExchangeHandler {
             while true {
                 switch parser.parse(up.input.readable, requestWasHEAD: false, into: &response) {
                 case .incomplete: return
-                case .error: fail(.other); return
+                case .error: fail(); return
                 case .complete:
                     if response.status < 200 {
                         up.input.consume(response.headLength)
@@ -176,7 +176,7 @@ final class ShadowExchange: ExchangeHandler {
                 up.input.consume(n)
                 if chunks.isFinished { complete() }
             } catch {
-                fail(.other)
+                fail()
             }
         case .untilClose:
             keepShadowBody(up.input.readable)
@@ -192,16 +192,16 @@ final class ShadowExchange: ExchangeHandler {
         if headParsed, mode == .untilClose {
             complete()
         } else {
-            fail(.other)
+            fail()
         }
     }
 
     override func upstreamFailed(_ failure: UpstreamFailure) {
-        fail(failure == .connect ? .connectFailed : .other)
+        fail()
     }
 
     override func upstreamTimedOut() {
-        fail(.timeout)
+        fail()
     }
 
     /// The shadow's response is complete.
@@ -222,7 +222,8 @@ final class ShadowExchange: ExchangeHandler {
     }
 
     /// The shadow exchange failed: counted as a shadow error, never seen by the caller.
-    private func fail(_ reason: ShadowDropReason) {
+    /// Counted as a shadow error (in `errors`, not as a drop: the copy was sent).
+    private func fail() {
         guard phase == .sending else { return }
         if let up = upstream {
             upstream = nil
@@ -231,7 +232,6 @@ final class ShadowExchange: ExchangeHandler {
         let now = worker.loop.now
         stats?.recordResult(worker: worker.index, nowSecond: now / 1_000_000_000, status: 0, isError: true,
                             latencyMicros: (now &- startedAt) / 1000)
-        _ = reason
         phase = .responded
         shadowStatus = 0
         recycleIfDone()

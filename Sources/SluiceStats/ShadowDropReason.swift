@@ -4,15 +4,10 @@ public enum ShadowDropReason: Int, CaseIterable, Sendable {
     case inFlightLimit
     /// The request body exceeded the size the proxy is willing to buffer for mirroring.
     case bodyTooLarge
-    /// No connection to the shadow upstream could be established.
-    case connectFailed
-    /// Writing the mirrored request to the shadow upstream failed.
-    case writeFailed
-    /// The shadow exchange was abandoned after its deadline.
-    case timeout
     /// The primary exchange ended (e.g. client went away) before the mirror could be sent.
     case cancelled
-    /// Any other reason.
+    /// Any other reason (e.g. the primary goes to an HTTP/2 backend). A copy that was sent and
+    /// failed is not a drop: it counts in the shadow's `errors`.
     case other
 
     /// Value for a Prometheus `reason` label (snake_case).
@@ -20,9 +15,6 @@ public enum ShadowDropReason: Int, CaseIterable, Sendable {
         switch self {
         case .inFlightLimit: return "in_flight_limit"
         case .bodyTooLarge: return "body_too_large"
-        case .connectFailed: return "connect_failed"
-        case .writeFailed: return "write_failed"
-        case .timeout: return "timeout"
         case .cancelled: return "cancelled"
         case .other: return "other"
         }

@@ -22,7 +22,7 @@ struct ShadowAndGlobalStatsTests {
         #expect(s.dropped == 3)
         #expect(s.droppedByReason[.inFlightLimit] == 2)
         #expect(s.droppedByReason[.bodyTooLarge] == 1)
-        #expect(s.droppedByReason[.connectFailed] == 0)
+        #expect(s.droppedByReason[.cancelled] == 0)
         #expect(s.droppedByReason.count == ShadowDropReason.allCases.count)
         #expect(s.errors == 1)
         #expect(s.completed == 9)
