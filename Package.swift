@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds of the data-plane modules: exclusivity is proven statically where Swift can,
+/// and the remaining run-time checks (swift_beginAccess on every class-property mutation) are
+/// dropped; debug builds, which run the test suite, keep them and trap on any violation.
+/// Aggressive cross-module optimisation lets small SluiceCore/SluiceHTTP1 helpers inline into
+/// the proxy's per-request code.
+let hotPath: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
@@ -15,21 +24,21 @@ let package = Package(
     targets: [
         // epoll, eventfd, timerfd and accept4 are not exposed by Swift's Glibc module.
         .systemLibrary(name: "CSluiceLinux", path: "Sources/CSluiceLinux"),
-        .target(name: "SluiceCore", dependencies: ["CSluiceLinux"]),
+        .target(name: "SluiceCore", dependencies: ["CSluiceLinux"], swiftSettings: hotPath),
         // OpenSSL 3 macros and SSL_OP_* bits do not import; shim.h re-publishes them.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .target(name: "SluiceTLS", dependencies: ["COpenSSL", "SluiceCore"]),
+        .target(name: "SluiceTLS", dependencies: ["COpenSSL", "SluiceCore"], swiftSettings: hotPath),
         // nghttp2 1.52: parenthesised macros and weakly-linked backports are re-published in shim.h.
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
-        .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore"]),
-        .target(name: "SluiceHTTP1"),
-        .target(name: "SluiceRouting"),
-        .target(name: "SluiceStats"),
+        .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore"], swiftSettings: hotPath),
+        .target(name: "SluiceHTTP1", swiftSettings: hotPath),
+        .target(name: "SluiceRouting", swiftSettings: hotPath),
+        .target(name: "SluiceStats", swiftSettings: hotPath),
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
         .target(name: "SluiceProxy", dependencies: [
             "SluiceCore", "SluiceHTTP1", "SluiceHTTP2", "SluiceTLS", "SluiceRouting", "SluiceStats", "SluiceConfig",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPath),
         .target(name: "SluiceAdmin", dependencies: [
             "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting",
             .product(name: "Logging", package: "swift-log"),

@@ -58,8 +58,13 @@ public struct ByteQueue {
     @inline(__always) public mutating func clear() { head = 0; tail = 0 }
 
     /// Makes room for at least `n` more bytes: moves data to the front, grows if still short.
-    public mutating func reserve(_ n: Int) {
-        if capacity - tail >= n { return }
+    /// The common case (room already there) is one inlined comparison.
+    @inline(__always) public mutating func reserve(_ n: Int) {
+        if capacity - tail < n { makeRoom(n) }
+    }
+
+    /// The slow path of `reserve`.
+    @inline(never) mutating func makeRoom(_ n: Int) {
         if head > 0 {
             memmove(storage, storage + head, tail - head)
             tail -= head

@@ -12,6 +12,8 @@ public struct H2HeaderBlock {
         var nameCount: Int32
         var valueStart: Int32
         var valueCount: Int32
+        /// Sent as a never-indexed literal (see `isUniquePerMessage`).
+        var neverIndex: Bool
     }
 
     /// Names and values, back to back.
@@ -45,8 +47,7 @@ public struct H2HeaderBlock {
         bytes.append(contentsOf: name)
         let valueStart = bytes.count
         bytes.append(contentsOf: value)
-        fields.append(Field(nameStart: Int32(nameStart), nameCount: Int32(name.count),
-                            valueStart: Int32(valueStart), valueCount: Int32(value.count)))
+        addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)
     }
 
     /// Appends a field, folding ASCII uppercase in `name` to lowercase (for HTTP/1 field names).
@@ -55,9 +56,27 @@ public struct H2HeaderBlock {
         for b in name { bytes.append(b &- 65 < 26 ? b | 0x20 : b) }
         let valueStart = bytes.count
         bytes.append(contentsOf: value)
-        fields.append(Field(nameStart: Int32(nameStart), nameCount: Int32(name.count),
-                            valueStart: Int32(valueStart), valueCount: Int32(value.count)))
+        addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)
     }
+
+    /// Records the field just copied to `bytes`.
+    private mutating func addField(nameStart: Int, nameCount: Int, valueStart: Int, valueCount: Int) {
+        let neverIndex = nameCount == 12 && bytes.withUnsafeBytes {
+            H2HeaderBlock.isUniquePerMessage(UnsafeRawBufferPointer(rebasing: $0[nameStart..<nameStart + 12]))
+        }
+        fields.append(Field(nameStart: Int32(nameStart), nameCount: Int32(nameCount),
+                            valueStart: Int32(valueStart), valueCount: Int32(valueCount), neverIndex: neverIndex))
+    }
+
+    /// Fields whose value differs in every message (`x-request-id`) are sent as never-indexed
+    /// literals, kept out of the peer's HPACK dynamic table. Indexed, each would evict a useful
+    /// entry; and nghttp2's encoder keys its table by name, so dozens of same-name entries made
+    /// every later lookup of the name walk them all (about 100 memcmp per response).
+    static func isUniquePerMessage(_ lowercaseName: UnsafeRawBufferPointer) -> Bool {
+        lowercaseName.elementsEqual(raw(requestIDName))
+    }
+
+    private static let requestIDName: StaticString = "x-request-id"
 
     /// Appends a field with a static (lowercase) name and a static value.
     public mutating func append(name: StaticString, value: StaticString) {

@@ -7,10 +7,11 @@ extension H2Session {
     /// Return value that makes nghttp2 reset just the current stream.
     static let resetThisStream = Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
 
-    /// The session behind a callback's `user_data`.
+    /// Runs `body` with the session behind `user_data` borrowed: the session outlives every
+    /// callback nghttp2 makes (it is only deleted in deinit), so no retain is needed.
     @inline(__always)
-    static func from(_ userData: UnsafeMutableRawPointer?) -> H2Session {
-        Unmanaged<H2Session>.fromOpaque(userData!).takeUnretainedValue()
+    static func with<R>(_ userData: UnsafeMutableRawPointer?, _ body: (H2Session) -> R) -> R {
+        Unmanaged<H2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
     }
 
     /// Builds the callback table (the caller deletes it after creating the session; nghttp2 copies it).
@@ -18,24 +19,28 @@ extension H2Session {
         var cbs: OpaquePointer?
         nghttp2_session_callbacks_new(&cbs)
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
-            H2Session.from(ud).onBeginHeaders(frame!)
+            H2Session.with(ud) { $0.onBeginHeaders(frame!) }
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nameLen, value, valueLen, _, ud in
-            H2Session.from(ud).onHeader(frame!, UnsafeRawBufferPointer(start: name, count: nameLen),
-                                        UnsafeRawBufferPointer(start: value, count: valueLen))
+            H2Session.with(ud) {
+                $0.onHeader(frame!, UnsafeRawBufferPointer(start: name, count: nameLen),
+                            UnsafeRawBufferPointer(start: value, count: valueLen))
+            }
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
-            H2Session.from(ud).onFrameRecv(frame!)
+            H2Session.with(ud) { $0.onFrameRecv(frame!) }
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, id, data, len, ud in
-            H2Session.from(ud).handler.streamData(stream: id, bytes: UnsafeRawBufferPointer(start: data, count: len))
+            H2Session.with(ud) { session in
+                session.withHandler { $0.streamData(stream: id, bytes: UnsafeRawBufferPointer(start: data, count: len)) }
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, id, errorCode, ud in
-            H2Session.from(ud).onStreamClose(id, errorCode)
+            H2Session.with(ud) { $0.onStreamClose(id, errorCode) }
         }
         nghttp2_session_callbacks_set_on_frame_send_callback(cbs) { _, frame, ud in
-            H2Session.from(ud).onFrameSend(frame!)
+            H2Session.with(ud) { $0.onFrameSend(frame!) }
         }
         return cbs
     }
@@ -43,7 +48,7 @@ extension H2Session {
     /// A data provider whose read callback drains the stream's outbound queue.
     static func dataProvider() -> nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil)) { _, id, buf, length, flags, _, ud in
-            H2Session.from(ud).readData(id, buf!, length, flags!)
+            H2Session.with(ud) { $0.readData(id, buf!, length, flags!) }
         }
     }
 
@@ -62,7 +67,7 @@ extension H2Session {
         state.headerBytes = 0
         state.headerCount = 0
         state.rejected = false
-        handler.streamHeadersBegin(stream: id)
+        withHandler { $0.streamHeadersBegin(stream: id) }
         return 0
     }
 
@@ -70,7 +75,16 @@ extension H2Session {
     func onHeader(_ frame: UnsafePointer<nghttp2_frame>, _ name: UnsafeRawBufferPointer,
                   _ value: UnsafeRawBufferPointer) -> Int32 {
         let id = frame.pointee.hd.stream_id
-        guard let state = stream(id) else { return 0 }
+        // Once per field: borrow the stream state from nghttp2's user data instead of retaining it.
+        if let raw = nghttp2_session_get_stream_user_data(session, id) {
+            return Unmanaged<H2Stream>.fromOpaque(raw)._withUnsafeGuaranteedRef { onHeader(id, $0, name, value) }
+        }
+        guard let state = streams[id] else { return 0 }
+        return onHeader(id, state, name, value)
+    }
+
+    private func onHeader(_ id: Int32, _ state: H2Stream, _ name: UnsafeRawBufferPointer,
+                          _ value: UnsafeRawBufferPointer) -> Int32 {
         if state.rejected { return H2Session.resetThisStream }
         state.headerBytes += name.count + value.count + 32
         state.headerCount += 1
@@ -82,7 +96,7 @@ extension H2Session {
                                   ? "header_list_too_large" : "too_many_headers")
             return H2Session.resetThisStream
         }
-        handler.streamHeader(stream: id, name: name, value: value)
+        withHandler { $0.streamHeader(stream: id, name: name, value: value) }
         return 0
     }
 
@@ -93,11 +107,11 @@ extension H2Session {
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue:
             if let state = stream(hd.stream_id), state.rejected { return 0 }
-            handler.streamHeadersEnd(stream: hd.stream_id, endStream: endStream,
-                                     isTrailers: frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS)
-            if endStream { handler.streamEnd(stream: hd.stream_id) }
+            let isTrailers = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
+            withHandler { $0.streamHeadersEnd(stream: hd.stream_id, endStream: endStream, isTrailers: isTrailers) }
+            if endStream { withHandler { $0.streamEnd(stream: hd.stream_id) } }
         case NGHTTP2_DATA.rawValue:
-            if endStream { handler.streamEnd(stream: hd.stream_id) }
+            if endStream { withHandler { $0.streamEnd(stream: hd.stream_id) } }
         case NGHTTP2_GOAWAY.rawValue:
             peerWentAway = true
             handler.goAwayReceived(lastStream: frame.pointee.goaway.last_stream_id,
@@ -111,7 +125,7 @@ extension H2Session {
     /// A stream closed: tell the handler, recycle the state.
     func onStreamClose(_ id: Int32, _ errorCode: UInt32) -> Int32 {
         if isServer { resetGuard.streamClosed(now: MonotonicClock.now()) }
-        handler.streamClosed(stream: id, errorCode: errorCode)
+        withHandler { $0.streamClosed(stream: id, errorCode: errorCode) }
         detach(id)
         return 0
     }

@@ -111,6 +111,7 @@ extension H2Session {
         let count = headers.count + (status ? 1 : 0)
         reserveNV(count)
         let none = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+        let neverIndex = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
         var i = 0
         if status {
             let name: StaticString = ":status"
@@ -123,7 +124,8 @@ extension H2Session {
                 let mutableBase = UnsafeMutablePointer(mutating: base)
                 for f in headers.fields {
                     nv[i] = nghttp2_nv(name: mutableBase + Int(f.nameStart), value: mutableBase + Int(f.valueStart),
-                                       namelen: Int(f.nameCount), valuelen: Int(f.valueCount), flags: none)
+                                       namelen: Int(f.nameCount), valuelen: Int(f.valueCount),
+                                       flags: f.neverIndex ? neverIndex : none)
                     i += 1
                 }
             }

@@ -7,8 +7,19 @@ import SluiceCore
 public final class H2Session {
     /// The nghttp2 session; created in `init`, deleted in `deinit` (never inside a callback).
     var session: OpaquePointer!
-    /// Receives events. Unowned: the handler (usually the connection) owns the session.
-    unowned let handler: H2SessionHandler
+    /// Receives events, unretained: the handler (usually the connection) owns the session and
+    /// outlives it. Hot callbacks reach it through `withHandler`, which borrows the reference
+    /// instead of retaining and releasing it around every call (one header field is one call).
+    let handlerRef: Unmanaged<H2SessionHandler>
+
+    /// The handler, for calls off the per-field path.
+    var handler: H2SessionHandler { handlerRef.takeUnretainedValue() }
+
+    /// Calls `body` with the handler borrowed (no retain; see `handlerRef`).
+    @inline(__always)
+    func withHandler<R>(_ body: (H2SessionHandler) -> R) -> R {
+        handlerRef._withUnsafeGuaranteedRef(body)
+    }
     /// Limits in force.
     let limits: H2Limits
     /// True for the server side.
@@ -43,7 +54,7 @@ public final class H2Session {
 
     private init(isServer: Bool, handler: H2SessionHandler, limits: H2Limits) {
         self.isServer = isServer
-        self.handler = handler
+        handlerRef = Unmanaged.passUnretained(handler)
         self.limits = limits
         nv = .allocate(capacity: nvCapacity)
         statusDigits = .allocate(capacity: 3)

@@ -32,8 +32,9 @@ extension DownstreamConnection {
             return
         }
         exchange.decision = decision
-        let route = snapshot.table.routes[decision.route]
-        exchange.maxRequestBody = route.maxRequestBody ?? snapshot.limits.maxRequestBody
+        // Fields are read through the table, not from a local copy of the Route or Backend:
+        // copying either struct retains and releases each of its arrays and strings.
+        exchange.maxRequestBody = snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody
         switch head.framing {
         case .contentLength(let n):
             if n > exchange.maxRequestBody {
@@ -54,12 +55,11 @@ extension DownstreamConnection {
         exchange.clientKeepAlive = head.keepAlive && !worker.draining
             && requestsServed + 1 < snapshot.limits.maxRequestsPerConnection
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
-        if decision.shadow { startShadow(route: route, now: now) }
+        if decision.shadow { startShadow(now: now) }
 
-        let backend = snapshot.table.backends[decision.backend]
-        exchange.requestTimeout = backend.timeouts.requestNanos
+        exchange.requestTimeout = snapshot.table.backends[decision.backend].timeouts.requestNanos
         exchange.bodyIdleTimeout = snapshot.limits.bodyIdleTimeoutNanos
-        if backend.protocol == .h2 {
+        if snapshot.table.backends[decision.backend].protocol == .h2 {
             dropShadow(.other)
             beginH2Exchange(buffer: buffer, snapshot: snapshot, now: now)
             return
@@ -125,8 +125,9 @@ extension DownstreamConnection {
     /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
     /// x-forwarded-for appended, x-request-id added when generated, framing restated.
     /// Starts a shadow copy unless the body is known to exceed its cap or the in-flight share is used.
-    private func startShadow(route: Route, now: UInt64) {
-        guard let spec = route.shadow, let stats = exchange.snapshot?.shadowStats[exchange.decision.route] else { return }
+    private func startShadow(now: UInt64) {
+        guard let snapshot = exchange.snapshot, let spec = snapshot.table.routes[exchange.decision.route].shadow,
+              let stats = snapshot.shadowStats[exchange.decision.route] else { return }
         if case .contentLength(let n) = head.framing, n > UInt64(spec.maxBodyBytes) {
             stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
             return

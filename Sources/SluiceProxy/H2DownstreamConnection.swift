@@ -15,6 +15,10 @@ final class H2DownstreamConnection: EventHandler {
     var output = ByteQueue(capacity: 64 * 1024)
     var streams: [Int32: H2StreamExchange] = [:]
     private var free: [H2StreamExchange] = []
+    /// The stream `withStream` found last, unretained: `streams` holds it, and
+    /// `streamClosed`/`close` clear it before it leaves `streams`.
+    private var last: Unmanaged<H2StreamExchange>?
+    private var lastID: Int32 = 0
     var closed = false
     let peerIP: [UInt8]
     /// Negotiated over TLS (x-forwarded-proto).
@@ -38,7 +42,7 @@ final class H2DownstreamConnection: EventHandler {
         self.peerIP = peerIP
         events = H2ServerEvents()
         super.init()
-        events.connection = self
+        events.connectionRef = Unmanaged.passUnretained(self)
         let limits = worker.snapshot.limits
         session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
                                                                        maxHeaderCount: limits.maxHeaderCount))
@@ -151,6 +155,8 @@ final class H2DownstreamConnection: EventHandler {
     func close() {
         guard !closed else { return }
         closed = true
+        last = nil
+        lastID = 0
         for (_, s) in streams { s.abort() }
         streams.removeAll()
         worker.loop.close(self)
@@ -161,15 +167,31 @@ final class H2DownstreamConnection: EventHandler {
 
     func stream(_ id: Int32) -> H2StreamExchange? { streams[id] }
 
+    /// Runs `body` with the exchange of stream `id`, if open. nghttp2 calls back for the same
+    /// stream many times in a row (one header field per call), so the last one found is kept:
+    /// no hashing, and no retain, per field.
+    @inline(__always)
+    func withStream(_ id: Int32, _ body: (H2StreamExchange) -> Void) {
+        if id != lastID || last == nil {
+            guard let s = streams[id] else { return }
+            lastID = id
+            last = Unmanaged.passUnretained(s)
+        }
+        last!._withUnsafeGuaranteedRef(body)
+    }
+
     func openStream(_ id: Int32) -> H2StreamExchange {
         let s = free.popLast() ?? H2StreamExchange(connection: self)
         s.begin(id: id)
         streams[id] = s
+        lastID = id
+        last = Unmanaged.passUnretained(s)
         return s
     }
 
     /// The stream closed on the session: release its exchange.
     func streamClosed(_ id: Int32, errorCode: UInt32) {
+        if id == lastID { last = nil; lastID = 0 }
         guard let s = streams.removeValue(forKey: id) else { return }
         s.closedByPeer(errorCode: errorCode)
         if free.count < 32 { free.append(s) }
@@ -179,34 +201,45 @@ final class H2DownstreamConnection: EventHandler {
 
 /// Forwards nghttp2 server events to the connection and its streams.
 final class H2ServerEvents: H2SessionHandler {
-    unowned(unsafe) var connection: H2DownstreamConnection!
+    /// Unretained: the connection owns this object and its session, and outlives both.
+    var connectionRef: Unmanaged<H2DownstreamConnection>!
+
+    var connection: H2DownstreamConnection { connectionRef.takeUnretainedValue() }
+
+    /// Runs `body` with the exchange of `stream`, borrowing the connection and the exchange.
+    @inline(__always)
+    private func withStream(_ stream: Int32, _ body: (H2StreamExchange) -> Void) {
+        connectionRef._withUnsafeGuaranteedRef { $0.withStream(stream, body) }
+    }
 
     override func streamHeadersBegin(stream: Int32) {
-        if connection.stream(stream) == nil { _ = connection.openStream(stream) }
+        connectionRef._withUnsafeGuaranteedRef { c in
+            if c.stream(stream) == nil { _ = c.openStream(stream) }
+        }
     }
 
     override func streamHeader(stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        connection.stream(stream)?.header(name: name, value: value)
+        withStream(stream) { $0.header(name: name, value: value) }
     }
 
     override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers: Bool) {
-        connection.stream(stream)?.headersEnd(endStream: endStream, isTrailers: isTrailers)
+        withStream(stream) { $0.headersEnd(endStream: endStream, isTrailers: isTrailers) }
     }
 
     override func streamData(stream: Int32, bytes: UnsafeRawBufferPointer) {
-        connection.stream(stream)?.requestData(bytes)
+        withStream(stream) { $0.requestData(bytes) }
     }
 
     override func streamEnd(stream: Int32) {
-        connection.stream(stream)?.requestEnd()
+        withStream(stream) { $0.requestEnd() }
     }
 
     override func streamClosed(stream: Int32, errorCode: UInt32) {
-        connection.streamClosed(stream, errorCode: errorCode)
+        connectionRef._withUnsafeGuaranteedRef { $0.streamClosed(stream, errorCode: errorCode) }
     }
 
     override func streamWantsData(stream: Int32) {
-        connection.stream(stream)?.downstreamWantsData()
+        withStream(stream) { $0.downstreamWantsData() }
     }
 
     override func limitExceeded(stream: Int32, reason: StaticString) {

@@ -1,16 +1,24 @@
 import SluiceHTTP1
 import SluiceRouting
 
-/// The header block of one HTTP/2 request, copied out of nghttp2's callbacks into one
-/// reusable byte buffer; pseudo-headers are kept apart. Serves as the routing view.
-struct H2RequestHeaders {
-    var bytes: [UInt8] = []
-    /// Regular fields (names are lowercase in HTTP/2).
-    var fields: [FieldRange] = []
+/// The header block of one HTTP/2 request, copied out of nghttp2's callbacks into buffers
+/// this object owns; pseudo-headers are kept apart. Serves as the routing view.
+///
+/// A class with raw storage rather than a struct of arrays: it lives inside its stream's
+/// exchange for the exchange's whole life, and arrays stored in a class cost a uniqueness check
+/// on every append and a retain/release whenever they are read. Storage is allocated once and
+/// grows (rarely) by doubling; the session's header-list limits bound it. Buffers handed out
+/// by `bytes`, `fields` and the `with…` methods are valid until the next `add` or `reset`.
+final class H2RequestHeaders {
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var used = 0
+    private var fieldStorage: UnsafeMutablePointer<FieldRange>
+    private var fieldCapacity: Int
+    private var fieldCount = 0
     var method = 0..<0
     var pathRange = 0..<0
     var authority = 0..<0
-    var scheme = 0..<0
     /// Declared content-length, if any.
     var contentLength: UInt64?
     /// Request came with `content-type: application/grpc...`.
@@ -19,46 +27,79 @@ struct H2RequestHeaders {
     var malformed = false
 
     init() {
-        bytes.reserveCapacity(1024)
-        fields.reserveCapacity(16)
+        capacity = 1024
+        storage = .allocate(byteCount: capacity, alignment: 8)
+        fieldCapacity = 16
+        fieldStorage = .allocate(capacity: fieldCapacity)
     }
 
-    mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        fields.removeAll(keepingCapacity: true)
+    deinit {
+        storage.deallocate()
+        fieldStorage.deallocate()
+    }
+
+    /// The copied names and values.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: used) }
+
+    /// Regular fields (names are lowercase in HTTP/2), as ranges into `bytes`.
+    var fields: UnsafeBufferPointer<FieldRange> { UnsafeBufferPointer(start: fieldStorage, count: fieldCount) }
+
+    func reset() {
+        used = 0
+        fieldCount = 0
         method = 0..<0
         pathRange = 0..<0
         authority = 0..<0
-        scheme = 0..<0
         contentLength = nil
         isGRPC = false
         malformed = false
     }
 
-    private mutating func store(_ b: UnsafeRawBufferPointer) -> Range<Int> {
-        let start = bytes.count
-        bytes.append(contentsOf: b)
-        return start..<bytes.count
+    private func store(_ b: UnsafeRawBufferPointer) -> Range<Int> {
+        let start = used
+        if b.count > capacity - used {
+            var bigger = capacity * 2
+            while bigger - used < b.count { bigger *= 2 }
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
+            fresh.copyMemory(from: storage, byteCount: used)
+            storage.deallocate()
+            storage = fresh
+            capacity = bigger
+        }
+        if let base = b.baseAddress, b.count > 0 { (storage + used).copyMemory(from: base, byteCount: b.count) }
+        used += b.count
+        return start..<used
+    }
+
+    private func appendField(_ f: FieldRange) {
+        if fieldCount == fieldCapacity {
+            let fresh = UnsafeMutablePointer<FieldRange>.allocate(capacity: fieldCapacity * 2)
+            fresh.moveInitialize(from: fieldStorage, count: fieldCount)
+            fieldStorage.deallocate()
+            fieldStorage = fresh
+            fieldCapacity *= 2
+        }
+        (fieldStorage + fieldCount).initialize(to: f)
+        fieldCount += 1
     }
 
     /// Adds one field from the session callback.
-    mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         if name.first == UInt8(ascii: ":") {
             // Pseudo-headers are told apart by length and second byte: no string compares per field.
-            let v = store(value)
+            // :scheme is implied by the listener and not forwarded, so it is not kept.
             switch (name.count, name.count > 1 ? name[1] : 0) {
-            case (7, UInt8(ascii: "m")): method = v
-            case (5, UInt8(ascii: "p")): pathRange = v
-            case (10, UInt8(ascii: "a")): authority = v
-            case (7, UInt8(ascii: "s")): scheme = v
+            case (7, UInt8(ascii: "m")): method = store(value)
+            case (5, UInt8(ascii: "p")): pathRange = store(value)
+            case (10, UInt8(ascii: "a")): authority = store(value)
             default: break
             }
             return
         }
         let n = store(name)
         let v = store(value)
-        fields.append(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
-                                 valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
+        appendField(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
+                               valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
         guard name.count == 14 || name.count == 12, name[0] == UInt8(ascii: "c") else { return }
         if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
             var total: UInt64 = 0
@@ -78,24 +119,23 @@ struct H2RequestHeaders {
     static let contentLengthName: [UInt8] = Array("content-length".utf8)
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
-    /// Runs `body` with the bytes (pointers valid only inside).
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        bytes.withUnsafeBytes(body)
-    }
+    /// The routing view over the current buffers.
+    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange) }
 
-    /// The routing view over a pinned buffer.
+    /// The routing view over pinned buffers.
     struct View: RequestAttributes {
         let buffer: UnsafeRawBufferPointer
-        let headers: H2RequestHeaders
+        let fields: UnsafeBufferPointer<FieldRange>
+        let pathRange: Range<Int>
 
-        var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[headers.pathRange]) }
+        var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[pathRange]) }
 
         var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
 
         var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 
         func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
-            for f in headers.fields where Int(f.nameLength) == lowercasedName.count {
+            for f in fields where Int(f.nameLength) == lowercasedName.count {
                 let name = f.name(in: buffer)
                 if AttributeScan.equals(name, lowercasedName) { return f.value(in: buffer) }
             }

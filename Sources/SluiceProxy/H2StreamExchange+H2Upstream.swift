@@ -15,7 +15,8 @@ extension H2StreamExchange {
             return
         }
         responseHeaders.removeAll()
-        headers.withBytes { buf in
+        do {
+            let buf = headers.bytes
             responseHeaders.append(name: ":method", value: UnsafeRawBufferPointer(rebasing: buf[headers.method]))
             responseHeaders.append(name: ":scheme", value: "http")
             if !headers.authority.isEmpty {

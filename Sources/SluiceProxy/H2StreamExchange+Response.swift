@@ -39,7 +39,7 @@ extension H2StreamExchange {
     }
 
     var isHEAD: Bool {
-        headers.withBytes { AttributeScan.equals(UnsafeRawBufferPointer(rebasing: $0[headers.method]), "HEAD") }
+        AttributeScan.equals(UnsafeRawBufferPointer(rebasing: headers.bytes[headers.method]), "HEAD")
     }
 
     private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {

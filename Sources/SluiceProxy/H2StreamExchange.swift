@@ -12,7 +12,7 @@ final class H2StreamExchange: ExchangeHandler {
     /// unowned(unsafe): the connection owns its streams and aborts them before it goes away.
     unowned(unsafe) let connection: H2DownstreamConnection
     var id: Int32 = 0
-    var headers = H2RequestHeaders()
+    let headers = H2RequestHeaders()
     var responseHeaders = H2HeaderBlock()
     var snapshot: ProxySnapshot?
     var decision = Decision(route: 0, target: 0, backend: 0, reason: .weighted, shadow: false)
@@ -121,19 +121,17 @@ final class H2StreamExchange: ExchangeHandler {
             respondError(status: 400, code: "bad_request", message: "malformed HTTP/2 request header block")
             return
         }
-        let picked: Decision? = headers.withBytes { buf in
-            adoptRequestID(buf)
-            return Router.decide(snapshot.table, H2RequestHeaders.View(buffer: buf, headers: headers), rng: &worker.rng)
-        }
-        guard let decision = picked else {
+        let view = headers.view
+        adoptRequestID(view)
+        guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             snapshot.global.increment(.noRoute, worker: worker.index)
             respondError(status: 404, code: "no_route", message: "no route matches this request")
             return
         }
         self.decision = decision
         routed = true
-        let route = snapshot.table.routes[decision.route]
-        maxRequestBody = route.maxRequestBody ?? snapshot.limits.maxRequestBody
+        // Read through the table: a local copy of the Route would retain each of its arrays.
+        maxRequestBody = snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody
         if let n = headers.contentLength, n > maxRequestBody {
             snapshot.global.increment(.bodyTooLarge, worker: worker.index)
             respondError(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes")
@@ -148,17 +146,16 @@ final class H2StreamExchange: ExchangeHandler {
         requestChunked = !endStream && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
-        if decision.shadow, let spec = route.shadow, let stats = snapshot.shadowStats[decision.route] {
+        if decision.shadow, let spec = snapshot.table.routes[decision.route].shadow,
+           let stats = snapshot.shadowStats[decision.route] {
             if let n = headers.contentLength, n > UInt64(spec.maxBodyBytes) {
                 stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
             } else {
                 shadow = worker.startShadow(route: decision.route, now: startedAt)
             }
         }
-        headers.withBytes { buf in
-            encodeRequestHead(into: &up.output, buf, forShadow: false)
-            if let s = shadow { encodeRequestHead(into: &s.head, buf, forShadow: true) }
-        }
+        encodeRequestHead(into: &up.output, headers.bytes, forShadow: false)
+        if let s = shadow { encodeRequestHead(into: &s.head, headers.bytes, forShadow: true) }
         // A bodyless request on a reused pooled connection can be replayed once if the backend
         // turns out to have dropped that connection (copy taken before anything is written).
         replayable = up.reused && requestDone && up.output.count <= 64 * 1024
@@ -189,9 +186,9 @@ final class H2StreamExchange: ExchangeHandler {
         requestIDGenerated = true
     }
 
-    private func adoptRequestID(_ buf: UnsafeRawBufferPointer) {
+    private func adoptRequestID(_ view: H2RequestHeaders.View) {
         requestID.removeAll(keepingCapacity: true)
-        if let v = H2RequestHeaders.View(buffer: buf, headers: headers).header(H2StreamExchange.requestIDName), v.count > 0, v.count <= 128 {
+        if let v = view.header(H2StreamExchange.requestIDName), v.count > 0, v.count <= 128 {
             requestID.append(contentsOf: v)
             requestIDGenerated = false
         } else {

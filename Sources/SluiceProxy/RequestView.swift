@@ -61,7 +61,8 @@ struct RequestView: RequestAttributes {
 
 /// The x-forwarded-for value Sluice sends: every earlier hop's values in order, then the client.
 enum ForwardedFor {
-    static func value(_ buffer: UnsafeRawBufferPointer, _ fields: [FieldRange], client: [UInt8], into out: inout [UInt8]) {
+    static func value<Fields: Sequence<FieldRange>>(_ buffer: UnsafeRawBufferPointer, _ fields: Fields, client: [UInt8],
+                                                     into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         for f in fields where f.valueLength > 0 && fieldNameEquals(buffer, f, "x-forwarded-for") {
             out.append(contentsOf: f.value(in: buffer))

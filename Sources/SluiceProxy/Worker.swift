@@ -25,7 +25,8 @@ final class Worker {
     /// The per-request random source (weighted draws, shadow sampling).
     var rng: SplitMix64
     private var requestCounter: UInt64 = 0
-    private let requestPrefix: UInt64
+    /// The first 16 hex digits of every request id from this worker (random per process).
+    private let requestPrefixHex: [UInt8]
     private var listeners: [Listener] = []
     /// Live downstream connections.
     private(set) var connections = 0
@@ -49,7 +50,9 @@ final class Worker {
         _ = getrandom(&seed, 8, 0)
         seed ^= UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ MonotonicClock.now()
         rng = SplitMix64(seed: seed)
-        requestPrefix = rng.next()
+        var prefix: [UInt8] = []
+        Worker.appendHex16(rng.next(), to: &prefix)
+        requestPrefixHex = prefix
         rebuildPools()
     }
 
@@ -175,18 +178,27 @@ final class Worker {
     func generateRequestID(into out: inout [UInt8]) {
         requestCounter &+= 1
         out.removeAll(keepingCapacity: true)
-        appendHex(requestPrefix, to: &out)
-        appendHex(requestCounter &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(index), to: &out)
+        out.append(contentsOf: requestPrefixHex)
+        Worker.appendHex16(requestCounter &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(index), to: &out)
     }
 
-    private func appendHex(_ v: UInt64, to out: inout [UInt8]) {
-        var shift = 60
-        while shift >= 0 {
-            let d = UInt8((v >> UInt64(shift)) & 0xF)
-            out.append(d < 10 ? 48 + d : 87 + d)
-            shift -= 4
+    /// Appends `v` as 16 lowercase hex digits, written in place (no per-digit append).
+    private static func appendHex16(_ v: UInt64, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: sixteenZeros)
+        out.withUnsafeMutableBufferPointer { buf in
+            var x = v
+            var i = start &+ 15
+            while i >= start {
+                let d = UInt8(truncatingIfNeeded: x & 0xF)
+                buf[i] = d < 10 ? 48 &+ d : 87 &+ d
+                x >>= 4
+                i &-= 1
+            }
         }
     }
+
+    private static let sixteenZeros = [UInt8](repeating: 48, count: 16)
 
     /// Takes ownership of an accepted client socket.
     func adopt(client fd: Int32, peer: UnsafeRawPointer, listener: String) {

@@ -19,11 +19,14 @@ public enum Router {
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, _ request: R, rng: inout G
     ) -> Decision? {
-        let routes = table.routes
-        for index in routes.indices where matches(routes[index], request) {
-            return decide(table, routeIndex: index, request, rng: &rng)
+        // Through a buffer pointer: routes are borrowed in place, never copied (a Route copy
+        // retains and releases each of its arrays).
+        let found: Int? = table.routes.withUnsafeBufferPointer { routes in
+            for index in routes.indices where matches(routes[index], request) { return index }
+            return nil
         }
-        return nil
+        guard let found else { return nil }
+        return decide(table, routeIndex: found, request, rng: &rng)
     }
 
     /// Picks the target of route `routeIndex` for `request`, skipping matching
@@ -32,7 +35,15 @@ public enum Router {
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
-        let route = table.routes[routeIndex]
+        table.routes.withUnsafeBufferPointer { pick(table, $0[routeIndex], routeIndex: routeIndex, request, rng: &rng) }
+    }
+
+    /// The body of `decide(_:routeIndex:_:rng:)`. The route is borrowed in place: a local copy
+    /// of a `Route` would retain and release each of its arrays on every request.
+    @inlinable
+    static func pick<R: RequestAttributes, G: RandomNumberGenerator>(
+        _ table: RouteTable, _ route: borrowing Route, routeIndex: Int, _ request: R, rng: inout G
+    ) -> Decision {
         var target = -1
         var reason = DecisionReason.weighted
 
@@ -70,7 +81,7 @@ public enum Router {
 
     /// Whether `route`'s match (path and headers) accepts `request`.
     @inlinable
-    public static func matches<R: RequestAttributes>(_ route: Route, _ request: R) -> Bool {
+    public static func matches<R: RequestAttributes>(_ route: borrowing Route, _ request: R) -> Bool {
         let path = request.path
         if let exact = route.pathExact {
             if !AttributeScan.equals(path, exact) { return false }
