@@ -23,14 +23,11 @@ enum FieldLines {
             q &+= 1
             while ASCII.isOWS(buf[q]) { q &+= 1 }
             let valueStart = q
+            // Every line ends in CRLF before `end` (see HeadScanner), and buf[end] is a CR too.
+            q = ByteScan.firstNonFieldValueByte(buf, from: q, to: end)
+            if buf[q] != ASCII.cr { throw .invalidFieldValue }
             var valueEnd = q
-            while true {
-                let b = buf[q]
-                if b == ASCII.cr { break }
-                if !ASCII.isFieldValueChar(b) { throw .invalidFieldValue }
-                q &+= 1
-                if !ASCII.isOWS(b) { valueEnd = q }
-            }
+            while valueEnd > valueStart && ASCII.isOWS(buf[valueEnd &- 1]) { valueEnd &-= 1 }
             fields.append(FieldRange(nameStart: Int32(truncatingIfNeeded: p), nameLength: Int32(truncatingIfNeeded: nameLength),
                                      valueStart: Int32(truncatingIfNeeded: valueStart),
                                      valueLength: Int32(truncatingIfNeeded: valueEnd &- valueStart)))

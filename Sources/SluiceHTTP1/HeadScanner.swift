@@ -56,11 +56,7 @@ struct HeadScanner: Sendable {
             let (sum, overflow) = lineStart.addingReportingOverflow(maxLine)
             let lineLimit = overflow ? Int.max : sum
             let end = min(n, lineLimit, limits.maxHeadBytes)
-            while i < end {
-                let b = buf[i]
-                if b == ASCII.cr || b == ASCII.lf { break }
-                i &+= 1
-            }
+            i = ByteScan.firstLineBreak(buf, from: i, to: end)
             if i >= n {
                 scanned = i
                 return .incomplete
