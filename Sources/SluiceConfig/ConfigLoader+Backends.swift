@@ -17,7 +17,7 @@ extension ConfigLoader {
         var seen: [String: Int] = [:]
         for item in items {
             guard let m = MappingReader(item, known: [
-                "name", "endpoints", "protocol", "model_version", "timeouts", "health_check",
+                "name", "endpoints", "protocol", "model_version", "timeouts", "health_check", "tls",
             ], diags) else { continue }
             let nameField = m.required("name", diags)
             guard let nameField, let name = nameField.string(diags) else { continue }
@@ -41,11 +41,12 @@ extension ConfigLoader {
             let version = m["model_version"]?.string(diags)
             let timeouts = m["timeouts"].map { readTimeouts($0, diags) } ?? BackendTimeouts()
             let health = m["health_check"].flatMap { readHealthCheck($0, diags) }
+            let tls = m["tls"].flatMap { readBackendTLS($0, diags) }
 
             if set.index[name] == nil { set.index[name] = set.backends.count }
             set.backends.append(Backend(
                 name: name, endpoints: endpoints, protocol: proto, modelVersion: version,
-                timeouts: timeouts, healthCheck: health))
+                timeouts: timeouts, healthCheck: health, tls: tls))
         }
         return set
     }
@@ -57,6 +58,37 @@ extension ConfigLoader {
         if let v = m["request"]?.duration(diags) { t.requestNanos = v }
         if let v = m["idle"]?.duration(diags) { t.idleNanos = v }
         return t
+    }
+
+    /// `tls:` of a backend. An empty mapping (`tls: {}`) means TLS with every default.
+    /// The CA file is only named here; it is loaded (and its errors reported with this
+    /// line) when the config is applied, like listener certificates.
+    static func readBackendTLS(_ field: Field, _ diags: Diagnostics) -> BackendTLS? {
+        guard let m = MappingReader(field, known: ["ca", "server_name", "verify"], diags) else { return nil }
+        var tls = BackendTLS(line: field.line)
+        if let f = m["ca"], let ca = f.string(diags) {
+            tls.caFile = ca
+            tls.caLine = f.line
+        }
+        if let f = m["server_name"], let name = f.string(diags) {
+            if isServerName(name) {
+                tls.serverName = name
+            } else {
+                diags.report(f, "must be a DNS name or an IP address (letters, digits, '-', '.', ':'; at most 253 bytes), found '\(name)'")
+            }
+        }
+        if let v = m["verify"]?.bool(diags) { tls.verify = v }
+        return tls
+    }
+
+    /// Plausible SNI / certificate name: a DNS name or an IP literal (IPv6 without brackets).
+    static func isServerName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        return bytes.allSatisfy { b in
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2D || b == 0x2E || b == 0x3A || b == 0x5F
+        }
     }
 
     static func readHealthCheck(_ field: Field, _ diags: Diagnostics) -> HealthCheckSpec? {

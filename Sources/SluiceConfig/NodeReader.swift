@@ -73,6 +73,17 @@ struct Field {
         return v
     }
 
+    /// A boolean: `true` or `false` (YAML 1.2 core schema spellings).
+    func bool(_ diags: Diagnostics) -> Bool? {
+        guard let s = scalar(diags) else { return nil }
+        switch s {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        default:
+            diags.report(self, "expected true or false, found '\(s)'"); return nil
+        }
+    }
+
     /// A finite number in `range`.
     func double(_ diags: Diagnostics, _ range: ClosedRange<Double>) -> Double? {
         guard let s = scalar(diags) else { return nil }

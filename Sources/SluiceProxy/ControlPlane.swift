@@ -84,7 +84,8 @@ public final class ControlPlane: Sendable {
         let health = EndpointHealthRegistry()
         let snapshot: ProxySnapshot
         do {
-            snapshot = try SnapshotBuilder.build(config, registry: registry, health: health, generation: 1, configVersion: 1)
+            snapshot = try SnapshotBuilder.build(config, registry: registry, health: health, generation: 1, configVersion: 1,
+                                                  file: configPath)
         } catch {
             throw ControlError(status: 400, message: error.description, details: error.messages)
         }
@@ -147,7 +148,8 @@ public final class ControlPlane: Sendable {
             let version = s.configVersion + 1
             let snapshot: ProxySnapshot
             do throws(SnapshotBuilder.Failure) {
-                snapshot = try SnapshotBuilder.build(config, registry: s.registry, health: s.health, generation: generation, configVersion: version)
+                snapshot = try SnapshotBuilder.build(config, registry: s.registry, health: s.health, generation: generation,
+                                                      configVersion: version, file: configPath)
             } catch {
                 return .failure(ControlError(status: 400, message: error.description, details: error.messages))
             }

@@ -151,13 +151,13 @@ final class DownstreamConnection: ExchangeHandler {
     /// Reads (and decrypts, on a TLS listener) into `input`, committing what arrived.
     @inline(__always)
     private func readIntoInput(_ room: Int) -> IOResult {
-        DownstreamIO.read(fd, transport, into: &input, max: room)
+        TransportIO.read(fd, transport, into: &input, max: room)
     }
 
     /// Writes `output` (encrypting on a TLS listener); false when the socket failed.
     @inline(__always)
     private func writeOutput() -> Bool {
-        DownstreamIO.write(fd, transport, from: &output)
+        TransportIO.write(fd, transport, from: &output)
     }
 
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).

@@ -1,12 +1,14 @@
 import SluiceCore
 import SluiceHTTP2
 import SluiceStats
+import SluiceTLS
 
-/// One multiplexed HTTP/2 (prior knowledge) connection to a backend endpoint with
-/// `protocol: h2`, owned by one worker. Streams belong to `ExchangeHandler`s (HTTP/2
-/// downstream streams); the connection routes session events to them by stream id.
+/// One multiplexed HTTP/2 connection to a backend endpoint with `protocol: h2`: prior
+/// knowledge (h2c), or TLS with ALPN `h2` when the backend has `tls:`. Owned by one worker.
+/// Streams belong to `ExchangeHandler`s (HTTP/2 downstream streams); the connection routes
+/// session events to them by stream id. Streams opened while it connects wait in the session.
 final class H2UpstreamConnection: EventHandler {
-    enum State { case connecting, open, closed }
+    enum State { case connecting, handshaking, open, closed }
 
     /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
     /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
@@ -25,11 +27,22 @@ final class H2UpstreamConnection: EventHandler {
     /// EPOLLRDHUP/HUP seen: read to EOF instead of trusting short reads.
     var peerHungUp = false
     let connectTimeout: UInt64
+    /// When the TCP connect and TLS handshake must be done (0 once open). Kept apart from
+    /// `deadline`, which also ticks every 100 ms for the streams' request timeouts.
+    private var connectDeadline: UInt64 = 0
+    /// TLS to the backend (nil: h2c).
+    let transport: TLSTransport?
+    /// The endpoint's id in config version `configVersion` (for passive ejection on connect failures).
+    let endpoint: Int
+    let configVersion: Int
 
-    init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64) {
+    init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64, transport: TLSTransport?) {
         self.worker = worker
         self.pool = pool
         self.connectTimeout = connectTimeout
+        self.transport = transport
+        endpoint = pool.endpoint
+        configVersion = pool.configVersion
         super.init()
         events.connection = self
         session = H2Session.client(handler: events, limits: H2Limits(maxConcurrentStreams: 100, connectionWindow: 4 << 20))
@@ -45,8 +58,10 @@ final class H2UpstreamConnection: EventHandler {
         guard let (fd, inProgress) = Sockets.connect(address) else { return false }
         worker.loop.register(self, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         worker.snapshot.global.increment(.upstreamConnectionsOpened, worker: worker.index)
-        if inProgress {
-            deadline = worker.loop.now + connectTimeout
+        if inProgress || transport != nil {
+            // With TLS the first writable event starts the handshake; both fit in the connect timeout.
+            connectDeadline = worker.loop.now + connectTimeout
+            deadline = connectDeadline
         } else {
             state = .open
         }
@@ -88,8 +103,17 @@ final class H2UpstreamConnection: EventHandler {
                 fail(.connect)
                 return
             }
-            state = .open
-            deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+            if transport != nil {
+                state = .handshaking
+            } else {
+                state = .open
+                connectDeadline = 0
+                deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+            }
+        }
+        if state == .handshaking {
+            advanceHandshake()
+            return
         }
         if ev & EventLoop.writable != 0 { handleDeferred() }
         if state == .open, ev & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
@@ -97,21 +121,47 @@ final class H2UpstreamConnection: EventHandler {
         }
     }
 
+    /// Sends the ClientHello or carries the handshake on. The backend must select ALPN `h2`;
+    /// then the connection opens and the streams queued meanwhile go out.
+    private func advanceHandshake() {
+        guard let t = transport else { return }
+        switch t.clientHandshake(fd: fd, alpn: "h2", alpnRequired: true) {
+        case .pending:
+            return
+        case .failed(let reason):
+            failHandshake(reason)
+        case .done:
+            state = .open
+            connectDeadline = 0
+            deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+            handleDeferred()
+            readAvailable()
+        }
+    }
+
+    /// The handshake failed: logged and counted, then every stream fails like a refused connect.
+    private func failHandshake(_ reason: String) {
+        if let peer = pool.tls?.peer {
+            worker.reportUpstreamTLSFailure(address: pool.address, peer: peer, reason: reason)
+        }
+        fail(.connect)
+    }
+
     private func readAvailable() {
         while state == .open {
             input.reserve(16 * 1024)
             let room = input.writableCount
-            switch SocketIO.read(fd, input.writePointer, room) {
+            switch TransportIO.read(fd, transport, into: &input, max: room) {
             case .bytes(0), .failed:
                 fail(.reset)
                 return
             case .bytes(let n):
-                input.commit(n)
                 let ok = session.receive(input.readable)
                 input.clear()
                 if !ok { fail(.protocolError); return }
                 handleDeferred()
-                if n < room && !peerHungUp { return }
+                // A short plain read drained the socket (edge-triggered); TLS may hold more.
+                if n < room && transport == nil && !peerHungUp { return }
             case .wouldBlock:
                 return
             }
@@ -121,12 +171,19 @@ final class H2UpstreamConnection: EventHandler {
     override func handleDeferred() {
         guard state == .open else { return }
         session.flush(into: &output, limit: 1 << 20)
-        if !output.flush(to: fd) { fail(.reset); return }
+        if !TransportIO.write(fd, transport, from: &output) { fail(.reset); return }
         if owners.isEmpty && (goingAway || !session.wantsRead) { closeNow() }
     }
 
     override func handleTimeout(now: UInt64) {
-        if state == .connecting { fail(.connect); return }
+        if connectDeadline != 0 && now >= connectDeadline {
+            if state == .handshaking {
+                failHandshake(TLSTransport.handshakeTimeoutReason)
+            } else {
+                fail(.connect)
+            }
+            return
+        }
         var expired: [Int32] = []
         for (id, at) in streamDeadlines where at <= now { expired.append(id) }
         for id in expired {
@@ -136,11 +193,14 @@ final class H2UpstreamConnection: EventHandler {
         }
         if !expired.isEmpty { scheduleWrite() }
         deadline = streamDeadlines.isEmpty ? 0 : now + 100_000_000
+        if connectDeadline != 0 && (deadline == 0 || connectDeadline < deadline) { deadline = connectDeadline }
     }
 
-    /// Every stream fails with `failure`; the connection closes.
+    /// Every stream fails with `failure`; the connection closes. A failed connect also counts
+    /// towards the endpoint's passive ejection (once per connection, not per stream).
     func fail(_ failure: UpstreamFailure) {
         guard state != .closed else { return }
+        if failure == .connect { worker.reportConnectFailure(endpoint: endpoint, configVersion: configVersion) }
         let current = owners
         owners.removeAll()
         streamDeadlines.removeAll()
@@ -197,14 +257,32 @@ final class H2UpstreamPool {
     let address: SocketAddress
     private(set) var connections: [H2UpstreamConnection] = []
     static let maxConnections = 8
+    /// The endpoint's id in the worker's current snapshot, that snapshot's config version,
+    /// and its TLS (nil: h2c); refreshed by the worker whenever it takes a new snapshot.
+    private(set) var endpoint = -1
+    private(set) var configVersion = 0
+    private(set) var tls: UpstreamTLS?
 
     init(address: SocketAddress) { self.address = address }
+
+    /// Takes the endpoint's place in a new snapshot (same address and TLS settings: the pool's key).
+    func adopt(endpoint: Int, configVersion: Int, tls: UpstreamTLS?) {
+        self.endpoint = endpoint
+        self.configVersion = configVersion
+        self.tls = tls
+    }
 
     /// A connection with room for one more stream, opening one if needed (nil: connect failed at once or the cap is reached).
     func acquire(worker: Worker, connectTimeout: UInt64) -> H2UpstreamConnection? {
         for c in connections where c.hasCapacity { return c }
         guard connections.count < H2UpstreamPool.maxConnections else { return nil }
-        let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout)
+        var transport: TLSTransport?
+        if let tls {
+            // The builder made an h2 context for every TLS endpoint of an h2 backend.
+            guard let context = tls.h2 else { return nil }
+            transport = TLSTransport(context: context, serverName: tls.peer.serverName)
+        }
+        let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout, transport: transport)
         guard c.connect(address) else { return nil }
         connections.append(c)
         return c

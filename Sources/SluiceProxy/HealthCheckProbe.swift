@@ -1,8 +1,9 @@
 import Glibc
 import SluiceCore
+import SluiceTLS
 
-/// One active health probe: `GET path HTTP/1.1` with `Connection: close` to one endpoint,
-/// passing when the status line says 2xx before the timeout. Runs on the health-checker
+/// One active health probe: `GET path HTTP/1.1` with `Connection: close` to one endpoint
+/// (over TLS when its backend has `tls:`), passing when the status line says 2xx before the timeout. Runs on the health-checker
 /// thread and waits (poll) on its own socket; the whole probe — connect, write, read of the
 /// status line — must fit in `timeoutNanos`.
 enum HealthCheckProbe {
@@ -34,8 +35,10 @@ enum HealthCheckProbe {
         return code
     }
 
-    /// Probes `address` once.
-    static func run(address: SocketAddress, path: String, timeoutNanos: UInt64) -> Outcome {
+    /// Probes `address` once; with `tls` the GET goes over TLS (ALPN `http/1.1`), and a
+    /// failed handshake (untrusted certificate, wrong name) fails the probe.
+    static func run(address: SocketAddress, path: String, timeoutNanos: UInt64,
+                    tls: (context: TLSContext, serverName: String)? = nil) -> Outcome {
         let deadline = MonotonicClock.now() + max(timeoutNanos, 1_000_000)
         guard let (fd, inProgress) = Sockets.connect(address) else {
             return .failed(reason: "connect: \(SocketIO.describe(errno))")
@@ -46,37 +49,85 @@ enum HealthCheckProbe {
             let err = SocketIO.pendingError(fd)
             if err != 0 { return .failed(reason: "connect: \(SocketIO.describe(err))") }
         }
-        let req = request(path: path, host: address.description)
-        var sent = 0
-        while sent < req.count {
-            let r = req.withUnsafeBytes { SocketIO.write(fd, $0.baseAddress! + sent, req.count - sent) }
-            switch r {
-            case .bytes(let n): sent += n
-            case .wouldBlock:
-                guard wait(fd, events: Int16(POLLOUT), deadline: deadline) else { return .failed(reason: "write timed out") }
-            case .failed(let code): return .failed(reason: "write: \(SocketIO.describe(code))")
-            }
-        }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
+        let stream = ProbeStream(fd: fd, deadline: deadline,
+                                 transport: tls.map { TLSTransport(context: $0.context, serverName: $0.serverName) })
+        if let reason = stream.handshake() { return .failed(reason: reason) }
+        if let reason = stream.send(request(path: path, host: address.description)) { return .failed(reason: reason) }
         while true {
-            if let code = status(response[...]) {
+            if let code = status(stream.received) {
                 guard code >= 0 else { return .failed(reason: "not an HTTP/1.x response") }
                 return (200..<300).contains(code) ? .passed(status: code) : .failed(reason: "status \(code)")
             }
-            let r = buffer.withUnsafeMutableBytes { SocketIO.read(fd, $0.baseAddress!, $0.count) }
-            switch r {
-            case .bytes(0): return .failed(reason: "closed before a status line")
-            case .bytes(let n): response.append(contentsOf: buffer[0..<n])
-            case .wouldBlock:
-                guard wait(fd, events: Int16(POLLIN), deadline: deadline) else { return .failed(reason: "timed out") }
-            case .failed(let code): return .failed(reason: "read: \(SocketIO.describe(code))")
+            if let reason = stream.receive() { return .failed(reason: reason) }
+        }
+    }
+
+    /// The probe's byte stream: the socket, plain or through the same `TLSTransport` the
+    /// workers use, with every wait (poll) ending at `deadline`. Lives for one probe.
+    private final class ProbeStream {
+        let fd: Int32
+        let deadline: UInt64
+        let transport: TLSTransport?
+        private var input = ByteQueue(capacity: 4096)
+        private var output = ByteQueue(capacity: 1024)
+
+        init(fd: Int32, deadline: UInt64, transport: TLSTransport?) {
+            self.fd = fd
+            self.deadline = deadline
+            self.transport = transport
+        }
+
+        deinit {
+            input.deallocate()
+            output.deallocate()
+        }
+
+        /// The start of what was received so far (a status line needs 12 bytes).
+        var received: ArraySlice<UInt8> { ArraySlice(input.readable.prefix(12)) }
+
+        /// Completes the TLS handshake (nothing to do in plain mode); nil on success, else why not.
+        func handshake() -> String? {
+            guard let t = transport else { return nil }
+            while true {
+                switch t.clientHandshake(fd: fd, alpn: "http/1.1", alpnRequired: false) {
+                case .done: return nil
+                case .failed(let reason): return reason
+                case .pending:
+                    let events = t.hasPendingOutput ? POLLOUT : POLLIN
+                    guard HealthCheckProbe.wait(fd, events: Int16(events), deadline: deadline) else { return "TLS handshake timed out" }
+                }
+            }
+        }
+
+        /// Writes all of `bytes`; nil on success, else why not.
+        func send(_ bytes: [UInt8]) -> String? {
+            output.append(bytes)
+            while true {
+                guard TransportIO.write(fd, transport, from: &output) else {
+                    return "write: " + (transport?.failureReason ?? SocketIO.describe(errno))
+                }
+                if output.isEmpty && transport?.hasPendingOutput != true { return nil }
+                guard HealthCheckProbe.wait(fd, events: Int16(POLLOUT), deadline: deadline) else { return "write timed out" }
+            }
+        }
+
+        /// Waits for more response bytes; nil once some arrived, else why none will.
+        func receive() -> String? {
+            while true {
+                input.reserve(4096)
+                switch TransportIO.read(fd, transport, into: &input, max: input.writableCount) {
+                case .bytes(0): return "closed before a status line"
+                case .bytes: return nil
+                case .wouldBlock:
+                    guard HealthCheckProbe.wait(fd, events: Int16(POLLIN), deadline: deadline) else { return "timed out" }
+                case .failed(let code): return "read: " + (transport?.failureReason ?? SocketIO.describe(code))
+                }
             }
         }
     }
 
     /// Waits for `events` on `fd` until `deadline`; false on timeout.
-    private static func wait(_ fd: Int32, events: Int16, deadline: UInt64) -> Bool {
+    fileprivate static func wait(_ fd: Int32, events: Int16, deadline: UInt64) -> Bool {
         while true {
             let now = MonotonicClock.now()
             if now >= deadline { return false }

@@ -10,7 +10,8 @@ import Synchronization
 ///
 /// Each round it re-reads the published snapshot, so a reload's new backends, paths and
 /// intervals apply at once. An endpoint listed by several backends is probed with the first
-/// backend (config order) that has a `health_check`. An endpoint whose backends no longer
+/// backend (config order) that has a `health_check`; an endpoint of a backend with `tls:`
+/// is probed over TLS (ALPN `http/1.1`, the backend's trust settings). An endpoint whose backends no longer
 /// have a `health_check` is reset to healthy. Probes run one after another, so a probe that
 /// times out delays the others by at most its timeout.
 public final class HealthChecker: Sendable {
@@ -99,7 +100,9 @@ public final class HealthChecker: Sendable {
                 next = min(next, d)
                 continue
             }
-            let outcome = HealthCheckProbe.run(address: snapshot.endpoints[e], path: hc.path, timeoutNanos: hc.timeoutNanos)
+            // A TLS endpoint is probed over TLS with its backend's ca, server_name and verify.
+            let tls = snapshot.endpointTLS[e].flatMap { t in t.http1.map { (context: $0, serverName: t.peer.serverName) } }
+            let outcome = HealthCheckProbe.run(address: snapshot.endpoints[e], path: hc.path, timeoutNanos: hc.timeoutNanos, tls: tls)
             var state = health.activeState
             let transition = state.record(passed: outcome.passed, unhealthyAfter: hc.unhealthyAfter, healthyAfter: hc.healthyAfter)
             health.storeActive(state)

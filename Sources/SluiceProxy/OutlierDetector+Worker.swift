@@ -41,7 +41,13 @@ extension Worker {
 
     /// A connect to `endpoint` (an index into `used.endpoints`) failed: count it for passive ejection.
     func reportConnectFailure(endpoint: Int, snapshot used: ProxySnapshot) {
-        reportEndpointFailure(endpoint, used)
+        reportEndpointFailure(endpoint, used.configVersion)
+    }
+
+    /// A connect (TCP or TLS) to `endpoint`, an id of config version `configVersion`, failed:
+    /// for HTTP/2 upstream connections, which are shared by streams of several snapshots.
+    func reportConnectFailure(endpoint: Int, configVersion: Int) {
+        reportEndpointFailure(endpoint, configVersion)
     }
 
     /// `endpoint` answered with `status`: a 5xx extends its failure streak, anything else resets it.
@@ -49,16 +55,16 @@ extension Worker {
     func reportEndpointResponse(endpoint: Int, status: Int, snapshot used: ProxySnapshot) {
         guard endpoint >= 0, used.configVersion == snapshot.configVersion, endpoint < snapshot.endpoints.count else { return }
         if status >= 500 {
-            reportEndpointFailure(endpoint, used)
+            reportEndpointFailure(endpoint, used.configVersion)
         } else if outliers.recordSuccess(endpoint) {
             snapshot.endpointHealth[endpoint].ejections[index].mirror(outliers.entries[endpoint])
         }
     }
 
-    private func reportEndpointFailure(_ endpoint: Int, _ used: ProxySnapshot) {
+    private func reportEndpointFailure(_ endpoint: Int, _ usedVersion: Int) {
         // Endpoint ids are only meaningful within one config version; a report that straddles a
         // reload is dropped (rare, and only delays an ejection by one failure).
-        guard endpoint >= 0, used.configVersion == snapshot.configVersion, endpoint < snapshot.endpoints.count else { return }
+        guard endpoint >= 0, usedVersion == snapshot.configVersion, endpoint < snapshot.endpoints.count else { return }
         let now = loop.now
         if outliers.recordFailure(endpoint, now: now) {
             snapshot.global.increment(.endpointEjections, worker: index)

@@ -36,12 +36,27 @@ public final class ProxySnapshot: Sendable {
     let tlsContexts: [String: TLSContext]
     /// Health of every endpoint, aligned with `endpoints` (shared objects that survive reloads).
     public let endpointHealth: [EndpointHealth]
+    /// TLS towards every endpoint, aligned with `endpoints` (nil: cleartext).
+    let endpointTLS: [UpstreamTLS?]
 
-    /// Assembles a snapshot; `endpoints` must already be resolved.
-    public init(generation: UInt64, configVersion: Int, table: RouteTable, limits: Limits,
-                endpoints: [SocketAddress], backendEndpoints: [[Int]],
-                targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats,
-                endpointHealth: [EndpointHealth]? = nil, tlsContexts: [String: TLSContext] = [:]) {
+    /// Assembles a snapshot; `endpoints` must already be resolved. Every endpoint is cleartext.
+    public convenience init(generation: UInt64, configVersion: Int, table: RouteTable, limits: Limits,
+                            endpoints: [SocketAddress], backendEndpoints: [[Int]],
+                            targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats,
+                            endpointHealth: [EndpointHealth]? = nil, tlsContexts: [String: TLSContext] = [:]) {
+        self.init(generation: generation, configVersion: configVersion, table: table, limits: limits,
+                  endpoints: endpoints, backendEndpoints: backendEndpoints, targetStats: targetStats,
+                  shadowStats: shadowStats, global: global, endpointHealth: endpointHealth, tlsContexts: tlsContexts,
+                  endpointTLS: Array(repeating: nil, count: endpoints.count))
+    }
+
+    /// Assembles a snapshot with upstream TLS (`endpointTLS` aligned with `endpoints`).
+    init(generation: UInt64, configVersion: Int, table: RouteTable, limits: Limits,
+         endpoints: [SocketAddress], backendEndpoints: [[Int]],
+         targetStats: [[TargetStats]], shadowStats: [ShadowStats?], global: GlobalStats,
+         endpointHealth: [EndpointHealth]?, tlsContexts: [String: TLSContext], endpointTLS: [UpstreamTLS?]) {
+        precondition(endpointTLS.count == endpoints.count, "endpointTLS must align with endpoints")
+        self.endpointTLS = endpointTLS
         self.tlsContexts = tlsContexts
         self.generation = generation
         self.configVersion = configVersion
@@ -65,6 +80,6 @@ public final class ProxySnapshot: Sendable {
         ProxySnapshot(generation: generation, configVersion: configVersion, table: table, limits: limits,
                       endpoints: endpoints, backendEndpoints: backendEndpoints,
                       targetStats: targetStats, shadowStats: shadowStats, global: global,
-                      endpointHealth: endpointHealth, tlsContexts: tlsContexts)
+                      endpointHealth: endpointHealth, tlsContexts: tlsContexts, endpointTLS: endpointTLS)
     }
 }

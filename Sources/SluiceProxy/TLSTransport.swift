@@ -2,8 +2,9 @@ import Glibc
 import SluiceCore
 import SluiceTLS
 
-/// TLS between a connection's plaintext buffers and its socket: ciphertext read from the
-/// socket goes into OpenSSL's memory BIO, plaintext comes out into the connection's input;
+/// TLS between a connection's plaintext buffers and its socket, for either side: a client of a
+/// `tls:` listener (server role) or a backend with `tls:` (client role). Ciphertext read from
+/// the socket goes into OpenSSL's memory BIO, plaintext comes out into the connection's input;
 /// plaintext output is encrypted as one batch and written from `cipherOut`.
 final class TLSTransport {
     let tls: TLSConnection
@@ -11,9 +12,25 @@ final class TLSTransport {
     var cipherOut = ByteQueue(capacity: 16 * 1024)
     /// Set once the handshake finished (the owner then checks ALPN once).
     private(set) var handshakeDone = false
+    /// Why the session failed (TLS or socket), for the owner's log line.
+    private(set) var failureReason: String?
 
-    init(context: TLSContext) {
-        tls = TLSConnection(context: context)
+    /// How far `handshake(fd:)` got.
+    enum HandshakeProgress {
+        /// Waiting for the peer (the socket would block).
+        case pending
+        /// Complete: look at ALPN, then read and write plaintext.
+        case done
+        /// The peer closed the connection before the handshake completed.
+        case closed
+        /// The handshake failed (`failureReason` says why); the alert, if any, was written.
+        case failed(Int32)
+    }
+
+    /// A server session (`serverName` nil, server context) or a client session that sends
+    /// `serverName` as SNI and, when the context verifies, checks the certificate against it.
+    init(context: TLSContext, serverName: String? = nil) {
+        tls = TLSConnection(context: context, serverName: serverName)
     }
 
     deinit {
@@ -24,19 +41,92 @@ final class TLSTransport {
     /// True when encrypted bytes still wait for the socket.
     var hasPendingOutput: Bool { !cipherOut.isEmpty }
 
-    /// Reads into `input` (at most `max` plaintext bytes, committed). `.bytes(0)` means the
-    /// peer closed; `.wouldBlock` that nothing more is available now; `.failed` a TLS error
-    /// (the alert, if any, was already written).
-    func read(fd: Int32, into input: inout ByteQueue, max: Int) -> IOResult {
+    /// Advances the handshake with whatever the socket has, writing what TLS produces (a
+    /// client's first call sends its ClientHello). Call on every event until `.done`.
+    func handshake(fd: Int32) -> HandshakeProgress {
+        if handshakeDone { return .done }
         while true {
-            if handshakeDone {
-                let (n, status) = tls.readPlaintext(into: &input, max: max)
-                if n > 0 { return .bytes(n) }
-                switch status {
-                case .closed: return .bytes(0)
-                case .failed: return .failed(EPROTO)
-                default: break
-                }
+            let status = tls.handshake()
+            tls.drainCiphertext(into: &cipherOut)
+            // A failed write shows up as an error or EOF on the next read.
+            _ = cipherOut.flush(to: fd)
+            switch status {
+            case .failed(let error):
+                failureReason = error.message
+                return .failed(EPROTO)
+            case .closed:
+                return .closed
+            case .ok, .wantRead:
+                break
+            }
+            if tls.isHandshakeComplete {
+                handshakeDone = true
+                return .done
+            }
+            cipherIn.clear()
+            switch SocketIO.read(fd, cipherIn.writePointer, cipherIn.writableCount) {
+            case .bytes(0):
+                return .closed
+            case .bytes(let n):
+                cipherIn.commit(n)
+                tls.feedCiphertext(cipherIn.readable)
+            case .wouldBlock:
+                return .pending
+            case .failed(let e):
+                failureReason = "socket: " + SocketIO.describe(e)
+                return .failed(e)
+            }
+        }
+    }
+
+    /// Where a client (upstream) handshake stands, failures described for the log.
+    enum ClientHandshake {
+        case pending
+        case done
+        case failed(String)
+    }
+
+    /// Why a handshake that outlived the backend's connect timeout failed.
+    static let handshakeTimeoutReason = "the TLS handshake did not finish within timeouts.connect"
+
+    /// `handshake(fd:)` for a connection to a backend: the server must also select ALPN
+    /// `alpn` (or, unless `alpnRequired`, select nothing, meaning that protocol by default).
+    func clientHandshake(fd: Int32, alpn: String, alpnRequired: Bool) -> ClientHandshake {
+        switch handshake(fd: fd) {
+        case .pending:
+            return .pending
+        case .closed:
+            return .failed("the backend closed the connection during the TLS handshake")
+        case .failed:
+            return .failed(failureReason ?? "TLS handshake failed")
+        case .done:
+            let selected = tls.negotiatedALPN
+            if selected == alpn || (selected == nil && !alpnRequired) { return .done }
+            return .failed("the backend did not select ALPN \(alpn) (\(selected.map { "it selected " + $0 } ?? "it selected none"))")
+        }
+    }
+
+    /// Reads into `input` (at most `max` plaintext bytes, committed). `.bytes(0)` means the
+    /// peer closed; `.wouldBlock` that nothing more is available now, or that the handshake just
+    /// completed (the owner checks ALPN, then reads on); `.failed` a TLS or socket error (the
+    /// alert, if any, was already written).
+    func read(fd: Int32, into input: inout ByteQueue, max: Int) -> IOResult {
+        if !handshakeDone {
+            switch handshake(fd: fd) {
+            case .pending, .done: return .wouldBlock
+            case .closed: return .bytes(0)
+            case .failed(let e): return .failed(e)
+            }
+        }
+        while true {
+            let (n, status) = tls.readPlaintext(into: &input, max: max)
+            if n > 0 { return .bytes(n) }
+            switch status {
+            case .closed: return .bytes(0)
+            case .failed(let error):
+                failureReason = error.message
+                return .failed(EPROTO)
+            case .ok, .wantRead: break
             }
             cipherIn.clear()
             switch SocketIO.read(fd, cipherIn.writePointer, cipherIn.writableCount) {
@@ -44,30 +134,26 @@ final class TLSTransport {
             case .bytes(let n):
                 cipherIn.commit(n)
                 tls.feedCiphertext(cipherIn.readable)
-                if !handshakeDone {
-                    let status = tls.handshake()
-                    tls.drainCiphertext(into: &cipherOut)
-                    _ = cipherOut.flush(to: fd)
-                    switch status {
-                    case .failed: return .failed(EPROTO)
-                    case .closed: return .bytes(0)
-                    default: break
-                    }
-                    if tls.isHandshakeComplete {
-                        handshakeDone = true
-                        return .wouldBlock   // let the owner look at ALPN before reading on
-                    }
-                }
             case .wouldBlock: return .wouldBlock
             case .failed(let e): return .failed(e)
             }
         }
     }
 
-    /// Encrypts everything in `output` and writes what the socket takes. False on error.
+    /// Writes pending ciphertext, then, once it is all out and the handshake is done,
+    /// encrypts everything in `output` and writes what the socket takes. Plaintext waits in
+    /// `output` while the socket is backed up, so its size stays the owner's backpressure
+    /// signal. False on error.
     func write(fd: Int32, from output: inout ByteQueue) -> Bool {
-        if !output.isEmpty {
-            if case .failed = tls.writePlaintext(output.readable) { return false }
+        if !cipherOut.isEmpty {
+            guard cipherOut.flush(to: fd) else { return false }
+            if !cipherOut.isEmpty { return true }
+        }
+        if handshakeDone && !output.isEmpty {
+            if case .failed(let error) = tls.writePlaintext(output.readable) {
+                failureReason = error.message
+                return false
+            }
             output.clear()
         }
         tls.drainCiphertext(into: &cipherOut)
@@ -75,8 +161,9 @@ final class TLSTransport {
     }
 }
 
-/// Client-side socket I/O shared by the HTTP/1 and HTTP/2 connections: plain, or through TLS.
-enum DownstreamIO {
+/// Socket I/O shared by every connection, downstream (HTTP/1 and HTTP/2 clients) and upstream
+/// (HTTP/1.1 and HTTP/2 backends): plain, or through TLS when a transport is given.
+enum TransportIO {
     /// Reads into `input` (at most `max` bytes, committed).
     @inline(__always)
     static func read(_ fd: Int32, _ transport: TLSTransport?, into input: inout ByteQueue, max: Int) -> IOResult {
@@ -95,6 +182,9 @@ enum DownstreamIO {
         return t.write(fd: fd, from: &output)
     }
 }
+
+/// The name the downstream connections use (H2DownstreamConnection.swift is left as it is).
+typealias DownstreamIO = TransportIO
 
 /// A listener's TLS setup, looked up per accepted connection.
 extension ProxySnapshot {

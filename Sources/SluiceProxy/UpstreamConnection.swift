@@ -1,6 +1,7 @@
 import Glibc
 import SluiceCore
 import SluiceStats
+import SluiceTLS
 
 /// Why an upstream exchange failed; decides the status the client gets.
 enum UpstreamFailure {
@@ -16,8 +17,10 @@ enum UpstreamFailure {
 
 /// One connection to a backend endpoint. Owned by its worker; while an exchange runs,
 /// `owner` is the downstream connection it serves, otherwise it sits in its pool.
+/// With `tls:` the connection stays `.handshaking` after the TCP connect until the TLS
+/// handshake is done (both within `timeouts.connect`); owners see it become active then.
 final class UpstreamConnection: EventHandler {
-    enum State { case connecting, active, idle, closed }
+    enum State { case connecting, handshaking, active, idle, closed }
 
     var state: State = .connecting
     /// The downstream connection this exchange belongs to (nil while pooled).
@@ -40,6 +43,13 @@ final class UpstreamConnection: EventHandler {
     /// EPOLLRDHUP/HUP seen: read to EOF instead of trusting short reads (the FIN can sit behind
     /// the last bytes, e.g. of a close-delimited response, and edge-triggered epoll reports it once).
     var peerHungUp = false
+    /// TLS to the backend (`tls:`), nil for cleartext; set before the connect.
+    var transport: TLSTransport?
+    /// What the TLS peer must prove (for the failure log); set with `transport`.
+    var tlsPeer: TLSPeer?
+    /// The worker that owns this connection, for TLS failure reports (set with `transport`).
+    /// unowned(unsafe): a worker outlives every connection on its loop.
+    unowned(unsafe) var tlsWorker: Worker?
 
     init(endpoint: Int, home: UpstreamPool, idleTimeout: UInt64) {
         self.endpoint = endpoint
@@ -62,11 +72,18 @@ final class UpstreamConnection: EventHandler {
                     owner?.upstreamFailed(.connect)
                     return
                 }
+                if transport != nil {
+                    state = .handshaking
+                    advanceHandshake()
+                    return
+                }
                 state = .active
                 deadline = 0
                 owner?.upstreamConnected()
                 if events & EventLoop.readable != 0 { readAvailable() }
             }
+        case .handshaking:
+            advanceHandshake()
         case .active:
             if events & EventLoop.writable != 0 { flush() }
             if state == .active, events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
@@ -75,6 +92,11 @@ final class UpstreamConnection: EventHandler {
         case .idle:
             // A pooled connection the backend closed (or sent unsolicited bytes on): drop it.
             if events & (EventLoop.readable | EventLoop.hangup | EventLoop.error | EventLoop.readHangup) != 0 {
+                // TLS records that carry no data (a late TLS 1.3 session ticket) keep it pooled.
+                if transport != nil, events & (EventLoop.hangup | EventLoop.error | EventLoop.readHangup) == 0,
+                   case .wouldBlock = TransportIO.read(fd, transport, into: &input, max: 16 * 1024), input.isEmpty {
+                    return
+                }
                 pool?.remove(self)
                 closeNow(loop: loopOfOwnerless)
             }
@@ -89,6 +111,8 @@ final class UpstreamConnection: EventHandler {
     override func handleTimeout(now: UInt64) {
         switch state {
         case .connecting: owner?.upstreamFailed(.connect)
+        case .handshaking:
+            failHandshake(TLSTransport.handshakeTimeoutReason)
         case .active: owner?.upstreamTimedOut()
         case .idle:
             pool?.remove(self)
@@ -97,20 +121,46 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
+    /// Sends the ClientHello or carries the handshake on. Once done (and ALPN is acceptable)
+    /// the connection is active and the owner's request goes out; a failure is a connect failure.
+    private func advanceHandshake() {
+        guard let t = transport else { return }
+        switch t.clientHandshake(fd: fd, alpn: "http/1.1", alpnRequired: false) {
+        case .pending:
+            return
+        case .failed(let reason):
+            failHandshake(reason)
+        case .done:
+            state = .active
+            deadline = 0
+            owner?.upstreamConnected()
+            // Records that came with the end of the handshake are already buffered in TLS.
+            if state == .active { readAvailable() }
+        }
+    }
+
+    /// The handshake failed: logged and counted, then answered like a refused connect.
+    private func failHandshake(_ reason: String) {
+        if let worker = tlsWorker, let peer = tlsPeer {
+            worker.reportUpstreamTLSFailure(address: home.address, peer: peer, reason: reason)
+        }
+        owner?.upstreamFailed(.connect)
+    }
+
     /// Reads until the socket is drained or the owner pauses us, handing bytes to the owner.
     func readAvailable() {
         while !readPaused, !peerClosed, state == .active {
             input.reserve(16 * 1024)
             let room = input.writableCount
-            switch SocketIO.read(fd, input.writePointer, room) {
+            switch TransportIO.read(fd, transport, into: &input, max: room) {
             case .bytes(0):
                 peerClosed = true
                 owner?.upstreamEOF()
                 return
             case .bytes(let n):
-                input.commit(n)
                 owner?.upstreamReadable()
-                if n < room && !peerHungUp { return }
+                // A short plain read drained the socket (edge-triggered); TLS may hold more.
+                if n < room && transport == nil && !peerHungUp { return }
             case .wouldBlock:
                 return
             case .failed:
@@ -123,11 +173,11 @@ final class UpstreamConnection: EventHandler {
     /// Writes pending output; tells the owner when it drained (to resume reading the client).
     func flush() {
         guard state == .active else { return }
-        if !output.flush(to: fd) {
+        if !TransportIO.write(fd, transport, from: &output) {
             owner?.upstreamFailed(.reset)
             return
         }
-        if output.isEmpty { owner?.upstreamDrained() }
+        if output.isEmpty && transport?.hasPendingOutput != true { owner?.upstreamDrained() }
     }
 
     /// Deferred write: several pieces queued during one batch of events (an HTTP/2 stream's

@@ -17,7 +17,7 @@ final class Worker {
     private(set) var snapshot: ProxySnapshot
     /// Per-endpoint idle upstream connections, indexed by the snapshot's global endpoint id.
     private(set) var pools: [UpstreamPool] = []
-    private var poolsByAddress: [SocketAddress: UpstreamPool] = [:]
+    private var poolsByKey: [UpstreamPoolKey: UpstreamPool] = [:]
     /// Round-robin cursor per backend.
     var roundRobin: [Int] = []
     /// Passive outlier ejection of this worker, aligned with `snapshot.endpoints` (see OutlierDetector.swift).
@@ -34,6 +34,8 @@ final class Worker {
     private(set) var draining = false
     /// Shared with the control thread: how many connections are open (drain progress).
     let gauges: WorkerGauges
+    /// Upstream TLS failure log pacing per endpoint: when one was last logged, how many since.
+    var tlsFailureLog: [SocketAddress: (loggedAt: UInt64, suppressed: Int)] = [:]
 
     /// This worker's access-log ring and the sampling threshold (nil: no access log).
     let accessLog: AccessLogRing?
@@ -74,27 +76,32 @@ final class Worker {
 
     /// HTTP/2 upstream connections per endpoint (backends with `protocol: h2`), same indices as `pools`.
     private(set) var h2Pools: [H2UpstreamPool] = []
-    private var h2PoolsByAddress: [SocketAddress: H2UpstreamPool] = [:]
+    private var h2PoolsByKey: [UpstreamPoolKey: H2UpstreamPool] = [:]
 
+    /// Pools per endpoint, kept across reloads for the same address and TLS settings.
     private func rebuildPools() {
-        var freshH2: [SocketAddress: H2UpstreamPool] = [:]
-        h2Pools = snapshot.endpoints.map { address in
-            let pool = h2PoolsByAddress[address] ?? H2UpstreamPool(address: address)
-            freshH2[address] = pool
+        let keys = snapshot.endpoints.indices.map {
+            UpstreamPoolKey(address: snapshot.endpoints[$0], tls: snapshot.endpointTLS[$0]?.peer)
+        }
+        var freshH2: [UpstreamPoolKey: H2UpstreamPool] = [:]
+        h2Pools = keys.enumerated().map { e, key in
+            let pool = h2PoolsByKey[key] ?? H2UpstreamPool(address: key.address)
+            pool.adopt(endpoint: e, configVersion: snapshot.configVersion, tls: snapshot.endpointTLS[e])
+            freshH2[key] = pool
             return pool
         }
-        h2PoolsByAddress = freshH2
+        h2PoolsByKey = freshH2
         outliers.remap(from: pools.map(\.address), to: snapshot.endpoints)
-        var fresh: [SocketAddress: UpstreamPool] = [:]
-        pools = snapshot.endpoints.map { address in
-            let pool = poolsByAddress[address] ?? UpstreamPool(address: address)
-            fresh[address] = pool
+        var fresh: [UpstreamPoolKey: UpstreamPool] = [:]
+        pools = keys.map { key in
+            let pool = poolsByKey[key] ?? UpstreamPool(address: key.address)
+            fresh[key] = pool
             return pool
         }
-        for (address, pool) in poolsByAddress where fresh[address] == nil {
+        for (key, pool) in poolsByKey where fresh[key] == nil {
             pool.closeAll(loop: loop, retire: true)
         }
-        poolsByAddress = fresh
+        poolsByKey = fresh
         roundRobin = Array(repeating: 0, count: snapshot.backendEndpoints.count)
     }
 
@@ -128,13 +135,22 @@ final class Worker {
         let c = UpstreamConnection(endpoint: endpoint, home: pool, idleTimeout: timeouts.idleNanos)
         c.owner = owner
         c.loopOfOwnerless = loop
+        if let tls = snapshot.endpointTLS[endpoint] {
+            // The builder made an http/1.1 context for every TLS endpoint of an HTTP/1.1 backend.
+            guard let context = tls.http1 else { c.state = .closed; return c }
+            c.transport = TLSTransport(context: context, serverName: tls.peer.serverName)
+            c.tlsPeer = tls.peer
+            c.tlsWorker = self
+        }
         guard let (fd, inProgress) = Sockets.connect(snapshot.endpoints[endpoint]) else {
             c.state = .closed
             return c
         }
         snapshot.global.increment(.upstreamConnectionsOpened, worker: index)
         loop.register(c, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
-        if inProgress {
+        if inProgress || c.transport != nil {
+            // With TLS the connection stays connecting until the first writable event starts
+            // the handshake; connect and handshake together must fit in the connect timeout.
             c.deadline = loop.now + timeouts.connectNanos
         } else {
             c.state = .active

@@ -84,6 +84,29 @@ public struct HealthCheckSpec: Sendable, Hashable {
     }
 }
 
+/// TLS towards a backend's endpoints (`backends[].tls`).
+public struct BackendTLS: Sendable, Hashable {
+    /// PEM file of trusted CA certificates; `nil` uses the system's trust roots.
+    public var caFile: String?
+    /// SNI and the name checked against the certificate; `nil` uses each endpoint's host.
+    public var serverName: String?
+    /// Whether the certificate chain and name are checked (`false` is unsafe: anyone on the path can impersonate the backend).
+    public var verify: Bool
+    /// Config line of `tls`, for errors found when the trust roots are loaded (0: not from a file).
+    public var line: Int
+    /// Config line of `tls.ca` (0: not from a file, or no `ca`).
+    public var caLine: Int
+
+    /// Creates TLS settings; the defaults verify against the system roots and each endpoint's host.
+    public init(caFile: String? = nil, serverName: String? = nil, verify: Bool = true, line: Int = 0, caLine: Int = 0) {
+        self.caFile = caFile
+        self.serverName = serverName
+        self.verify = verify
+        self.line = line
+        self.caLine = caLine
+    }
+}
+
 /// A named group of endpoints serving one model version.
 public struct Backend: Sendable, Hashable {
     /// Unique name; what targets, override headers and `x-sluice-target` use.
@@ -98,6 +121,8 @@ public struct Backend: Sendable, Hashable {
     public var timeouts: BackendTimeouts
     /// Active health check, if configured.
     public var healthCheck: HealthCheckSpec?
+    /// TLS to the endpoints, if configured (otherwise cleartext).
+    public var tls: BackendTLS?
 
     /// Creates a backend.
     public init(
@@ -106,7 +131,8 @@ public struct Backend: Sendable, Hashable {
         protocol: UpstreamProtocol = .http1,
         modelVersion: String? = nil,
         timeouts: BackendTimeouts = BackendTimeouts(),
-        healthCheck: HealthCheckSpec? = nil
+        healthCheck: HealthCheckSpec? = nil,
+        tls: BackendTLS? = nil
     ) {
         self.name = name
         self.endpoints = endpoints
@@ -114,5 +140,6 @@ public struct Backend: Sendable, Hashable {
         self.modelVersion = modelVersion
         self.timeouts = timeouts
         self.healthCheck = healthCheck
+        self.tls = tls
     }
 }

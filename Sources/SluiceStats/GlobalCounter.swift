@@ -51,7 +51,7 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case h2LimitResets
     /// HTTP/2 client connections (prior knowledge or ALPN h2).
     case h2Connections
-    /// TLS handshakes that failed.
+    /// TLS handshakes with clients (on `tls:` listeners) that failed.
     case tlsHandshakeFailures
     /// Clients that stopped sending their request body for longer than body_idle_timeout (408).
     case bodyTimeouts
@@ -63,6 +63,8 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case endpointsMarkedUnhealthy
     /// Requests answered 503 `no_healthy_upstream` because every endpoint of the backend was unhealthy.
     case noHealthyUpstream
+    /// TLS handshakes with backends that failed (each also counts as an upstream connect failure).
+    case upstreamTlsHandshakeFailures
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -96,12 +98,13 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .rollbacks: return "Automatic rollbacks performed."
         case .h2LimitResets: return "HTTP/2 streams reset or refused because a limit fired."
         case .h2Connections: return "HTTP/2 client connections accepted."
-        case .tlsHandshakeFailures: return "TLS handshakes that failed."
+        case .tlsHandshakeFailures: return "TLS handshakes with clients that failed."
         case .bodyTimeouts: return "Clients that stalled while sending the request body (408)."
         case .accessLogDropped: return "Access-log records dropped because the writer fell behind."
         case .endpointEjections: return "Endpoints ejected by passive outlier detection (per worker)."
         case .endpointsMarkedUnhealthy: return "Endpoints marked unhealthy by active health checks."
         case .noHealthyUpstream: return "Requests failed fast because no endpoint of the backend was healthy."
+        case .upstreamTlsHandshakeFailures: return "TLS handshakes with backends that failed (also counted as connect failures)."
         }
     }
 

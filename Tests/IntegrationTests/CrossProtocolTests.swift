@@ -8,22 +8,12 @@ extension Integration {
     @Suite struct CrossProtocol {
         @Test(.timeLimit(.minutes(1)))
         func http11ClientReachesH2Backend() throws {
-            let model = try startModelServer("v-h2")
-            defer { model.stop() }
-            let h2Port: UInt16
-            do { let probe = try startModelServer("probe"); h2Port = probe.port; probe.stop() }
-            let dir = NSTemporaryDirectory() + "sluice-nghttpx-\(UUID().uuidString)"
+            let backend = try NghttpxBackend(version: "v-h2")
+            defer { backend.stop() }
+            let h2Port = backend.port
+            let dir = NSTemporaryDirectory() + "sluice-cross-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["nghttpx", "--frontend=127.0.0.1,\(h2Port);no-tls", "--backend=127.0.0.1,\(model.port)",
-                           "--workers=1", "--pid-file=\(dir)/pid", "--conf=/dev/null", "--errorlog-file=\(dir)/err", "--no-ocsp"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-            #expect(eventually(5) { (try? Command.run("curl", ["-s", "-o", "/dev/null", "--http2-prior-knowledge", "http://127.0.0.1:\(h2Port)/status/200"]).status) == 0 })
             let yaml = """
             workers: 1
             listeners: [{ name: t, address: 127.0.0.1:0 }]

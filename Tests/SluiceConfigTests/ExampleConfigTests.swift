@@ -18,7 +18,7 @@ struct ExampleConfigTests {
         }
     }
 
-    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green"])
+    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls"])
     func exampleIsValid(_ name: String) throws {
         let config = try Self.load(name)
         #expect(!config.listeners.isEmpty)
@@ -37,7 +37,7 @@ struct ExampleConfigTests {
     /// Every YAML file under config/ is one of the examples checked above.
     @Test func everyExampleIsChecked() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.repoRoot.appendingPathComponent("config").path)
-        #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == ["canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml"])
+        #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == ["canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml", "upstream-tls.yaml"])
     }
 
     @Test func canaryIsNinetyTen() throws {
@@ -75,6 +75,11 @@ struct ExampleConfigTests {
         #expect(table.backends[0].timeouts == BackendTimeouts(connectNanos: 250_000_000, requestNanos: 5_000_000_000, idleNanos: 60_000_000_000))
         #expect(table.backends[2].protocol == .h2)
         #expect(table.backends[2].endpoints == [Endpoint(host: "::1", port: 8503)])
+        let tls = try #require(table.backends[2].tls)
+        #expect(tls.caFile == "/etc/sluice/backend-ca.pem")
+        #expect(tls.serverName == "fraud-rc.internal")
+        #expect(tls.verify)
+        #expect(table.backends[0].tls == nil)
         let r = table.routes[0]
         #expect(r.maxRequestBody == 256 << 20)
         #expect(r.headerMatches == [HeaderMatch(name: Array("x-api-version".utf8), value: Array("2".utf8))])
@@ -86,5 +91,19 @@ struct ExampleConfigTests {
                                            relativeToBaseline: RelativeThresholds(p99Ratio: 1.5, errorRateDelta: 0.01)))
         #expect(table.routes[1].pathExact == Array("/healthz".utf8))
         #expect(table.routes[1].baseline == 0)
+    }
+
+    @Test func upstreamTLSSetsTrustPerBackend() throws {
+        let table = try Self.load("upstream-tls").routeTable
+        #expect(table.backends.map(\.name) == ["triton-v1", "triton-v2", "fraud-rest"])
+        #expect(table.backends[0].protocol == .h2)
+        #expect(table.backends[0].tls?.caFile == "/etc/sluice/ca.pem")
+        #expect(table.backends[0].tls?.serverName == "triton.internal")
+        #expect(table.backends[0].tls?.verify == true)
+        #expect(table.backends[2].protocol == .http1)
+        #expect(table.backends[2].tls?.caFile == nil)
+        #expect(table.backends[2].tls?.serverName == "fraud.models.example.com")
+        #expect(table.backends[2].healthCheck?.path == "/v1/models/fraud-detector")
+        #expect(table.weights(route: 0) == [9000, 1000])
     }
 }
