@@ -73,7 +73,7 @@ final class H2DownstreamConnection: EventHandler {
         while !closed, !readPaused {
             input.reserve(16 * 1024)
             let room = input.writableCount
-            switch DownstreamIO.read(fd, transport, into: &input, max: room) {
+            switch TransportIO.read(fd, transport, into: &input, max: room) {
             case .bytes(0), .failed:
                 close()
                 return
@@ -129,7 +129,7 @@ final class H2DownstreamConnection: EventHandler {
 
     @inline(__always)
     private func writeOutput() -> Bool {
-        DownstreamIO.write(fd, transport, from: &output)
+        TransportIO.write(fd, transport, from: &output)
     }
 
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).

@@ -183,9 +183,6 @@ enum TransportIO {
     }
 }
 
-/// The name the downstream connections use (H2DownstreamConnection.swift is left as it is).
-typealias DownstreamIO = TransportIO
-
 /// A listener's TLS setup, looked up per accepted connection.
 extension ProxySnapshot {
     /// The TLS context of listener `name`, if it has `tls:`.
