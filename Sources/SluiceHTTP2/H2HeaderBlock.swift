@@ -44,9 +44,9 @@ public struct H2HeaderBlock {
     /// Appends a field, copying `name` (must already be lowercase) and `value`.
     public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let nameStart = bytes.count
-        bytes.append(contentsOf: name)
+        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
         let valueStart = bytes.count
-        bytes.append(contentsOf: value)
+        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)
     }
 
@@ -55,7 +55,7 @@ public struct H2HeaderBlock {
         let nameStart = bytes.count
         for b in name { bytes.append(b &- 65 < 26 ? b | 0x20 : b) }
         let valueStart = bytes.count
-        bytes.append(contentsOf: value)
+        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)
     }
 
