@@ -66,20 +66,34 @@ extension Integration {
             let server = try PythonServer(script: GRPC.server)
             defer { server.stop() }
             let grpcPort = try #require(server.port, "the grpc server printed no port")
-            let closed: UInt16
-            do { let s = try startModelServer("gone"); closed = s.port; s.stop() }
-            let yaml = """
+            let closed = try ClosedPort()
+            defer { closed.release() }
+            let h = try ProxyHarness(yaml: Self.yaml(grpcPort: grpcPort, downPort: closed.port))
+            defer { h.stop() }
+            try Self.runClient(through: h)
+        }
+
+        /// The config the gRPC client runs against: `grpc-v1` (request timeout 1 s, for the
+        /// DEADLINE_EXCEEDED call) and `down`, a closed port; `tls` is the inside of a `tls:`
+        /// mapping for `grpc-v1` (nil: h2c), `downTLS` the same for `down`.
+        static func yaml(grpcPort: UInt16, downPort: UInt16, tls: String? = nil, downTLS: String? = nil) -> String {
+            """
             workers: 1
             listeners: [{ name: t, address: 127.0.0.1:0 }]
             backends:
-              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, model_version: v1, timeouts: { request: 1s } }
-              - { name: down, endpoints: [127.0.0.1:\(closed)], protocol: h2, timeouts: { connect: 300ms } }
+              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, model_version: v1, timeouts: { request: 1s }\(
+                  tls.map { ", tls: { \($0) }" } ?? "") }
+              - { name: down, endpoints: [127.0.0.1:\(downPort)], protocol: h2, timeouts: { connect: 300ms }\(
+                  downTLS.map { ", tls: { \($0) }" } ?? "") }
             routes:
               - { name: infer, match: { path_prefix: /inference. }, baseline: grpc-v1, targets: [{ backend: grpc-v1, weight: 100 }] }
               - { name: down, match: { path_prefix: /down. }, baseline: down, targets: [{ backend: down, weight: 100 }] }
             """
-            let h = try ProxyHarness(yaml: yaml)
-            defer { h.stop() }
+        }
+
+        /// Runs the gRPC client through `h` (it asserts messages, trailers and codes itself) and
+        /// checks grpc-v1's statistics.
+        static func runClient(through h: ProxyHarness) throws {
             let r = try Command.run("python3", ["-c", GRPC.client, "\(h.port)"], timeout: 40)
             #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains("OK"))

@@ -127,6 +127,34 @@ final class NghttpxBackend {
     }
 }
 
+/// The test PKI with two TLS backends serving its certificate: Python HTTP/1.1 and nghttpx h2.
+struct TLSBackendPair {
+    let pki: TestPKI
+    let h1: PythonServer
+    let h1Port: UInt16
+    let h2: NghttpxBackend
+
+    init() throws {
+        pki = try TestPKI.make()
+        var started: [() -> Void] = [pki.remove]
+        do {
+            h1 = try startTLSHTTP1Backend(pki)
+            started.append(h1.stop)
+            h1Port = try #require(h1.port)
+            h2 = try NghttpxBackend(version: "v-tls", pki: pki)
+        } catch {
+            for stop in started.reversed() { stop() }
+            throw error
+        }
+    }
+
+    func stop() {
+        h2.stop()
+        h1.stop()
+        pki.remove()
+    }
+}
+
 extension Integration {
     /// TLS from Sluice to backends (`backends[].tls`): real TLS servers on loopback with
     /// certificates made for the test.
@@ -158,6 +186,19 @@ extension Integration {
         }
 
         static func counter(_ h: ProxyHarness, _ c: GlobalCounter) -> UInt64 { h.control.currentSnapshot.global.value(c) }
+
+        /// Each route in `names` answers 503 `upstream_unavailable` (a failed connect or handshake).
+        static func expectUnavailable(_ h: ProxyHarness, _ names: [String],
+                                      clients: [[String]] = [["--http1.1"]]) throws {
+            for name in names {
+                for client in clients {
+                    let r = try Command.curl(client + ["-H", "x-to: \(name)", "\(h.base)/echo"])
+                    #expect(r.status == 503, "\(name) \(client): \(r.summary)")
+                    #expect(r.json?["error"] as? String == "upstream_unavailable", "\(name): \(r.body)")
+                    #expect((r.json?["message"] as? String)?.contains("could not connect to backend \(name)") == true, "\(r.body)")
+                }
+            }
+        }
 
         @Test(.timeLimit(.minutes(1)))
         func http1BackendOverTLSReusesPooledConnections() throws {
@@ -242,55 +283,31 @@ extension Integration {
             let grpcPort = try #require(server.port, "the grpc server printed no port")
             let closed = try ClosedPort()
             defer { closed.release() }
-            let yaml = """
-            workers: 1
-            listeners: [{ name: t, address: 127.0.0.1:0 }]
-            backends:
-              - { name: grpc-v1, endpoints: [127.0.0.1:\(grpcPort)], protocol: h2, timeouts: { request: 1s },
-                  tls: { ca: \(pki.ca), server_name: backend.sluice.test } }
-              - { name: down, endpoints: [127.0.0.1:\(closed.port)], protocol: h2, timeouts: { connect: 300ms }, tls: { ca: \(pki.ca) } }
-            routes:
-              - { name: infer, match: { path_prefix: /inference. }, baseline: grpc-v1, targets: [{ backend: grpc-v1, weight: 100 }] }
-              - { name: down, match: { path_prefix: /down. }, baseline: down, targets: [{ backend: down, weight: 100 }] }
-            """
-            let h = try ProxyHarness(yaml: yaml)
+            let h = try ProxyHarness(yaml: GRPC.yaml(grpcPort: grpcPort, downPort: closed.port,
+                                                     tls: "ca: \(pki.ca), server_name: backend.sluice.test",
+                                                     downTLS: "ca: \(pki.ca)"))
             defer { h.stop() }
-            let r = try Command.run("python3", ["-c", GRPC.client, "\(h.port)"], timeout: 40)
-            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-            #expect(r.stdout.contains("OK"))
-            let stats = h.control.currentSnapshot.targetStats[0][0].snapshot(nowSecond: MonotonicClock.now() / 1_000_000_000)
-            #expect(stats.requests == 54, "\(stats)")
-            #expect(stats.responses2xx == 53, "\(stats)")
+            try GRPC.runClient(through: h)
             #expect(Self.counter(h, .upstreamConnectionsOpened) <= 3)
         }
 
         @Test(.timeLimit(.minutes(1)))
         func untrustedCertificateIsAConnectFailureAndProxyKeepsServing() throws {
-            let pki = try TestPKI.make()
-            defer { pki.remove() }
-            let h1 = try startTLSHTTP1Backend(pki)
-            defer { h1.stop() }
-            let h2 = try NghttpxBackend(version: "v-tls", pki: pki)
-            defer { h2.stop() }
+            let pair = try TLSBackendPair()
+            defer { pair.stop() }
+            let pki = pair.pki
             // Another server with the same certificate, for a backend that trusts it (an address
             // is reached with one set of TLS settings).
             let trusted = try startTLSHTTP1Backend(pki)
             defer { trusted.stop() }
             let h = try ProxyHarness(yaml: Self.yaml([
-                ("bad1", Self.backend("bad1", port: try #require(h1.port), tls: "ca: \(pki.otherCA)")),
-                ("bad2", Self.backend("bad2", port: h2.port, protocol: "h2", tls: "ca: \(pki.otherCA)")),
+                ("bad1", Self.backend("bad1", port: pair.h1Port, tls: "ca: \(pki.otherCA)")),
+                ("bad2", Self.backend("bad2", port: pair.h2.port, protocol: "h2", tls: "ca: \(pki.otherCA)")),
                 ("good", Self.backend("good", port: try #require(trusted.port), tls: "ca: \(pki.ca)")
                     .replacingOccurrences(of: "127.0.0.1", with: "localhost")),
             ]))
             defer { h.stop() }
-            for name in ["bad1", "bad2"] {
-                for client in [["--http1.1"], ["--http2-prior-knowledge"]] {
-                    let r = try Command.curl(client + ["-H", "x-to: \(name)", "\(h.base)/echo"])
-                    #expect(r.status == 503, "\(name) \(client): \(r.summary)")
-                    #expect(r.json?["error"] as? String == "upstream_unavailable", "\(name): \(r.body)")
-                    #expect((r.json?["message"] as? String)?.contains("could not connect to backend bad") == true, "\(r.body)")
-                }
-            }
+            try Self.expectUnavailable(h, ["bad1", "bad2"], clients: [["--http1.1"], ["--http2-prior-knowledge"]])
             #expect(Self.counter(h, .upstreamTlsHandshakeFailures) == 4)
             #expect(Self.counter(h, .upstreamConnectFailures) == 4)
             // No server_name: the endpoint's host is the SNI and the name checked.
@@ -308,39 +325,28 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(1)))
         func wrongServerNameFailsTheHandshake() throws {
-            let pki = try TestPKI.make()
-            defer { pki.remove() }
-            let h1 = try startTLSHTTP1Backend(pki)
-            defer { h1.stop() }
-            let h2 = try NghttpxBackend(version: "v-tls", pki: pki)
-            defer { h2.stop() }
+            let pair = try TLSBackendPair()
+            defer { pair.stop() }
+            let tls = "ca: \(pair.pki.ca), server_name: other.sluice.test"
             let h = try ProxyHarness(yaml: Self.yaml([
-                ("wrong1", Self.backend("wrong1", port: try #require(h1.port), tls: "ca: \(pki.ca), server_name: other.sluice.test")),
-                ("wrong2", Self.backend("wrong2", port: h2.port, protocol: "h2", tls: "ca: \(pki.ca), server_name: other.sluice.test")),
+                ("wrong1", Self.backend("wrong1", port: pair.h1Port, tls: tls)),
+                ("wrong2", Self.backend("wrong2", port: pair.h2.port, protocol: "h2", tls: tls)),
             ]))
             defer { h.stop() }
-            for name in ["wrong1", "wrong2"] {
-                let r = try Command.curl(["--http1.1", "-H", "x-to: \(name)", "\(h.base)/echo"])
-                #expect(r.status == 503, "\(name): \(r.summary)")
-                #expect(r.json?["error"] as? String == "upstream_unavailable")
-            }
+            try Self.expectUnavailable(h, ["wrong1", "wrong2"])
             #expect(Self.counter(h, .upstreamTlsHandshakeFailures) == 2)
         }
 
         @Test(.timeLimit(.minutes(1)))
         func verifyFalseAcceptsAnUntrustedCertificate() throws {
-            let pki = try TestPKI.make()
-            defer { pki.remove() }
-            let h1 = try startTLSHTTP1Backend(pki)
-            defer { h1.stop() }
-            let h2 = try NghttpxBackend(version: "v-tls", pki: pki)
-            defer { h2.stop() }
-            let other = try startTLSHTTP1Backend(pki)
+            let pair = try TLSBackendPair()
+            defer { pair.stop() }
+            let other = try startTLSHTTP1Backend(pair.pki)
             defer { other.stop() }
             // The system roots do not trust the test CA, and the name does not match either.
             let h = try ProxyHarness(yaml: Self.yaml([
-                ("lax1", Self.backend("lax1", port: try #require(h1.port), tls: "verify: false, server_name: other.sluice.test")),
-                ("lax2", Self.backend("lax2", port: h2.port, protocol: "h2", tls: "verify: false")),
+                ("lax1", Self.backend("lax1", port: pair.h1Port, tls: "verify: false, server_name: other.sluice.test")),
+                ("lax2", Self.backend("lax2", port: pair.h2.port, protocol: "h2", tls: "verify: false")),
                 ("strict", Self.backend("strict", port: try #require(other.port), tls: "")),
             ]))
             defer { h.stop() }
@@ -366,9 +372,7 @@ extension Integration {
                 ("notH2", Self.backend("notH2", port: try #require(h1.port), protocol: "h2", tls: "ca: \(pki.ca)")),
             ]))
             defer { h.stop() }
-            let r = try Command.curl(["--http1.1", "-H", "x-to: notH2", "\(h.base)/echo"])
-            #expect(r.status == 503, "\(r.summary)")
-            #expect(r.json?["error"] as? String == "upstream_unavailable")
+            try Self.expectUnavailable(h, ["notH2"])
             #expect(Self.counter(h, .upstreamTlsHandshakeFailures) == 1)
         }
 
