@@ -4,41 +4,36 @@ enum ByteScan {
     /// The index of the first CR or LF in `buf[from ..< end]`, or `end` when there is none.
     @inline(__always)
     static func firstLineBreak(_ buf: UnsafeRawBufferPointer, from: Int, to end: Int) -> Int {
-        var i = from
-        if let base = buf.baseAddress {
-            let cr = SIMD16<UInt8>(repeating: ASCII.cr)
-            let lf = SIMD16<UInt8>(repeating: ASCII.lf)
-            while i &+ 16 <= end {
-                let v = (base + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                if any((v .== cr) .| (v .== lf)) { break }
-                i &+= 16
-            }
-        }
-        while i < end {
-            let b = buf[i]
-            if b == ASCII.cr || b == ASCII.lf { return i }
-            i &+= 1
-        }
-        return end
+        let cr = SIMD16<UInt8>(repeating: ASCII.cr)
+        let lf = SIMD16<UInt8>(repeating: ASCII.lf)
+        return firstIndex(buf, from: from, to: end,
+                          inBlock: { any(($0 .== cr) .| ($0 .== lf)) },
+                          where: { $0 == ASCII.cr || $0 == ASCII.lf })
     }
 
     /// The index of the first byte in `buf[from ..< end]` that cannot be part of a field value
     /// (a control byte other than HTAB, or DEL; the CR ending the line is one), or `end`.
     @inline(__always)
     static func firstNonFieldValueByte(_ buf: UnsafeRawBufferPointer, from: Int, to end: Int) -> Int {
+        let space = SIMD16<UInt8>(repeating: ASCII.sp)
+        let htab = SIMD16<UInt8>(repeating: ASCII.htab)
+        let del = SIMD16<UInt8>(repeating: 0x7F)
+        return firstIndex(buf, from: from, to: end,
+                          inBlock: { any((($0 .< space) .& ($0 .!= htab)) .| ($0 .== del)) },
+                          where: { !ASCII.isFieldValueChar($0) })
+    }
+
+    /// Skips 16-byte blocks for which `inBlock` is false (none of their bytes can match), then
+    /// returns the index of the first byte matching `predicate`, or `end`.
+    @inline(__always)
+    private static func firstIndex(_ buf: UnsafeRawBufferPointer, from: Int, to end: Int,
+                                   inBlock: (SIMD16<UInt8>) -> Bool, where predicate: (UInt8) -> Bool) -> Int {
         var i = from
         if let base = buf.baseAddress {
-            let space = SIMD16<UInt8>(repeating: ASCII.sp)
-            let htab = SIMD16<UInt8>(repeating: ASCII.htab)
-            let del = SIMD16<UInt8>(repeating: 0x7F)
-            while i &+ 16 <= end {
-                let v = (base + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                if any(((v .< space) .& (v .!= htab)) .| (v .== del)) { break }
-                i &+= 16
-            }
+            while i &+ 16 <= end, !inBlock((base + i).loadUnaligned(as: SIMD16<UInt8>.self)) { i &+= 16 }
         }
         while i < end {
-            if !ASCII.isFieldValueChar(buf[i]) { return i }
+            if predicate(buf[i]) { return i }
             i &+= 1
         }
         return end
