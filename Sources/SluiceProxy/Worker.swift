@@ -275,6 +275,10 @@ final class Worker {
     /// Runs the loop on the current thread until drained or stopped.
     func run() {
         loop.run()
+        // The loop has stopped: close the pooled upstream connections. Each points back at its
+        // pool, so without this a stopped worker (tests start and stop many in one process)
+        // would keep them, their buffers and their sockets.
+        for pool in pools { pool.closeAll(loop: loop) }
     }
 }
 
