@@ -100,12 +100,13 @@ extension Integration {
             let backend = try startTLSHTTP1Backend(pki, clientCA: pki.ca)
             defer { backend.stop() }
             let port = try #require(backend.port)
-            // The config names fixed paths; the files behind them change.
+            // The config names fixed paths; the files behind them change (a source that does not
+            // exist leaves its path missing).
             let cert = pki.dir + "/current.pem", key = pki.dir + "/current.key"
             func install(_ c: String, _ k: String) throws {
                 for (from, to) in [(c, cert), (k, key)] {
                     try? FileManager.default.removeItem(atPath: to)
-                    try FileManager.default.copyItem(atPath: from, toPath: to)
+                    if FileManager.default.fileExists(atPath: from) { try FileManager.default.copyItem(atPath: from, toPath: to) }
                 }
             }
             let yaml = U.yaml([("secure", U.backend("secure", port: port, tls: Self.tls(pki, cert: cert, key: key)))])
@@ -118,10 +119,7 @@ extension Integration {
                 (pki.clientCert, pki.rogueKey, "\(file):4: backends[0].tls.private_key: TLS private key \(key)"),
             ]
             for c in cases {
-                try? FileManager.default.removeItem(atPath: cert)
-                try? FileManager.default.removeItem(atPath: key)
-                if FileManager.default.fileExists(atPath: c.cert) { try FileManager.default.copyItem(atPath: c.cert, toPath: cert) }
-                if FileManager.default.fileExists(atPath: c.key) { try FileManager.default.copyItem(atPath: c.key, toPath: key) }
+                try install(c.cert, c.key)
                 let config = try ConfigLoader.load(path: file)
                 do {
                     _ = try ControlPlane(config: config, configPath: file, workers: 1)
@@ -179,34 +177,18 @@ extension Integration {
             let backend = try startTLSHTTP1Backend(pki, clientCA: pki.ca)
             defer { backend.stop() }
             let port = try #require(backend.port)
-            let yaml = """
-            workers: 1
-            listeners: [{ name: t, address: 127.0.0.1:{LISTEN} }]
-            admin: { address: 127.0.0.1:{ADMIN} }
-            backends:
-              - name: secure
-                endpoints: [127.0.0.1:\(port)]
-                tls:
-                  ca: \(pki.ca)
-            IDENTITY
-            routes:
-              - { name: r, match: { path_prefix: / }, baseline: secure, targets: [{ backend: secure, weight: 100 }] }
-            """
-            let s = try SluiceProcess(yaml: yaml.replacingOccurrences(of: "IDENTITY\n", with: ""))
+            let s = try SluiceProcess(yaml: U.processYAML(port: port, tls: ["ca: \(pki.ca)"]))
             defer { s.stop(); s.removeFiles() }
-            let r = try Command.curl(["--http1.1", "\(s.base)/echo"])
-            #expect(r.status == 503, "\(r.summary)")
-            #expect(eventually(3) { s.log.contains("upstream TLS handshake failed") }, "\(s.log)")
-            let line = s.log.split(separator: "\n").first { $0.contains("upstream TLS handshake failed") }.map(String.init) ?? ""
+            let line = try U.failedHandshakeLogLine(s)
             #expect(line.contains("refused the TLS session after the handshake"), "\(line)")
             #expect(line.contains("certificate required"), "\(line)")
             // Only a certificate: the reload is refused with the missing field and its line.
-            try s.writeConfig(yaml.replacingOccurrences(of: "IDENTITY", with: "      certificate: \(pki.clientCert)"))
+            try s.writeConfig(U.processYAML(port: port, tls: ["ca: \(pki.ca)", "certificate: \(pki.clientCert)"]))
             let half = try s.adminPost("/reload")
             #expect(half.status == 400, "\(half.text)")
             #expect(half.text.contains("\(s.configPath):7: backends[0].tls.private_key: missing"), "\(half.text)")
-            try s.writeConfig(yaml.replacingOccurrences(
-                of: "IDENTITY", with: "      certificate: \(pki.clientCert)\n      private_key: \(pki.clientKey)"))
+            try s.writeConfig(U.processYAML(port: port, tls: ["ca: \(pki.ca)", "certificate: \(pki.clientCert)",
+                                                                "private_key: \(pki.clientKey)"]))
             #expect(try s.adminPost("/reload").status == 200)
             let ok = try Command.curl(["--http1.1", "\(s.base)/echo"])
             #expect(ok.status == 200 && ok.json?["client"] as? String == "sluice-client", "\(ok.summary)")

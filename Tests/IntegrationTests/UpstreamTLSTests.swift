@@ -215,6 +215,30 @@ extension Integration {
 
         static func counter(_ h: ProxyHarness, _ c: GlobalCounter) -> UInt64 { h.control.currentSnapshot.global.value(c) }
 
+        /// A config for the real binary (`SluiceProcess`): one backend `secure` on `port`, whose
+        /// `tls:` mapping (line 7) holds `tls` (one entry per line), and one route to it.
+        static func processYAML(port: UInt16, tls: [String]) -> String {
+            """
+            workers: 1
+            listeners: [{ name: t, address: 127.0.0.1:{LISTEN} }]
+            admin: { address: 127.0.0.1:{ADMIN} }
+            backends:
+              - name: secure
+                endpoints: [127.0.0.1:\(port)]
+                tls:
+            \(tls.map { "      " + $0 + "\n" }.joined())routes:
+              - { name: r, match: { path_prefix: / }, baseline: secure, targets: [{ backend: secure, weight: 100 }] }
+            """
+        }
+
+        /// One request through `s` answered 503, and the warning Sluice logged for the failed handshake.
+        static func failedHandshakeLogLine(_ s: SluiceProcess) throws -> String {
+            let r = try Command.curl(["--http1.1", "\(s.base)/echo"])
+            #expect(r.status == 503, "\(r.summary)")
+            #expect(eventually(3) { s.log.contains("upstream TLS handshake failed") }, "\(s.log)")
+            return s.log.split(separator: "\n").first { $0.contains("upstream TLS handshake failed") }.map(String.init) ?? ""
+        }
+
         /// Each route in `names` answers 503 `upstream_unavailable` (a failed connect or handshake).
         static func expectUnavailable(_ h: ProxyHarness, _ names: [String],
                                       clients: [[String]] = [["--http1.1"]]) throws {
@@ -505,34 +529,19 @@ extension Integration {
             let backend = try startTLSHTTP1Backend(pki)
             defer { backend.stop() }
             let port = try #require(backend.port)
-            let yaml = """
-            workers: 1
-            listeners: [{ name: t, address: 127.0.0.1:{LISTEN} }]
-            admin: { address: 127.0.0.1:{ADMIN} }
-            backends:
-              - name: secure
-                endpoints: [127.0.0.1:\(port)]
-                tls:
-                  ca: CA
-            routes:
-              - { name: r, match: { path_prefix: / }, baseline: secure, targets: [{ backend: secure, weight: 100 }] }
-            """
-            let s = try SluiceProcess(yaml: yaml.replacingOccurrences(of: "CA", with: pki.otherCA))
+            let s = try SluiceProcess(yaml: Self.processYAML(port: port, tls: ["ca: \(pki.otherCA)"]))
             defer { s.stop(); s.removeFiles() }
-            let r = try Command.curl(["--http1.1", "\(s.base)/echo"])
-            #expect(r.status == 503, "\(r.summary)")
-            #expect(eventually(3) { s.log.contains("upstream TLS handshake failed") }, "\(s.log)")
-            let line = s.log.split(separator: "\n").first { $0.contains("upstream TLS handshake failed") }.map(String.init) ?? ""
+            let line = try Self.failedHandshakeLogLine(s)
             #expect(line.contains("127.0.0.1:\(port)"), "\(line)")
             #expect(line.contains("certificate verify failed"), "\(line)")
             // Reload with a missing CA file: refused with the file and line, the old config serves on.
-            try s.writeConfig(yaml.replacingOccurrences(of: "CA", with: pki.dir + "/missing.pem"))
+            try s.writeConfig(Self.processYAML(port: port, tls: ["ca: \(pki.dir)/missing.pem"]))
             let reload = try s.adminPost("/reload")
             #expect(reload.status == 400, "\(reload.text)")
             #expect(reload.text.contains("\(s.configPath):8: backends[0].tls.ca"), "\(reload.text)")
             #expect(s.configVersion == 1)
             // A reload that trusts the right CA fixes it without a restart.
-            try s.writeConfig(yaml.replacingOccurrences(of: "CA", with: pki.ca))
+            try s.writeConfig(Self.processYAML(port: port, tls: ["ca: \(pki.ca)"]))
             #expect(try s.adminPost("/reload").status == 200)
             #expect(try Command.curl(["--http1.1", "\(s.base)/echo"]).status == 200)
         }
