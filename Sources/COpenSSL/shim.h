@@ -31,6 +31,18 @@ static inline size_t copenssl_bio_pending(BIO *bio) {
     return (size_t)BIO_pending(bio);
 }
 
+/// Whether this thread's OpenSSL error queue holds a fatal alert received from the peer
+/// (reasons SSL_AD_REASON_OFFSET + alert code, e.g. "tlsv13 alert certificate required").
+static inline int copenssl_queued_peer_alert(void) {
+    unsigned long codes[2] = { ERR_peek_error(), ERR_peek_last_error() };
+    for (int i = 0; i < 2; i++) {
+        int reason = ERR_GET_REASON(codes[i]);
+        if (codes[i] != 0 && ERR_GET_LIB(codes[i]) == ERR_LIB_SSL
+            && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) return 1;
+    }
+    return 0;
+}
+
 /// SSL_OP_* bits (SSL_OP_BIT casts do not import).
 static const uint64_t copenssl_op_no_renegotiation = SSL_OP_NO_RENEGOTIATION;
 static const uint64_t copenssl_op_cipher_server_preference = SSL_OP_CIPHER_SERVER_PREFERENCE;

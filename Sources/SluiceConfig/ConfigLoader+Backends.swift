@@ -61,11 +61,14 @@ extension ConfigLoader {
     }
 
     /// `tls:` of a backend. An empty mapping (`tls: {}`) means TLS with every default.
-    /// The CA file is only named here; it is loaded (and its errors reported with this
-    /// line) when the config is applied, like listener certificates.
+    /// The CA file and the client certificate and key are only named here; they are loaded
+    /// (and their errors reported with these lines) when the config is applied, like listener
+    /// certificates.
     static func readBackendTLS(_ field: Field, _ diags: Diagnostics) -> BackendTLS? {
-        guard let m = MappingReader(field, known: ["ca", "server_name", "verify"], diags) else { return nil }
-        var tls = BackendTLS(line: field.line)
+        guard let m = MappingReader(field, known: ["ca", "server_name", "verify", "certificate", "private_key"], diags) else {
+            return nil
+        }
+        var tls = BackendTLS(clientCertificate: readIdentity(m, required: false, diags), line: field.line)
         if let f = m["ca"], let ca = f.string(diags) {
             tls.caFile = ca
             tls.caLine = f.line

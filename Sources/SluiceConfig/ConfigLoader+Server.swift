@@ -32,17 +32,32 @@ extension ConfigLoader {
             let name = nameField?.string(diags)
             if let name, let nameField { checkUnique(name, nameField, &seen, "listener", diags) }
             let addr = m.required("address", diags).flatMap { address($0, diags) }
-            var tls: TLSConfig?
+            var tls: TLSIdentity?
             if let t = m["tls"], let tm = MappingReader(t, known: ["certificate", "private_key"], diags) {
-                let cert = tm.required("certificate", diags)?.string(diags)
-                let key = tm.required("private_key", diags)?.string(diags)
-                if let cert, let key { tls = TLSConfig(certificate: cert, privateKey: key) }
+                tls = readIdentity(tm, required: true, diags)
             }
             if let name, let addr {
                 result.append(ListenerConfig(name: name, host: addr.host, port: addr.port, tls: tls))
             }
         }
         return result
+    }
+
+    /// `certificate` and `private_key` of a `tls` mapping, with their lines. A listener needs
+    /// both (`required`); a backend's client certificate takes both or neither, and one without
+    /// the other is reported at the missing field.
+    static func readIdentity(_ m: MappingReader, required: Bool, _ diags: Diagnostics) -> TLSIdentity? {
+        var cert = m["certificate"], key = m["private_key"]
+        if required {
+            cert = m.required("certificate", diags)
+            key = m.required("private_key", diags)
+        } else if (cert == nil) != (key == nil) {
+            let (missing, given) = cert == nil ? ("certificate", "private_key") : ("private_key", "certificate")
+            diags.report(m.field.child(missing), m.field.line, "missing: \(given) is set, so \(missing) is required too (both or neither)")
+        }
+        let certPath = cert?.string(diags), keyPath = key?.string(diags)
+        guard let cert, let key, let certPath, let keyPath else { return nil }
+        return TLSIdentity(certificate: certPath, privateKey: keyPath, certificateLine: cert.line, privateKeyLine: key.line)
     }
 
     static func readAdmin(_ field: Field, _ diags: Diagnostics) -> AdminConfig? {

@@ -1,19 +1,5 @@
 import SluiceRouting
 
-/// TLS material for a listener; files are checked to exist when the listener starts.
-public struct TLSConfig: Sendable, Hashable {
-    /// PEM certificate chain path.
-    public var certificate: String
-    /// PEM private key path.
-    public var privateKey: String
-
-    /// Creates a TLS config.
-    public init(certificate: String, privateKey: String) {
-        self.certificate = certificate
-        self.privateKey = privateKey
-    }
-}
-
 /// One downstream listening socket (HTTP/1.1 and HTTP/2 prior knowledge, or TLS with ALPN).
 public struct ListenerConfig: Sendable, Hashable {
     /// Unique name, used in logs and stats.
@@ -22,11 +8,12 @@ public struct ListenerConfig: Sendable, Hashable {
     public var host: String
     /// Port; 0 asks the kernel for an ephemeral one.
     public var port: UInt16
-    /// TLS, if this listener terminates it.
-    public var tls: TLSConfig?
+    /// TLS, if this listener terminates it: the certificate and key it serves (loaded when the
+    /// config is applied).
+    public var tls: TLSIdentity?
 
     /// Creates a listener config.
-    public init(name: String, host: String, port: UInt16, tls: TLSConfig? = nil) {
+    public init(name: String, host: String, port: UInt16, tls: TLSIdentity? = nil) {
         self.name = name
         self.host = host
         self.port = port

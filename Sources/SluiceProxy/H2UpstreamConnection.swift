@@ -139,12 +139,19 @@ final class H2UpstreamConnection: EventHandler {
         }
     }
 
-    /// The handshake failed: logged and counted, then every stream fails like a refused connect.
+    /// The handshake failed (or the backend refused the session right after it): logged and
+    /// counted, then every stream fails like a refused connect.
     private func failHandshake(_ reason: String) {
         if let peer = pool.tls?.peer {
             worker.reportUpstreamTLSFailure(address: pool.address, peer: peer, reason: reason)
         }
         fail(.connect)
+    }
+
+    /// A read or write failed, or the backend closed: a reset, unless a TLS 1.3 backend just
+    /// refused our client certificate (its alert comes after our side of the handshake ended).
+    private func failIO() {
+        if let refusal = transport?.refusalAfterHandshake(fd: fd) { failHandshake(refusal) } else { fail(.reset) }
     }
 
     private func readAvailable() {
@@ -153,7 +160,7 @@ final class H2UpstreamConnection: EventHandler {
             let room = input.writableCount
             switch TransportIO.read(fd, transport, into: &input, max: room) {
             case .bytes(0), .failed:
-                fail(.reset)
+                failIO()
                 return
             case .bytes(let n):
                 let ok = session.receive(input.readable)
@@ -171,7 +178,7 @@ final class H2UpstreamConnection: EventHandler {
     override func handleDeferred() {
         guard state == .open else { return }
         session.flush(into: &output, limit: 1 << 20)
-        if !TransportIO.write(fd, transport, from: &output) { fail(.reset); return }
+        if !TransportIO.write(fd, transport, from: &output) { failIO(); return }
         if owners.isEmpty && (goingAway || !session.wantsRead) { closeNow() }
     }
 

@@ -38,7 +38,8 @@ public enum SnapshotBuilder {
                     guard endpointTLS[i]?.peer == peer else {
                         problems.append("backends[\(b)].endpoints[\(e)]: \(endpoint) is also an endpoint of backend "
                                         + "'\(table.backends[firstBackend[i]].name)' with other tls settings; backends "
-                                        + "sharing an endpoint must agree on tls (on or off, ca, verify, server_name)")
+                                        + "sharing an endpoint must agree on tls (on or off, ca, verify, server_name, "
+                                        + "certificate, private_key)")
                         continue
                     }
                     id = i
@@ -69,7 +70,7 @@ public enum SnapshotBuilder {
             do {
                 contexts[l.name] = try TLSContext.server(certificatePath: tls.certificate, privateKeyPath: tls.privateKey)
             } catch {
-                problems.append("listeners[\(i)].tls: \(error.message)")
+                problems.append(error.configProblem(at: "listeners[\(i)].tls", line: tls.certificateLine, identity: tls, file: file))
             }
         }
         if !problems.isEmpty { throw Failure(messages: problems) }

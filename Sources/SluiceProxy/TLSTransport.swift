@@ -106,6 +106,24 @@ final class TLSTransport {
         }
     }
 
+    /// Why a backend refused the session after a client handshake that had completed on this
+    /// side, or nil; asked when a read or write of a connection to a backend failed. With TLS
+    /// 1.3 the client's handshake ends before the server has checked the client certificate; a
+    /// server that rejects it (missing, untrusted) sends its alert afterwards and closes. A
+    /// session that fails on a peer's alert before any plaintext arrived was refused, like a
+    /// failed handshake. A write can fail on the reset that follows the alert before the alert
+    /// was read, so what the socket still holds is read first.
+    func refusalAfterHandshake(fd: Int32) -> String? {
+        guard handshakeDone, !tls.receivedPlaintext else { return nil }
+        if !tls.failedOnPeerAlert {
+            var rest = ByteQueue(capacity: 4096)
+            defer { rest.deallocate() }
+            _ = read(fd: fd, into: &rest, max: 4096)
+        }
+        guard tls.failedOnPeerAlert else { return nil }
+        return "the backend refused the TLS session after the handshake: " + (failureReason ?? "TLS alert")
+    }
+
     /// Reads into `input` (at most `max` plaintext bytes, committed). `.bytes(0)` means the
     /// peer closed; `.wouldBlock` that nothing more is available now, or that the handshake just
     /// completed (the owner checks ALPN, then reads on); `.failed` a TLS or socket error (the

@@ -139,12 +139,23 @@ final class UpstreamConnection: EventHandler {
         }
     }
 
-    /// The handshake failed: logged and counted, then answered like a refused connect.
+    /// The handshake failed (or the backend refused the session right after it): logged and
+    /// counted, then answered like a refused connect.
     private func failHandshake(_ reason: String) {
         if let worker = tlsWorker, let peer = tlsPeer {
             worker.reportUpstreamTLSFailure(address: home.address, peer: peer, reason: reason)
         }
         owner?.upstreamFailed(.connect)
+    }
+
+    /// A read or write failed: a reset, unless a TLS 1.3 backend just refused our client
+    /// certificate (its alert comes after our side of the handshake ended): a connect failure.
+    private func failIO() {
+        if let refusal = transport?.refusalAfterHandshake(fd: fd) {
+            failHandshake(refusal)
+        } else {
+            owner?.upstreamFailed(.reset)
+        }
     }
 
     /// Reads until the socket is drained or the owner pauses us, handing bytes to the owner.
@@ -164,7 +175,7 @@ final class UpstreamConnection: EventHandler {
             case .wouldBlock:
                 return
             case .failed:
-                owner?.upstreamFailed(.reset)
+                failIO()
                 return
             }
         }
@@ -174,7 +185,7 @@ final class UpstreamConnection: EventHandler {
     func flush() {
         guard state == .active else { return }
         if !TransportIO.write(fd, transport, from: &output) {
-            owner?.upstreamFailed(.reset)
+            failIO()
             return
         }
         if output.isEmpty && transport?.hasPendingOutput != true { owner?.upstreamDrained() }

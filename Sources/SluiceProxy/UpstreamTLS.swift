@@ -4,20 +4,28 @@ import SluiceCore
 import SluiceRouting
 import SluiceTLS
 
-/// What a TLS connection to one endpoint must prove, defaults applied. Backends that share an
-/// address must agree on it (the snapshot builder refuses anything else), so pooled connections
-/// to an address are interchangeable.
+/// What a TLS connection to one endpoint must prove and present, defaults applied. Backends that
+/// share an address must agree on it (the snapshot builder refuses anything else), so pooled
+/// connections to an address are interchangeable.
 struct TLSPeer: Hashable, Sendable {
-    /// Trust roots (nil: the system's; always nil when not verifying).
-    let caFile: String?
-    /// Whether chain and name are checked.
-    let verify: Bool
+    /// What the client contexts are built from; endpoints with equal policies share them.
+    struct Policy: Hashable, Sendable {
+        /// Trust roots (nil: the system's; always nil when not verifying).
+        let caFile: String?
+        /// Whether chain and name are checked.
+        let verify: Bool
+        /// Client certificate and key files presented to the backend (nil: none).
+        let certificate: String?
+        let privateKey: String?
+    }
+
+    let policy: Policy
     /// SNI and the name checked against the certificate (the endpoint's host unless `server_name`).
     let serverName: String
 
     init(_ tls: BackendTLS, endpoint: Endpoint) {
-        caFile = tls.verify ? tls.caFile : nil
-        verify = tls.verify
+        policy = Policy(caFile: tls.verify ? tls.caFile : nil, verify: tls.verify,
+                        certificate: tls.clientCertificate?.certificate, privateKey: tls.clientCertificate?.privateKey)
         serverName = tls.serverName ?? endpoint.host
     }
 }
@@ -39,42 +47,53 @@ struct UpstreamPoolKey: Hashable {
     let tls: TLSPeer?
 }
 
-/// Client contexts of one snapshot build, shared by every endpoint with the same trust settings
-/// and ALPN offer; a CA file that cannot be loaded is reported once, located at the first
-/// backend that uses it.
+/// Client contexts of one snapshot build, shared by every endpoint with the same policy and ALPN
+/// offer; a policy whose files cannot be loaded is reported once, located at the field of the
+/// first backend that uses it.
 struct UpstreamContextCache {
-    private struct Trust: Hashable {
-        let caFile: String?
-        let verify: Bool
-    }
-
     private struct Key: Hashable {
-        let trust: Trust
+        let policy: TLSPeer.Policy
         let alpn: String
     }
 
     private var built: [Key: TLSContext] = [:]
-    private var failed: Set<Trust> = []
+    private var failed: Set<TLSPeer.Policy> = []
 
     /// The context for `peer` offering `alpn`, or nil after appending the load error to `problems`.
     mutating func context(_ peer: TLSPeer, alpn: String, backend b: Int, tls: BackendTLS, file: String?,
                           problems: inout [String]) -> TLSContext? {
-        let trust = Trust(caFile: peer.caFile, verify: peer.verify)
-        let key = Key(trust: trust, alpn: alpn)
+        let policy = peer.policy
+        let key = Key(policy: policy, alpn: alpn)
         if let done = built[key] { return done }
-        if failed.contains(trust) { return nil }
+        if failed.contains(policy) { return nil }
         do {
-            let context = try TLSContext.client(caFile: peer.caFile, verify: peer.verify, alpn: [alpn])
+            let identity = tls.clientCertificate.map { (certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
+            let context = try TLSContext.client(caFile: policy.caFile, verify: policy.verify, clientCertificate: identity,
+                                                alpn: [alpn])
             built[key] = context
             return context
         } catch {
-            failed.insert(trust)
-            let located = peer.caFile == nil
-                ? ConfigError(path: "backends[\(b)].tls", line: tls.line, message: error.message)
-                : ConfigError(path: "backends[\(b)].tls.ca", line: tls.caLine, message: error.message)
-            problems.append((file.map { "\($0):" } ?? "") + located.description)
+            failed.insert(policy)
+            problems.append(error.configProblem(at: "backends[\(b)].tls", line: tls.line, caLine: tls.caLine,
+                                                identity: tls.clientCertificate, file: file))
             return nil
         }
+    }
+}
+
+extension TLSError {
+    /// `FILE:LINE: PATH.FIELD: message` for a context that could not be built from the `tls`
+    /// mapping at `path` (line `line`): located at the field whose file failed (`certificate`,
+    /// `private_key` or `ca`), else at the mapping. No `FILE:` for a config not read from a file.
+    func configProblem(at path: String, line: Int, caLine: Int = 0, identity: TLSIdentity?, file: String?) -> String {
+        let (field, fieldLine): (String?, Int) = switch source {
+        case .certificate: ("certificate", identity?.certificateLine ?? line)
+        case .privateKey: ("private_key", identity?.privateKeyLine ?? line)
+        case .caFile: ("ca", caLine)
+        case nil: (nil, line)
+        }
+        let located = ConfigError(path: field.map { "\(path).\($0)" } ?? path, line: fieldLine, message: message)
+        return (file.map { "\($0):" } ?? "") + located.description
     }
 }
 

@@ -84,6 +84,29 @@ public struct HealthCheckSpec: Sendable, Hashable {
     }
 }
 
+/// A PEM certificate chain (leaf first) and its PEM private key, with the config lines that
+/// name them: a listener's server certificate, or the client certificate a backend is shown.
+/// The files are only named here; they are loaded (and their errors reported at these lines)
+/// when the config is applied.
+public struct TLSIdentity: Sendable, Hashable {
+    /// PEM certificate chain path.
+    public var certificate: String
+    /// PEM private key path.
+    public var privateKey: String
+    /// Config line of `certificate` (0: not from a file).
+    public var certificateLine: Int
+    /// Config line of `private_key` (0: not from a file).
+    public var privateKeyLine: Int
+
+    /// Creates an identity.
+    public init(certificate: String, privateKey: String, certificateLine: Int = 0, privateKeyLine: Int = 0) {
+        self.certificate = certificate
+        self.privateKey = privateKey
+        self.certificateLine = certificateLine
+        self.privateKeyLine = privateKeyLine
+    }
+}
+
 /// TLS towards a backend's endpoints (`backends[].tls`).
 public struct BackendTLS: Sendable, Hashable {
     /// PEM file of trusted CA certificates; `nil` uses the system's trust roots.
@@ -92,16 +115,20 @@ public struct BackendTLS: Sendable, Hashable {
     public var serverName: String?
     /// Whether the certificate chain and name are checked (`false` is unsafe: anyone on the path can impersonate the backend).
     public var verify: Bool
+    /// Client certificate and key presented to the backend (mutual TLS); `nil` presents none.
+    public var clientCertificate: TLSIdentity?
     /// Config line of `tls`, for errors found when the trust roots are loaded (0: not from a file).
     public var line: Int
     /// Config line of `tls.ca` (0: not from a file, or no `ca`).
     public var caLine: Int
 
-    /// Creates TLS settings; the defaults verify against the system roots and each endpoint's host.
-    public init(caFile: String? = nil, serverName: String? = nil, verify: Bool = true, line: Int = 0, caLine: Int = 0) {
+    /// Creates TLS settings; the defaults verify against the system roots and each endpoint's host, without a client certificate.
+    public init(caFile: String? = nil, serverName: String? = nil, verify: Bool = true, clientCertificate: TLSIdentity? = nil,
+                line: Int = 0, caLine: Int = 0) {
         self.caFile = caFile
         self.serverName = serverName
         self.verify = verify
+        self.clientCertificate = clientCertificate
         self.line = line
         self.caLine = caLine
     }

@@ -37,6 +37,10 @@ public final class TLSConnection {
     private var failure: TLSError?
     /// Negotiated protocol, read once after the handshake.
     private var alpnCache: String??
+    /// Set once any plaintext has been decrypted from the peer.
+    public private(set) var receivedPlaintext = false
+    /// Set when the session failed because the peer sent a fatal alert (it refused us).
+    public private(set) var failedOnPeerAlert = false
 
     /// A connection accepting (server context) or initiating (client context) a session.
     /// For a client, `serverName` is sent as SNI (unless it is an IP address) and, when
@@ -132,6 +136,7 @@ public final class TLSConnection {
             if result != 1 { return (produced, status(after: result, doing: "TLS read")) }
             out.commit(got)
             produced += got
+            receivedPlaintext = true
         }
         return (produced, .ok)
     }
@@ -187,6 +192,7 @@ public final class TLSConnection {
             if verify != X509_V_OK, let text = X509_verify_cert_error_string(verify) {
                 reason += " (certificate: " + String(cString: text) + ")"
             }
+            failedOnPeerAlert = copenssl_queued_peer_alert() == 1
             let error = TLSError.fromQueue(reason)
             failure = error
             return .failed(error)

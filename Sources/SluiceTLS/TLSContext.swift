@@ -1,7 +1,8 @@
 import COpenSSL
 
 /// TLS settings shared by many connections: a server identity (certificate chain, key,
-/// ALPN preference) or an upstream client policy (trust roots, verification, ALPN offer).
+/// ALPN preference) or an upstream client policy (trust roots, verification, client
+/// certificate, ALPN offer).
 /// Immutable once built; a certificate reload builds a new context and hands it to new
 /// connections, while live connections keep the one they started with.
 ///
@@ -43,20 +44,7 @@ public final class TLSContext: @unchecked Sendable {
         let context = TLSContext(ctx: ctx, isServer: true, verifiesPeer: false, alpnList: list)
         try context.applyCommonSettings()
         _ = SSL_CTX_set_options(ctx, copenssl_op_cipher_server_preference)
-        // An encrypted key would otherwise make OpenSSL prompt on the terminal.
-        SSL_CTX_set_default_passwd_cb(ctx, { _, _, _, _ in 0 })
-        guard SSL_CTX_use_certificate_chain_file(ctx, certificatePath) == 1 else {
-            throw TLSError.fromQueue("TLS certificate \(certificatePath): cannot load PEM certificate chain")
-        }
-        guard SSL_CTX_use_PrivateKey_file(ctx, privateKeyPath, copenssl_filetype_pem) == 1 else {
-            // OpenSSL 3 already rejects a key that does not match the loaded certificate
-            // here ("key values mismatch"), before SSL_CTX_check_private_key runs.
-            throw TLSError.fromQueue("TLS private key \(privateKeyPath) (for certificate \(certificatePath))"
-                                     + " cannot be loaded or does not match")
-        }
-        guard SSL_CTX_check_private_key(ctx) == 1 else {
-            throw TLSError.fromQueue("TLS private key \(privateKeyPath) does not match certificate \(certificatePath)")
-        }
+        try context.useIdentity(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
         SSL_CTX_set_alpn_select_cb(ctx, alpnSelectServerPreference,
                                    Unmanaged.passUnretained(list).toOpaque())
         return context
@@ -64,8 +52,11 @@ public final class TLSContext: @unchecked Sendable {
 
     /// A client context for upstream TLS. With `verify`, the peer chain is checked against
     /// `caFile` (PEM, may hold several certificates) or the system roots, and the
-    /// connection's `serverName` against the certificate. `alpn` is offered in order.
+    /// connection's `serverName` against the certificate. With `clientCertificate`, that PEM
+    /// chain and key (checked to match) are presented when the server asks for a certificate
+    /// (mutual TLS). `alpn` is offered in order.
     public static func client(caFile: String? = nil, verify: Bool = true,
+                              clientCertificate: (certificatePath: String, privateKeyPath: String)? = nil,
                               alpn: [String] = ["h2"]) throws(TLSError) -> TLSContext {
         let list = try ALPNList(alpn)
         OpenSSLErrorQueue.clear()
@@ -78,7 +69,7 @@ public final class TLSContext: @unchecked Sendable {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
             if let caFile {
                 guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
-                    throw TLSError.fromQueue("TLS CA file \(caFile): cannot load PEM certificates")
+                    throw TLSError.fromQueue("TLS CA file \(caFile): cannot load PEM certificates", source: .caFile)
                 }
             } else if SSL_CTX_set_default_verify_paths(ctx) != 1 {
                 throw TLSError.fromQueue("cannot load the system's trusted CA certificates")
@@ -86,11 +77,36 @@ public final class TLSContext: @unchecked Sendable {
         } else {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
         }
+        if let clientCertificate {
+            try context.useIdentity(certificatePath: clientCertificate.certificatePath,
+                                    privateKeyPath: clientCertificate.privateKeyPath)
+        }
         // Unlike nearly every other OpenSSL call, this one returns 0 on success.
         if list.count > 0, SSL_CTX_set_alpn_protos(ctx, list.bytes.baseAddress, UInt32(list.count)) != 0 {
             throw TLSError.fromQueue("cannot set the ALPN offer \(alpn)")
         }
         return context
+    }
+
+    /// Loads the certificate chain (leaf first) and private key this side presents, both PEM,
+    /// and checks that they match. Errors name the file, its role and OpenSSL's reason.
+    private func useIdentity(certificatePath: String, privateKeyPath: String) throws(TLSError) {
+        // An encrypted key would otherwise make OpenSSL prompt on the terminal.
+        SSL_CTX_set_default_passwd_cb(ctx, { _, _, _, _ in 0 })
+        guard SSL_CTX_use_certificate_chain_file(ctx, certificatePath) == 1 else {
+            throw TLSError.fromQueue("TLS certificate \(certificatePath): cannot load PEM certificate chain",
+                                     source: .certificate)
+        }
+        guard SSL_CTX_use_PrivateKey_file(ctx, privateKeyPath, copenssl_filetype_pem) == 1 else {
+            // OpenSSL 3 already rejects a key that does not match the loaded certificate
+            // here ("key values mismatch"), before SSL_CTX_check_private_key runs.
+            throw TLSError.fromQueue("TLS private key \(privateKeyPath) (for certificate \(certificatePath))"
+                                     + " cannot be loaded or does not match", source: .privateKey)
+        }
+        guard SSL_CTX_check_private_key(ctx) == 1 else {
+            throw TLSError.fromQueue("TLS private key \(privateKeyPath) does not match certificate \(certificatePath)",
+                                     source: .privateKey)
+        }
     }
 
     /// Settings both sides share: TLS 1.2 minimum, no renegotiation or compression, and

@@ -82,19 +82,46 @@ extension Integration {
             #expect(try TLS.servedSubject(port: h.port).contains("second.sluice.test"))
         }
 
+        /// A certificate or key that cannot be loaded is reported as `FILE:LINE: listeners[N].tls.certificate`
+        /// (or `.private_key`), at start and on reload (which keeps the old config).
         @Test func badCertificateIsAClearError() throws {
-            let dir = NSTemporaryDirectory() + "sluice-badtls-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            try "not a certificate".write(toFile: "\(dir)/cert.pem", atomically: true, encoding: .utf8)
-            let config = try ConfigLoader.parse(yaml: TLS.yaml(backend: 1, cert: "\(dir)/cert.pem", key: "\(dir)/missing.pem"), file: "t.yaml")
-            do {
-                _ = try ControlPlane(config: config, configPath: nil, workers: 1)
-                Issue.record("a bad certificate was accepted")
-            } catch {
-                #expect(error.message.hasPrefix("listeners[0].tls:"), "\(error.message)")
-                #expect(error.message.contains("cert.pem"), "\(error.message)")
+            let good = try TLS.makeCertificate(), other = try TLS.makeCertificate(cn: "other")
+            defer { try? FileManager.default.removeItem(atPath: good.dir); try? FileManager.default.removeItem(atPath: other.dir) }
+            let dir = good.dir
+            try "not a certificate".write(toFile: "\(dir)/garbage.pem", atomically: true, encoding: .utf8)
+            let file = "\(dir)/sluice.yaml"
+            func start(cert: String, key: String) throws -> Result<ControlPlane, ControlError> {
+                try TLS.yaml(backend: 1, cert: cert, key: key).write(toFile: file, atomically: true, encoding: .utf8)
+                let config = try ConfigLoader.load(path: file)
+                do { return .success(try ControlPlane(config: config, configPath: file, workers: 1)) } catch { return .failure(error) }
             }
+            let cases: [(cert: String, key: String, expected: String)] = [
+                ("\(dir)/garbage.pem", good.key, "\(file):3: listeners[0].tls.certificate: TLS certificate \(dir)/garbage.pem: cannot load"),
+                ("\(dir)/absent.pem", good.key, "\(file):3: listeners[0].tls.certificate: TLS certificate \(dir)/absent.pem: cannot load"),
+                (good.cert, "\(dir)/absent.pem", "\(file):3: listeners[0].tls.private_key: TLS private key \(dir)/absent.pem"),
+                (good.cert, other.key, "\(file):3: listeners[0].tls.private_key: TLS private key \(other.key)"),
+            ]
+            for c in cases {
+                if case .failure(let error) = try start(cert: c.cert, key: c.key) {
+                    #expect(error.message.hasPrefix(c.expected), "\(error.message)")
+                } else {
+                    Issue.record("\(c.cert) with \(c.key) was accepted")
+                }
+            }
+            // A reload of the file with a key that does not match: refused with the same location.
+            guard case .success(let control) = try start(cert: good.cert, key: good.key) else {
+                Issue.record("a good certificate was refused")
+                return
+            }
+            try TLS.yaml(backend: 1, cert: good.cert, key: other.key).write(toFile: file, atomically: true, encoding: .utf8)
+            do {
+                _ = try control.reload()
+                Issue.record("a reload with a mismatched key was accepted")
+            } catch {
+                #expect(error.message.hasPrefix("\(file):3: listeners[0].tls.private_key: TLS private key \(other.key)"), "\(error.message)")
+                #expect(error.message.contains("key values mismatch"), "\(error.message)")
+            }
+            #expect(control.configVersion == 1)
         }
     }
 }

@@ -8,13 +8,20 @@ import SluiceStats
 import Testing
 
 /// A throwaway PKI made with the openssl CLI: a CA, a server certificate it signed for
-/// backend.sluice.test, localhost and 127.0.0.1, and a second CA that signed nothing here.
+/// backend.sluice.test, localhost and 127.0.0.1, a client certificate it signed (CN
+/// sluice-client), and a second CA that signed only a client certificate (CN rogue-client).
 struct TestPKI {
     let dir: String
     var ca: String { dir + "/ca.pem" }
     var otherCA: String { dir + "/other-ca.pem" }
     var cert: String { dir + "/server.pem" }
     var key: String { dir + "/server.key" }
+    /// Client certificate and key signed by `ca`.
+    var clientCert: String { dir + "/client.pem" }
+    var clientKey: String { dir + "/client.key" }
+    /// Client certificate and key signed by `otherCA`.
+    var rogueCert: String { dir + "/rogue-client.pem" }
+    var rogueKey: String { dir + "/rogue-client.key" }
 
     static func make() throws -> TestPKI {
         let pki = TestPKI(dir: NSTemporaryDirectory() + "sluice-upstream-tls-\(UUID().uuidString)")
@@ -25,11 +32,20 @@ struct TestPKI {
                              "-days", "1", "-subj", "/CN=Sluice test \(name)",
                              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
         }
-        try pki.openssl(["req"] + ec + ["-keyout", pki.key, "-out", "\(pki.dir)/server.csr", "-subj", "/CN=backend.sluice.test"])
-        try "subjectAltName=DNS:backend.sluice.test,DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-            .write(toFile: "\(pki.dir)/ext.cnf", atomically: true, encoding: .utf8)
-        try pki.openssl(["x509", "-req", "-in", "\(pki.dir)/server.csr", "-CA", pki.ca, "-CAkey", "\(pki.dir)/ca.key",
-                         "-CAcreateserial", "-out", pki.cert, "-days", "1", "-extfile", "\(pki.dir)/ext.cnf"])
+        let leaves = [
+            (name: "server", ca: "ca", cn: "backend.sluice.test",
+             ext: "subjectAltName=DNS:backend.sluice.test,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+            (name: "client", ca: "ca", cn: "sluice-client", ext: "extendedKeyUsage=clientAuth"),
+            (name: "rogue-client", ca: "other-ca", cn: "rogue-client", ext: "extendedKeyUsage=clientAuth"),
+        ]
+        for leaf in leaves {
+            let base = "\(pki.dir)/\(leaf.name)"
+            try pki.openssl(["req"] + ec + ["-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=\(leaf.cn)"])
+            try "basicConstraints=CA:FALSE\n\(leaf.ext)\n".write(toFile: base + ".cnf", atomically: true, encoding: .utf8)
+            try pki.openssl(["x509", "-req", "-in", base + ".csr", "-CA", "\(pki.dir)/\(leaf.ca).pem",
+                             "-CAkey", "\(pki.dir)/\(leaf.ca).key", "-CAcreateserial", "-out", base + ".pem", "-days", "1",
+                             "-extfile", base + ".cnf"])
+        }
         return pki
     }
 
@@ -42,15 +58,22 @@ struct TestPKI {
 }
 
 /// Python `http.server` behind `ssl` (ALPN http/1.1 only): `/echo` reports the TLS version, the
-/// SNI it saw and the client port (one per upstream connection), `/bytes/N` sends N bytes, POST
-/// answers with the body length. It exits by itself after two minutes.
-func startTLSHTTP1Backend(_ pki: TestPKI) throws -> PythonServer {
+/// SNI it saw, the client port (one per upstream connection) and the common name of the client
+/// certificate, `/bytes/N` sends N bytes, POST answers with the body length. With
+/// `clientCA` it requires a client certificate signed by that CA (mutual TLS); `maxTLS12` caps
+/// it at TLS 1.2 (where a refused client certificate fails the handshake itself). It exits by
+/// itself after two minutes.
+func startTLSHTTP1Backend(_ pki: TestPKI, clientCA: String? = nil, maxTLS12: Bool = false) throws -> PythonServer {
+    var mutual = ""
+    if let clientCA { mutual += "ctx.verify_mode = ssl.CERT_REQUIRED\nctx.load_verify_locations(\(pythonString(clientCA)))\n" }
+    if maxTLS12 { mutual += "ctx.maximum_version = ssl.TLSVersion.TLSv1_2\n" }
     let script = """
     import http.server, json, os, ssl, threading
     threading.Timer(120, os._exit, [0]).start()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(\(pythonString(pki.cert)), \(pythonString(pki.key)))
     ctx.set_alpn_protocols(['http/1.1'])
+    \(mutual)
     def sni(sock, name, _):
         sock.sni_name = name
     ctx.sni_callback = sni
@@ -67,9 +90,11 @@ func startTLSHTTP1Backend(_ pki: TestPKI) throws -> PythonServer {
         def do_GET(self):
             if self.path.startswith('/bytes/'):
                 return self.reply(b'x' * int(self.path[7:]), 'application/octet-stream')
+            peer = self.request.getpeercert()
+            client = dict(rdn[0] for rdn in peer['subject']).get('commonName') if peer else None
             self.reply(json.dumps({'path': self.path, 'tls': self.request.version(),
                                    'sni': getattr(self.request, 'sni_name', None),
-                                   'alpn': self.request.selected_alpn_protocol()}).encode())
+                                   'alpn': self.request.selected_alpn_protocol(), 'client': client}).encode())
         def do_POST(self):
             n = int(self.headers.get('content-length', '0'))
             got = 0
@@ -94,14 +119,15 @@ func pythonString(_ s: String) -> String {
 }
 
 /// nghttpx in front of a model server: an HTTP/2 backend, h2c (prior knowledge) or, with
-/// `pki`, TLS (ALPN h2 and http/1.1) with the PKI's server certificate.
+/// `pki`, TLS (ALPN h2 and http/1.1) with the PKI's server certificate; with `verifyClients`
+/// too, it requires a client certificate signed by the PKI's CA (mutual TLS).
 final class NghttpxBackend {
     let model: ModelServer
     let port: UInt16
     private let process = Process()
     private let dir: String
 
-    init(version: String, pki: TestPKI? = nil) throws {
+    init(version: String, pki: TestPKI? = nil, verifyClients: Bool = false) throws {
         model = try startModelServer(version)
         port = try freeLoopbackPort()
         dir = NSTemporaryDirectory() + "sluice-nghttpx-\(UUID().uuidString)"
@@ -110,10 +136,12 @@ final class NghttpxBackend {
         process.arguments = ["nghttpx", "--frontend=127.0.0.1,\(port)" + (pki == nil ? ";no-tls" : ""),
                              "--backend=127.0.0.1,\(model.port)", "--workers=1", "--pid-file=\(dir)/pid", "--conf=/dev/null",
                              "--errorlog-file=\(dir)/err", "--no-ocsp"] + (pki.map { [$0.key, $0.cert] } ?? [])
+            + (verifyClients ? ["--verify-client", "--verify-client-cacert=\(pki?.ca ?? "")"] : [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let probe = pki.map { ["--cacert", $0.ca, "--http2", "https://127.0.0.1:\(port)/status/200"] }
+        let identity = verifyClients ? pki.map { ["--cert", $0.clientCert, "--key", $0.clientKey] } ?? [] : []
+        let probe = pki.map { identity + ["--cacert", $0.ca, "--http2", "https://127.0.0.1:\(port)/status/200"] }
             ?? ["--http2-prior-knowledge", "http://127.0.0.1:\(port)/status/200"]
         let ready = eventually(5) { (try? Command.run("curl", ["-s", "-o", "/dev/null"] + probe, timeout: 3).status) == 0 }
         if !ready { stop(); throw TestError("nghttpx did not serve on \(port)") }
@@ -186,6 +214,30 @@ extension Integration {
         }
 
         static func counter(_ h: ProxyHarness, _ c: GlobalCounter) -> UInt64 { h.control.currentSnapshot.global.value(c) }
+
+        /// A config for the real binary (`SluiceProcess`): one backend `secure` on `port`, whose
+        /// `tls:` mapping (line 7) holds `tls` (one entry per line), and one route to it.
+        static func processYAML(port: UInt16, tls: [String]) -> String {
+            """
+            workers: 1
+            listeners: [{ name: t, address: 127.0.0.1:{LISTEN} }]
+            admin: { address: 127.0.0.1:{ADMIN} }
+            backends:
+              - name: secure
+                endpoints: [127.0.0.1:\(port)]
+                tls:
+            \(tls.map { "      " + $0 + "\n" }.joined())routes:
+              - { name: r, match: { path_prefix: / }, baseline: secure, targets: [{ backend: secure, weight: 100 }] }
+            """
+        }
+
+        /// One request through `s` answered 503, and the warning Sluice logged for the failed handshake.
+        static func failedHandshakeLogLine(_ s: SluiceProcess) throws -> String {
+            let r = try Command.curl(["--http1.1", "\(s.base)/echo"])
+            #expect(r.status == 503, "\(r.summary)")
+            #expect(eventually(3) { s.log.contains("upstream TLS handshake failed") }, "\(s.log)")
+            return s.log.split(separator: "\n").first { $0.contains("upstream TLS handshake failed") }.map(String.init) ?? ""
+        }
 
         /// Each route in `names` answers 503 `upstream_unavailable` (a failed connect or handshake).
         static func expectUnavailable(_ h: ProxyHarness, _ names: [String],
@@ -477,34 +529,19 @@ extension Integration {
             let backend = try startTLSHTTP1Backend(pki)
             defer { backend.stop() }
             let port = try #require(backend.port)
-            let yaml = """
-            workers: 1
-            listeners: [{ name: t, address: 127.0.0.1:{LISTEN} }]
-            admin: { address: 127.0.0.1:{ADMIN} }
-            backends:
-              - name: secure
-                endpoints: [127.0.0.1:\(port)]
-                tls:
-                  ca: CA
-            routes:
-              - { name: r, match: { path_prefix: / }, baseline: secure, targets: [{ backend: secure, weight: 100 }] }
-            """
-            let s = try SluiceProcess(yaml: yaml.replacingOccurrences(of: "CA", with: pki.otherCA))
+            let s = try SluiceProcess(yaml: Self.processYAML(port: port, tls: ["ca: \(pki.otherCA)"]))
             defer { s.stop(); s.removeFiles() }
-            let r = try Command.curl(["--http1.1", "\(s.base)/echo"])
-            #expect(r.status == 503, "\(r.summary)")
-            #expect(eventually(3) { s.log.contains("upstream TLS handshake failed") }, "\(s.log)")
-            let line = s.log.split(separator: "\n").first { $0.contains("upstream TLS handshake failed") }.map(String.init) ?? ""
+            let line = try Self.failedHandshakeLogLine(s)
             #expect(line.contains("127.0.0.1:\(port)"), "\(line)")
             #expect(line.contains("certificate verify failed"), "\(line)")
             // Reload with a missing CA file: refused with the file and line, the old config serves on.
-            try s.writeConfig(yaml.replacingOccurrences(of: "CA", with: pki.dir + "/missing.pem"))
+            try s.writeConfig(Self.processYAML(port: port, tls: ["ca: \(pki.dir)/missing.pem"]))
             let reload = try s.adminPost("/reload")
             #expect(reload.status == 400, "\(reload.text)")
             #expect(reload.text.contains("\(s.configPath):8: backends[0].tls.ca"), "\(reload.text)")
             #expect(s.configVersion == 1)
             // A reload that trusts the right CA fixes it without a restart.
-            try s.writeConfig(yaml.replacingOccurrences(of: "CA", with: pki.ca))
+            try s.writeConfig(Self.processYAML(port: port, tls: ["ca: \(pki.ca)"]))
             #expect(try s.adminPost("/reload").status == 200)
             #expect(try Command.curl(["--http1.1", "\(s.base)/echo"]).status == 200)
         }

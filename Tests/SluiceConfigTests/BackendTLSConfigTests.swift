@@ -28,9 +28,47 @@ struct BackendTLSConfigTests {
         #expect(tls == BackendTLS(caFile: "/etc/sluice/ca.pem", serverName: "triton.internal", verify: true, line: 6, caLine: 7))
     }
 
+    @Test func clientCertificateIsReadWithItsLines() throws {
+        let yaml = Self.config("""
+                tls:
+                  ca: /etc/sluice/ca.pem
+                  certificate: /etc/sluice/client.pem
+                  private_key: /etc/sluice/client.key
+            """)
+        let tls = try #require(try ConfigLoader.parse(yaml: yaml, file: "t.yaml").routeTable.backends[0].tls)
+        #expect(tls.clientCertificate == TLSIdentity(certificate: "/etc/sluice/client.pem", privateKey: "/etc/sluice/client.key",
+                                                     certificateLine: 8, privateKeyLine: 9))
+        #expect(tls.caFile == "/etc/sluice/ca.pem" && tls.verify)
+    }
+
+    /// A client certificate needs its key and the other way round: one alone names the missing
+    /// field, at the line of `tls`.
+    @Test func certificateAndKeyGoTogether() {
+        for (given, missing) in [("certificate: /c.pem", "private_key"), ("private_key: /k.pem", "certificate")] {
+            let yaml = Self.config("""
+                    tls:
+                      ca: /etc/sluice/ca.pem
+                      \(given)
+                """)
+            do {
+                _ = try ConfigLoader.parse(yaml: yaml, file: "bad.yaml")
+                Issue.record("\(given) alone was accepted")
+            } catch {
+                let other = missing == "private_key" ? "certificate" : "private_key"
+                #expect(error.lines == ["bad.yaml:6: backends[0].tls.\(missing): missing: \(other) is set, so \(missing) is required too (both or neither)"])
+            }
+        }
+        do {
+            _ = try ConfigLoader.parse(yaml: Self.config("    tls: { certificate: \"\", private_key: /k.pem }"), file: "bad.yaml")
+            Issue.record("an empty certificate path was accepted")
+        } catch {
+            #expect(error.lines == ["bad.yaml:6: backends[0].tls.certificate: must not be empty"])
+        }
+    }
+
     @Test func emptyMappingMeansDefaults() throws {
         let tls = try #require(try ConfigLoader.parse(yaml: Self.config("    tls: {}"), file: "t.yaml").routeTable.backends[0].tls)
-        #expect(tls.caFile == nil && tls.serverName == nil && tls.verify)
+        #expect(tls.caFile == nil && tls.serverName == nil && tls.verify && tls.clientCertificate == nil)
         #expect(try ConfigLoader.parse(yaml: Self.config(""), file: "t.yaml").routeTable.backends[0].tls == nil)
     }
 

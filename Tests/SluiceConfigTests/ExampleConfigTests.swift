@@ -79,6 +79,8 @@ struct ExampleConfigTests {
         #expect(tls.caFile == "/etc/sluice/backend-ca.pem")
         #expect(tls.serverName == "fraud-rc.internal")
         #expect(tls.verify)
+        #expect(tls.clientCertificate?.certificate == "/etc/sluice/client.pem")
+        #expect(tls.clientCertificate?.privateKey == "/etc/sluice/client.key")
         #expect(table.backends[0].tls == nil)
         let r = table.routes[0]
         #expect(r.maxRequestBody == 256 << 20)
@@ -100,6 +102,12 @@ struct ExampleConfigTests {
         #expect(table.backends[0].tls?.caFile == "/etc/sluice/ca.pem")
         #expect(table.backends[0].tls?.serverName == "triton.internal")
         #expect(table.backends[0].tls?.verify == true)
+        // Mutual TLS towards Triton: both versions present the same client certificate.
+        for b in 0...1 {
+            let identity = table.backends[b].tls?.clientCertificate
+            #expect(identity?.certificate == "/etc/sluice/client.pem" && identity?.privateKey == "/etc/sluice/client.key")
+        }
+        #expect(table.backends[2].tls?.clientCertificate == nil)
         #expect(table.backends[2].protocol == .http1)
         #expect(table.backends[2].tls?.caFile == nil)
         #expect(table.backends[2].tls?.serverName == "fraud.models.example.com")

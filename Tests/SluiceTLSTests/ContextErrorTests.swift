@@ -19,6 +19,7 @@ import SluiceTLS
         let error = try #require(serverError(certificate: path, key: certs.key))
         #expect(error.message.contains(path))
         #expect(error.message.contains("No such file or directory"))
+        #expect(error.source == .certificate)
     }
 
     @Test func missingKeyFile() throws {
@@ -26,12 +27,14 @@ import SluiceTLS
         let error = try #require(serverError(certificate: certs.certificate, key: path))
         #expect(error.message.contains(path))
         #expect(error.message.contains("No such file or directory"))
+        #expect(error.source == .privateKey)
     }
 
     @Test func keyNotMatchingCertificate() throws {
         let error = try #require(serverError(certificate: certs.certificate, key: certs.otherKey))
         #expect(error.message.contains(certs.otherKey))
         #expect(error.message.contains("key values mismatch"))
+        #expect(error.source == .privateKey)
     }
 
     @Test func garbageCertificatePEM() throws {
@@ -53,8 +56,28 @@ import SluiceTLS
     @Test func missingCAFile() throws {
         let path = certs.directory + "/absent-ca.pem"
         #expect { try TLSContext.client(caFile: path) } throws: { error in
-            (error as? TLSError)?.message.contains(path) == true
+            (error as? TLSError)?.message.contains(path) == true && (error as? TLSError)?.source == .caFile
         }
+    }
+
+    /// A client certificate (mutual TLS towards backends) is loaded and checked like a server's.
+    @Test func clientCertificateErrorsNameTheFile() throws {
+        func clientError(certificate: String, key: String) -> TLSError? {
+            do {
+                _ = try TLSContext.client(caFile: certs.certificate, clientCertificate: (certificate, key), alpn: ["http/1.1"])
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(clientError(certificate: certs.certificate, key: certs.key) == nil)
+        let missing = certs.directory + "/absent-client.pem"
+        let noCert = try #require(clientError(certificate: missing, key: certs.key))
+        #expect(noCert.source == .certificate && noCert.message.contains(missing), "\(noCert)")
+        let noKey = try #require(clientError(certificate: certs.certificate, key: missing))
+        #expect(noKey.source == .privateKey && noKey.message.contains(missing), "\(noKey)")
+        let mismatch = try #require(clientError(certificate: certs.certificate, key: certs.otherKey))
+        #expect(mismatch.source == .privateKey && mismatch.message.contains("key values mismatch"), "\(mismatch)")
     }
 
     @Test func invalidALPNName() {
