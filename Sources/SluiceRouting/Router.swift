@@ -35,47 +35,50 @@ public enum Router {
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
-        table.routes.withUnsafeBufferPointer { pick(table, $0[routeIndex], routeIndex: routeIndex, request, rng: &rng) }
+        table.routes.withUnsafeBufferPointer {
+            pick(table, $0.baseAddress! + routeIndex, routeIndex: routeIndex, request, rng: &rng)
+        }
     }
 
-    /// The body of `decide(_:routeIndex:_:rng:)`. The route is borrowed in place: a local copy
-    /// of a `Route` would retain and release each of its arrays on every request.
+    /// The body of `decide(_:routeIndex:_:rng:)`. The route is read through a pointer, one
+    /// field at a time: passing the `Route` itself (even `borrowing`) made a copy per request,
+    /// retaining and releasing each of its arrays and strings.
     @inlinable
     static func pick<R: RequestAttributes, G: RandomNumberGenerator>(
-        _ table: RouteTable, _ route: borrowing Route, routeIndex: Int, _ request: R, rng: inout G
+        _ table: RouteTable, _ route: UnsafePointer<Route>, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
         var target = -1
         var reason = DecisionReason.weighted
 
-        if let name = route.overrideHeader, let value = request.header(name) {
-            for i in route.targets.indices
-            where AttributeScan.equals(value, table.backends[route.targets[i].backend].name) {
+        if let name = route.pointee.overrideHeader, let value = request.header(name) {
+            for i in route.pointee.targets.indices
+            where AttributeScan.equals(value, table.backends[route.pointee.targets[i].backend].name) {
                 target = i
                 reason = .override
                 break
             }
         }
-        if target < 0, let sticky = route.sticky {
+        if target < 0, let sticky = route.pointee.sticky {
             if let key = stickyKey(sticky.source, request) {
-                target = WeightedSplit.pick(route.targets, draw: StickyHash.bucket(salt: sticky.salt, key: key))
+                target = WeightedSplit.pick(route.pointee.targets, draw: StickyHash.bucket(salt: sticky.salt, key: key))
                 reason = .sticky
             } else {
                 reason = .stickyMissing
-                if !sticky.onMissingRandom && route.targets[route.baseline].weight > 0 {
-                    target = route.baseline
+                if !sticky.onMissingRandom && route.pointee.targets[route.pointee.baseline].weight > 0 {
+                    target = route.pointee.baseline
                 }
             }
         }
         if target < 0 {
-            target = WeightedSplit.pick(route.targets, draw: WeightedSplit.draw(&rng))
+            target = WeightedSplit.pick(route.pointee.targets, draw: WeightedSplit.draw(&rng))
         }
 
         var shadow = false
-        if let spec = route.shadow {
+        if let spec = route.pointee.shadow {
             shadow = WeightedSplit.draw(&rng) < spec.percentBasisPoints
         }
         return Decision(
-            route: routeIndex, target: target, backend: route.targets[target].backend,
+            route: routeIndex, target: target, backend: route.pointee.targets[target].backend,
             reason: reason, shadow: shadow)
     }
 
