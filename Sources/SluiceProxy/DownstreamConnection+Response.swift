@@ -165,7 +165,7 @@ extension DownstreamConnection {
 
     /// The backend closed its side.
     func handleUpstreamEOF() {
-        guard let up = upstream else { return }
+        guard upstream != nil else { return }
         if exchange.responseHeadParsed, case .closeDelimited(let rechunk) = exchange.responseBody {
             if rechunk { output.append("0\r\n\r\n") }
             exchange.responseDone = true

@@ -169,7 +169,9 @@ final class H2DownstreamConnection: EventHandler {
 
     /// Runs `body` with the exchange of stream `id`, if open. nghttp2 calls back for the same
     /// stream many times in a row (one header field per call), so the last one found is kept:
-    /// no hashing, and no retain, per field.
+    /// no hashing, and no retain, per field. Borrowing is safe because an exchange leaves
+    /// `streams` only in `streamClosed` and `close`: nghttp2 closes streams between callbacks or
+    /// while flushing, and no exchange method flushes the session or closes the connection.
     @inline(__always)
     func withStream(_ id: Int32, _ body: (H2StreamExchange) -> Void) {
         if id != lastID || last == nil {
