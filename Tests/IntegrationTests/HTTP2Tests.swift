@@ -7,10 +7,9 @@ extension Integration {
     @Suite struct HTTP2 {
         @Test(.timeLimit(.minutes(1)))
         func curlPriorKnowledgeGetsRoutedResponses() throws {
-            let stable = try startModelServer("v1"), canary = try startModelServer("v2")
-            defer { stable.stop(); canary.stop() }
-            let h = try ProxyHarness(yaml: ProxyHarness.splitYAML(stable: stable.port, canary: canary.port, weights: (50, 50)))
-            defer { h.stop() }
+            let split = try SplitProxy(weights: (50, 50))
+            defer { split.stop() }
+            let h = split.proxy
             var seen: [String: Int] = [:]
             for _ in 0..<20 {
                 let r = try Command.curl(["--http2-prior-knowledge", "-X", "POST", "\(h.base)/v1/models/fraud-detector/predict",
@@ -64,10 +63,9 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(2)))
         func nghttpAndH2loadWithoutErrors() throws {
-            let stable = try startModelServer("v1"), canary = try startModelServer("v2")
-            defer { stable.stop(); canary.stop() }
-            let h = try ProxyHarness(yaml: ProxyHarness.splitYAML(stable: stable.port, canary: canary.port))
-            defer { h.stop() }
+            let split = try SplitProxy()
+            defer { split.stop() }
+            let h = split.proxy
             let n = try Command.run("nghttp", ["-nv", "\(h.base)/status/200"], timeout: 20)
             #expect(n.status == 0, "\(n.stderr)")
             #expect(n.stdout.contains(":status: 200"))

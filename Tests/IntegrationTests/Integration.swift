@@ -20,3 +20,37 @@ func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// Two model servers, "v1" (backend `stable`) and "v2" (backend `canary`), behind an in-process
+/// Sluice splitting 90/10 (or `weights`) between them.
+final class SplitProxy {
+    let stable: ModelServer
+    let canary: ModelServer
+    let proxy: ProxyHarness
+
+    init(weights: (Double, Double) = (90, 10)) throws {
+        stable = try startModelServer("v1")
+        do {
+            canary = try startModelServer("v2")
+        } catch {
+            stable.stop()
+            throw error
+        }
+        do {
+            proxy = try ProxyHarness(yaml: ProxyHarness.yaml(
+                backends: [.init(name: "stable", port: stable.port, version: "v1"),
+                           .init(name: "canary", port: canary.port, version: "v2")],
+                targets: [("stable", weights.0), ("canary", weights.1)]))
+        } catch {
+            stable.stop()
+            canary.stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        proxy.stop()
+        stable.stop()
+        canary.stop()
+    }
+}

@@ -60,12 +60,6 @@ final class ProxyHarness: @unchecked Sendable {
         return y
     }
 
-    /// A two-backend 90/10 config (or custom weights) on the given backend ports.
-    static func splitYAML(stable: UInt16, canary: UInt16, weights: (Double, Double) = (90, 10), workers: Int = 1) -> String {
-        yaml(workers: workers, backends: [Backend(name: "stable", port: stable, version: "v1"),
-                                          Backend(name: "canary", port: canary, version: "v2")],
-             targets: [("stable", weights.0), ("canary", weights.1)])
-    }
 }
 
 /// Runs a command line tool and captures its output.

@@ -7,10 +7,9 @@ extension Integration {
     @Suite struct Traffic {
         @Test(.timeLimit(.minutes(1)))
         func splitRatioIsWithinBinomialBounds() throws {
-            let stable = try startModelServer("v1"), canary = try startModelServer("v2")
-            defer { stable.stop(); canary.stop() }
-            let h = try ProxyHarness(yaml: ProxyHarness.splitYAML(stable: stable.port, canary: canary.port))
-            defer { h.stop() }
+            let split = try SplitProxy()
+            defer { split.stop() }
+            let (h, stable, canary) = (split.proxy, split.stable, split.canary)
             let client = SimpleHTTPClient(port: h.port, timeoutSeconds: 5)
             defer { client.close() }
             let n = 2000
@@ -34,10 +33,9 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(1)))
         func sequentialRequestsReuseOneUpstreamConnectionPerBackend() throws {
-            let stable = try startModelServer("v1"), canary = try startModelServer("v2")
-            defer { stable.stop(); canary.stop() }
-            let h = try ProxyHarness(yaml: ProxyHarness.splitYAML(stable: stable.port, canary: canary.port))
-            defer { h.stop() }
+            let split = try SplitProxy()
+            defer { split.stop() }
+            let (h, stable, canary) = (split.proxy, split.stable, split.canary)
             let client = SimpleHTTPClient(port: h.port, timeoutSeconds: 5)
             defer { client.close() }
             for i in 0..<500 {
