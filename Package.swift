@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore"], swiftSettings: hotPath),
         .target(name: "SluiceHTTP1", swiftSettings: hotPath),
-        .target(name: "SluiceRouting", swiftSettings: hotPath),
+        .target(name: "SluiceRouting", dependencies: ["SluiceStats"], swiftSettings: hotPath),
         .target(name: "SluiceStats", swiftSettings: hotPath),
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
         .target(name: "SluiceProxy", dependencies: [
@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SluiceHTTP1Tests", dependencies: ["SluiceHTTP1"]),
-        .testTarget(name: "SluiceRoutingTests", dependencies: ["SluiceRouting"]),
+        .testTarget(name: "SluiceRoutingTests", dependencies: ["SluiceRouting", "SluiceStats"]),
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),

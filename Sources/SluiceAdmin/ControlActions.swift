@@ -1,6 +1,6 @@
 import SluiceProxy
 
-/// Operator state changes on one route: `POST /routes/NAME/{rollback,promote,pause,resume}`.
+/// Operator state changes on one route: `POST /routes/NAME/{rollback,promote,pause,resume,approve}`.
 enum RouteAction: String, Sendable, CaseIterable {
     /// Send the candidate's traffic back to the baseline and stop progressing.
     case rollback
@@ -10,6 +10,8 @@ enum RouteAction: String, Sendable, CaseIterable {
     case pause
     /// Resume progression after a pause.
     case resume
+    /// Let a route waiting at a manual gate take its gated step.
+    case approve
 }
 
 /// One requested action with its parsed arguments.
@@ -41,6 +43,7 @@ extension ControlPlane: RouteActionPerformer {
         case .promote: try promote(route: request.route, toFinal: request.toFinal)
         case .pause: try pause(route: request.route)
         case .resume: try resume(route: request.route)
+        case .approve: try approve(route: request.route)
         }
     }
 }

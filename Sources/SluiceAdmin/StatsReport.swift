@@ -65,6 +65,15 @@ enum StatsReport {
             shadow = shadowObject(backend: table.backends[spec.backend].name, stats.snapshot(nowSecond: nowSecond))
         }
         members.append(("shadow", shadow))
+        if route.rollback != nil {
+            members.append(("evaluation", runtime?.evaluation.map { EvaluationReport.object($0, names: runtime?.targetNames ?? []) } ?? .null))
+        }
+        if route.rollback?.dryRun == true {
+            members.append(("dry_run", .bool(true)))
+            members.append(("would_roll_back", .array((runtime?.wouldRollBack ?? []).map {
+                .obj(["backend": .string($0.backend), "reason": .string($0.reason)])
+            })))
+        }
         members.append(("events", .array((runtime?.events ?? []).map(eventObject))))
         return .members(members)
     }

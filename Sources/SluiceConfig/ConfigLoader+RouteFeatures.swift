@@ -33,7 +33,7 @@ extension ConfigLoader {
     static func readProgressive(
         _ field: Field, targetNames: [String], baseline: Int, _ diags: Diagnostics
     ) -> ProgressiveSpec? {
-        guard let m = MappingReader(field, known: ["target", "steps", "interval"], diags) else { return nil }
+        guard let m = MappingReader(field, known: ["target", "steps", "interval", "gates", "require_evidence"], diags) else { return nil }
         var target: Int?
         if let tf = m.required("target", diags), let name = tf.string(diags) {
             if let i = targetNames.firstIndex(of: name) {
@@ -60,8 +60,26 @@ extension ConfigLoader {
             }
         }
         let interval = m.required("interval", diags)?.duration(diags)
+        var gates: [Int] = []
+        if let gf = m["gates"], let items = gf.items(diags) {
+            for item in items {
+                guard let gm = MappingReader(item, known: ["at", "approval"], diags) else { continue }
+                if let af = gm.required("approval", diags), let a = af.scalar(diags), a != "manual" {
+                    diags.report(af, "must be manual, found '\(a)'")
+                }
+                guard let atf = gm.required("at", diags), let at = atf.percent(diags) else { continue }
+                if !steps.contains(at) {
+                    diags.report(atf, "\(Percent.format(basisPoints: at)) is not one of the steps")
+                } else if gates.contains(at) {
+                    diags.report(atf, "a gate at \(Percent.format(basisPoints: at)) is already defined")
+                } else {
+                    gates.append(at)
+                }
+            }
+        }
+        let requireEvidence = m["require_evidence"]?.bool(diags) ?? true
         guard let target, let interval, !steps.isEmpty else { return nil }
-        return ProgressiveSpec(target: target, steps: steps, intervalNanos: interval)
+        return ProgressiveSpec(target: target, steps: steps, intervalNanos: interval, gates: gates, requireEvidence: requireEvidence)
     }
 
     static func readShadow(
@@ -101,7 +119,7 @@ extension ConfigLoader {
     static func readRollback(_ field: Field, _ diags: Diagnostics) -> RollbackSpec? {
         guard let m = MappingReader(field, known: [
             "window", "evaluate_every", "min_requests", "max_p99_latency", "max_error_rate",
-            "breaches_to_trip", "relative_to_baseline",
+            "breaches_to_trip", "relative_to_baseline", "dry_run",
         ], diags) else { return nil }
         var spec = RollbackSpec()
         if let wf = m["window"], let v = wf.duration(diags) {
@@ -118,19 +136,55 @@ extension ConfigLoader {
         }
         if let ef = m["max_error_rate"] { spec.maxErrorRate = ef.double(diags, 0...1) }
         if let v = m["breaches_to_trip"]?.int(diags, 1...10_000) { spec.breachesToTrip = v }
-        if let rf = m["relative_to_baseline"],
-           let rm = MappingReader(rf, known: ["p99_ratio", "error_rate_delta"], diags) {
-            var relative = RelativeThresholds()
-            relative.p99Ratio = rm["p99_ratio"]?.positiveDouble(diags)
-            relative.errorRateDelta = rm["error_rate_delta"]?.double(diags, 0...1)
-            if rm["p99_ratio"] == nil && rm["error_rate_delta"] == nil {
-                diags.report(rf, "at least one of p99_ratio, error_rate_delta is required")
-            }
-            spec.relativeToBaseline = relative
-        }
+        if let v = m["dry_run"]?.bool(diags) { spec.dryRun = v }
+        if let rf = m["relative_to_baseline"] { spec.relativeToBaseline = readRelative(rf, diags) }
         if m["max_p99_latency"] == nil && m["max_error_rate"] == nil && m["relative_to_baseline"] == nil {
             diags.report(field, "at least one of max_p99_latency, max_error_rate, relative_to_baseline is required")
         }
         return spec
+    }
+
+    static func readRelative(_ field: Field, _ diags: Diagnostics) -> RelativeThresholds? {
+        guard let m = MappingReader(field, known: [
+            "method", "p99_ratio", "error_rate_delta", "alpha", "max_error_ratio", "latency_threshold", "max_slow_ratio",
+        ], diags) else { return nil }
+        var relative = RelativeThresholds()
+        if let mf = m["method"], let v = mf.scalar(diags) {
+            if let method = RelativeMethod(rawValue: v) {
+                relative.method = method
+            } else {
+                diags.report(mf, "must be z_test or sequential, found '\(v)'")
+            }
+        }
+        let zTestKeys = ["p99_ratio", "error_rate_delta"]
+        let sequentialKeys = ["alpha", "max_error_ratio", "latency_threshold", "max_slow_ratio"]
+        switch relative.method {
+        case .zTest:
+            for key in sequentialKeys { if let f = m[key] { diags.report(f, "applies to method: sequential only") } }
+            relative.p99Ratio = m["p99_ratio"]?.positiveDouble(diags)
+            relative.errorRateDelta = m["error_rate_delta"]?.double(diags, 0...1)
+            if m["p99_ratio"] == nil && m["error_rate_delta"] == nil {
+                diags.report(field, "at least one of p99_ratio, error_rate_delta is required")
+            }
+        case .sequential:
+            for key in zTestKeys {
+                if let f = m[key] { diags.report(f, "applies to method: z_test only (sequential uses max_error_ratio, latency_threshold, max_slow_ratio)") }
+            }
+            if let v = m["alpha"]?.double(diags, 0.0001...0.5) { relative.alpha = v }
+            if let f = m["max_error_ratio"], let v = f.double(diags, 1...1000) { relative.maxErrorRatio = v }
+            if let f = m["max_slow_ratio"], let v = f.double(diags, 1...1000) { relative.maxSlowRatio = v }
+            if let f = m["latency_threshold"], let v = f.scalar(diags) {
+                if v.hasPrefix("p"), let q = Double(v.dropFirst()) {
+                    if q >= 50 && q <= 99.9 {
+                        relative.latencyThreshold = .baselineQuantile(q / 100)
+                    } else {
+                        diags.report(f, "a baseline percentile must be p50 ... p99.9, found '\(v)'")
+                    }
+                } else if let d = f.duration(diags) {
+                    if d < 1_000 { diags.report(f, "must be at least 1us") } else { relative.latencyThreshold = .micros(d / 1_000) }
+                }
+            }
+        }
+        return relative
     }
 }

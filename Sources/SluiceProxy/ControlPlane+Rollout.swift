@@ -21,13 +21,12 @@ extension ControlPlane {
     func tick(now: UInt64) {
         state.withLock { s in
             syncRollout(&s, now: now)
-            let nowSecond = now / 1_000_000_000
             for r in s.snapshot.table.routes.indices {
                 let name = s.snapshot.table.routes[r].name
                 guard var machine = s.rollout[name], machine.isActive else { continue }
                 let stats = s.snapshot.targetStats[r]
-                let actions = machine.tick(now: now) { windowSeconds in
-                    stats.map { Self.figures($0.windowSnapshot(nowSecond: nowSecond, windowSeconds: windowSeconds)) }
+                let actions = machine.tick(now: now) { range in
+                    stats.map { Self.figures($0.windowSnapshot(nowSecond: range.endSecond, windowSeconds: range.seconds)) }
                 }
                 s.rollout[name] = machine
                 applyRollout(actions, machine: machine, route: r, &s, automatic: true)
@@ -48,6 +47,14 @@ extension ControlPlane {
     public func promote(route name: String, toFinal: Bool) throws(ControlError) {
         try operate(route: name) { (m: inout RolloutStateMachine, now: UInt64) throws(RolloutRefusal) in
             try m.promote(toFinal: toFinal, now: now)
+        }
+    }
+
+    /// Operator approval: a route waiting at a manual gate takes its gated step. 404 unknown route;
+    /// 409 unless the route is awaiting_approval.
+    public func approve(route name: String) throws(ControlError) {
+        try operate(route: name) { (m: inout RolloutStateMachine, now: UInt64) throws(RolloutRefusal) in
+            try m.approve(now: now)
         }
     }
 
@@ -162,6 +169,7 @@ extension ControlPlane {
         let route = table.routes[r]
         let names = route.targets.map { table.backends[$0.backend].name }
         var runtime = s.runtime[route.name] ?? RouteRuntime(state: machine.state.rawValue, reason: nil, events: [])
+        var notifications: [RouteEvent] = []
         for action in actions {
             switch action {
             case .setWeights(let weights):
@@ -170,10 +178,14 @@ extension ControlPlane {
                 }
             case .event(let type, let target, let reason):
                 let backend = target.flatMap { names.indices.contains($0) ? names[$0] : nil }
-                runtime.events.append(RouteEvent(time: MonotonicClock.wallSeconds(), type: type, target: backend, reason: reason))
+                let event = RouteEvent(time: MonotonicClock.wallSeconds(), type: type, target: backend, reason: reason)
+                runtime.events.append(event)
                 if automatic && type == "rollback" {
                     s.registry.global.incrementShared(.rollbacks)
                 }
+                if type == "would_roll_back" { s.registry.global.incrementShared(.dryRunRollbacks) }
+                if type == "inconclusive" { s.registry.global.incrementShared(.heldSteps) }
+                notifications.append(event)
             case .log(let warning):
                 controllerLogger.warning("\(warning)", metadata: ["route": "\(route.name)"])
             }
@@ -181,13 +193,27 @@ extension ControlPlane {
         if runtime.events.count > maxRouteEvents { runtime.events.removeFirst(runtime.events.count - maxRouteEvents) }
         runtime.state = machine.state.rawValue
         runtime.reason = machine.reason
+        runtime.evaluation = machine.lastEvaluation
+        runtime.targetNames = names
+        runtime.wouldRollBack = machine.wouldRollBack.enumerated().compactMap { t, why in
+            why.map { (names.indices.contains(t) ? names[t] : "target \(t)", $0) }
+        }
         s.runtime[route.name] = runtime
+        for event in notifications {
+            notify(&s, route: route.name, event: event, runtime: runtime)
+        }
+    }
+
+    /// Hands a machine event to the notification sink, if it is one that is notified.
+    private func notify(_ s: inout State, route: String, event: RouteEvent, runtime: RouteRuntime) {
+        guard let sink = s.notificationSink, let name = RouteNotification.eventName(forEventType: event.type) else { return }
+        sink(RouteNotification(route: route, event: name, target: event.target, state: runtime.state, reason: event.reason,
+                               generation: s.generation, time: event.time, evaluation: runtime.evaluation,
+                               targetNames: runtime.targetNames), s.config)
     }
 
     /// A window snapshot as the rollback rules read it.
     private static func figures(_ w: WindowSnapshot) -> RolloutWindowFigures {
-        let p99 = w.p99Ms * 1000
-        return RolloutWindowFigures(requests: w.requests, errors: w.errors,
-                                    p99Micros: p99.isFinite && p99 > 0 ? UInt64(p99.rounded()) : 0)
+        RolloutWindowFigures(requests: w.requests, errors: w.errors, latencyHistogram: w.latencyHistogram)
     }
 }

@@ -30,6 +30,12 @@ public struct RouteRuntime: Sendable {
     public var reason: String?
     /// Recent events, oldest first (bounded).
     public var events: [RouteEvent]
+    /// The numbers behind the latest rollback evaluation, if any.
+    public var evaluation: RolloutEvaluation? = nil
+    /// Backend name of each target, in route order (to name the evaluation's targets).
+    public var targetNames: [String] = []
+    /// Dry run: (backend, reason) of every target that would have been rolled back.
+    public var wouldRollBack: [(backend: String, reason: String)] = []
 }
 
 /// Something that happened to a route, shown in /stats.
@@ -62,6 +68,8 @@ public final class ControlPlane: Sendable {
         var rollout: [String: RolloutStateMachine] = [:]
         /// `configVersion` the rollout machines were last built for (0: never).
         var rolloutConfigVersion: Int = 0
+        /// Where rollout events go (webhooks); `nil` until the supervisor sets one.
+        var notificationSink: NotificationSink?
     }
 
     /// The snapshots the workers read.
@@ -221,6 +229,11 @@ public final class ControlPlane: Sendable {
         let table = s.snapshot.table.withWeights(route: route, weights: weights)
         s.snapshot = s.snapshot.replacingTable(table, generation: s.generation)
         publisher.publish(s.snapshot)
+    }
+
+    /// Sets where rollout events are sent (see ``NotificationSink``).
+    public func setNotificationSink(_ sink: NotificationSink?) {
+        state.withLock { $0.notificationSink = sink }
     }
 
     /// Runtime state of every route (for /stats).

@@ -1,4 +1,6 @@
-/// One target's figures over the rollback window, as the rollback evaluation sees them.
+import SluiceStats
+
+/// One target's figures over a stretch of seconds, as the rollback evaluation sees them.
 public struct RolloutWindowFigures: Sendable, Hashable {
     /// Finished exchanges in the window.
     public var requests: UInt64
@@ -6,17 +8,65 @@ public struct RolloutWindowFigures: Sendable, Hashable {
     public var errors: UInt64
     /// 99th percentile latency in the window, in microseconds (0 when the window is empty).
     public var p99Micros: UInt64
+    /// Median latency in the window, in microseconds (0 when empty or unknown).
+    public var p50Micros: UInt64
+    /// Latencies in the window, `LatencyBuckets` layout; empty when only the percentiles are known.
+    public var latencyHistogram: [UInt64]
 
-    /// Creates window figures.
-    public init(requests: UInt64, errors: UInt64, p99Micros: UInt64) {
+    /// Creates window figures from percentiles alone (no histogram: the sequential latency test sees nothing).
+    public init(requests: UInt64, errors: UInt64, p99Micros: UInt64, p50Micros: UInt64 = 0) {
         self.requests = requests
         self.errors = errors
         self.p99Micros = p99Micros
+        self.p50Micros = p50Micros
+        self.latencyHistogram = []
+    }
+
+    /// Creates window figures from a latency histogram in `LatencyBuckets` layout.
+    public init(requests: UInt64, errors: UInt64, latencyHistogram: [UInt64]) {
+        self.requests = requests
+        self.errors = errors
+        self.latencyHistogram = latencyHistogram
+        self.p99Micros = UInt64(LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.99).rounded())
+        self.p50Micros = UInt64(LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.5).rounded())
     }
 
     /// `errors / requests`, or 0 when there were no requests.
     public var errorRate: Double {
         requests == 0 ? 0 : Double(errors) / Double(requests)
+    }
+
+    /// Number of latencies in the histogram.
+    public var latencyCount: UInt64 {
+        var n: UInt64 = 0
+        for c in latencyHistogram { n &+= c }
+        return n
+    }
+
+    /// Latencies strictly above `micros` (whole buckets above the one holding `micros`).
+    public func count(slowerThan micros: UInt64) -> UInt64 {
+        guard !latencyHistogram.isEmpty else { return 0 }
+        var n: UInt64 = 0
+        var i = LatencyBuckets.bucketsAtOrBelow(micros: micros)
+        while i < latencyHistogram.count {
+            n &+= latencyHistogram[i]
+            i += 1
+        }
+        return n
+    }
+
+    /// The inclusive upper bound (µs) of the bucket holding quantile `q`: a latency threshold that
+    /// about `1 − q` of these latencies exceed. 0 when the histogram is empty.
+    public func quantileBoundMicros(_ q: Double) -> UInt64 {
+        let total = latencyCount
+        guard total > 0 else { return 0 }
+        let rank = min(max(UInt64((q * Double(total)).rounded(.up)), 1), total)
+        var seen: UInt64 = 0
+        for (i, c) in latencyHistogram.enumerated() where c > 0 {
+            seen &+= c
+            if seen >= rank { return UInt64(LatencyBuckets.upperBoundMicros(i)) }
+        }
+        return UInt64(LatencyBuckets.upperBoundMicros(latencyHistogram.count - 1))
     }
 }
 
@@ -92,59 +142,73 @@ public enum RolloutRules {
     public static func judge(
         candidate c: RolloutWindowFigures, baseline b: RolloutWindowFigures?, spec: RollbackSpec
     ) -> RolloutVerdict {
+        judgement(candidate: c, baseline: b, spec: spec).verdict
+    }
+
+    /// ``judge(candidate:baseline:spec:)`` with every check's statistic and threshold. With
+    /// `relative_to_baseline.method: sequential` the relative rules are not window rules and are left out
+    /// here (``RolloutStateMachine`` runs them); the baseline then only needs to be usable for the
+    /// evaluation to count as a verdict.
+    public static func judgement(
+        candidate c: RolloutWindowFigures, baseline b: RolloutWindowFigures?, spec: RollbackSpec
+    ) -> (verdict: RolloutVerdict, checks: [RolloutCheck]) {
         let minRequests = UInt64(max(spec.minRequests, 0))
-        guard c.requests >= minRequests else { return .noVerdict }
+        guard c.requests >= minRequests else { return (.noVerdict, []) }
         let usable: RolloutWindowFigures? = b.flatMap { $0.requests >= minRequests ? $0 : nil }
+        let windowRelative = spec.relativeToBaseline.flatMap { $0.method == .zTest ? $0 : nil }
+        var checks: [RolloutCheck] = []
         var applied = false
         var breaches: [String] = []
 
         // Latency.
-        var latencyChecks = 0
-        var latencyHeld = 0
-        var latencyParts: [String] = []
+        var latency: [RolloutCheck] = []
         if let limit = spec.maxP99Micros {
-            latencyChecks += 1
-            if c.p99Micros > limit { latencyHeld += 1 }
-            latencyParts.append(RolloutFormat.millis(micros: limit))
+            latency.append(RolloutCheck(
+                name: "max_p99_latency", value: Double(c.p99Micros) / 1000, threshold: Double(limit) / 1000,
+                breached: c.p99Micros > limit, detail: RolloutFormat.millis(micros: limit)))
         }
-        if let ratio = spec.relativeToBaseline?.p99Ratio, let base = usable {
-            latencyChecks += 1
-            if Double(c.p99Micros) > ratio * Double(base.p99Micros) { latencyHeld += 1 }
-            latencyParts.append("\(RolloutFormat.decimal(ratio, maxFractionDigits: 3))x baseline p99 \(RolloutFormat.millis(micros: base.p99Micros))")
+        if let ratio = windowRelative?.p99Ratio, let base = usable {
+            let limit = ratio * Double(base.p99Micros)
+            latency.append(RolloutCheck(
+                name: "p99_ratio", value: Double(c.p99Micros) / 1000, threshold: limit / 1000,
+                breached: Double(c.p99Micros) > limit,
+                detail: "\(RolloutFormat.decimal(ratio, maxFractionDigits: 3))x baseline p99 \(RolloutFormat.millis(micros: base.p99Micros))"))
         }
-        if latencyChecks > 0 {
+        if !latency.isEmpty {
             applied = true
-            if latencyHeld == latencyChecks {
-                breaches.append("p99 \(RolloutFormat.millis(micros: c.p99Micros)) > " + latencyParts.joined(separator: " and > "))
+            if latency.allSatisfy(\.breached) {
+                breaches.append("p99 \(RolloutFormat.millis(micros: c.p99Micros)) > " + latency.map(\.detail).joined(separator: " and > "))
             }
+            checks += latency
         }
 
         // Errors.
-        var errorChecks = 0
-        var errorHeld = 0
-        var errorParts: [String] = []
+        var errors: [RolloutCheck] = []
         if let limit = spec.maxErrorRate {
-            errorChecks += 1
-            if c.errorRate > limit { errorHeld += 1 }
-            errorParts.append(RolloutFormat.decimal(limit, maxFractionDigits: 4))
+            errors.append(RolloutCheck(
+                name: "max_error_rate", value: c.errorRate, threshold: limit, breached: c.errorRate > limit,
+                detail: RolloutFormat.decimal(limit, maxFractionDigits: 4)))
         }
-        if let delta = spec.relativeToBaseline?.errorRateDelta, let base = usable {
-            errorChecks += 1
+        if let delta = windowRelative?.errorRateDelta, let base = usable {
             let z = zScore(candidateErrors: c.errors, candidateRequests: c.requests,
                            baselineErrors: base.errors, baselineRequests: base.requests)
-            if c.errorRate - base.errorRate > delta, let z, z > zCritical { errorHeld += 1 }
+            let breached = c.errorRate - base.errorRate > delta && (z.map { $0 > zCritical } ?? false)
             let zText = z.map { RolloutFormat.decimal($0, maxFractionDigits: 2) } ?? "undefined"
-            errorParts.append("baseline \(RolloutFormat.decimal(base.errorRate, maxFractionDigits: 3)) + \(RolloutFormat.decimal(delta, maxFractionDigits: 4)) (z = \(zText))")
+            errors.append(RolloutCheck(
+                name: "error_rate_delta", value: c.errorRate, threshold: base.errorRate + delta, breached: breached,
+                detail: "baseline \(RolloutFormat.decimal(base.errorRate, maxFractionDigits: 3)) + \(RolloutFormat.decimal(delta, maxFractionDigits: 4)) (z = \(zText))"))
         }
-        if errorChecks > 0 {
+        if !errors.isEmpty {
             applied = true
-            if errorHeld == errorChecks {
-                breaches.append("error rate \(RolloutFormat.decimal(c.errorRate, maxFractionDigits: 3)) > " + errorParts.joined(separator: " and > "))
+            if errors.allSatisfy(\.breached) {
+                breaches.append("error rate \(RolloutFormat.decimal(c.errorRate, maxFractionDigits: 3)) > " + errors.map(\.detail).joined(separator: " and > "))
             }
+            checks += errors
         }
+        if spec.relativeToBaseline?.method == .sequential && usable != nil { applied = true }
 
-        if !breaches.isEmpty { return .breach(breaches.joined(separator: " and ")) }
-        return applied ? .healthy : .noVerdict
+        if !breaches.isEmpty { return (.breach(breaches.joined(separator: " and ")), checks) }
+        return (applied ? .healthy : .noVerdict, checks)
     }
 }
 

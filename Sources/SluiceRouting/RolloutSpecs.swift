@@ -6,12 +6,20 @@ public struct ProgressiveSpec: Sendable, Hashable {
     public var steps: [Int]
     /// Healthy time spent at one step before the next, in nanoseconds.
     public var intervalNanos: UInt64
+    /// Steps (basis points, each one of ``steps``) that wait for an operator's approval before they apply.
+    public var gates: [Int]
+    /// Whether a step advances only after a passing evaluation with at least `min_requests` requests
+    /// (`true`, the default); `false` lets time alone advance it when evaluations are inconclusive.
+    /// Without rollback rules there are no evaluations and time alone advances the steps.
+    public var requireEvidence: Bool
 
     /// Creates a progressive spec.
-    public init(target: Int, steps: [Int], intervalNanos: UInt64) {
+    public init(target: Int, steps: [Int], intervalNanos: UInt64, gates: [Int] = [], requireEvidence: Bool = true) {
         self.target = target
         self.steps = steps
         self.intervalNanos = intervalNanos
+        self.gates = gates
+        self.requireEvidence = requireEvidence
     }
 }
 
@@ -55,17 +63,54 @@ public struct ShadowSpec: Sendable, Hashable {
     }
 }
 
-/// Thresholds judged against the baseline's figures over the same window.
-public struct RelativeThresholds: Sendable, Hashable {
-    /// Breach when candidate p99 > baseline p99 × this ratio.
-    public var p99Ratio: Double?
-    /// Breach when candidate error rate > baseline error rate + this delta.
-    public var errorRateDelta: Double?
+/// How a candidate is judged against its baseline.
+public enum RelativeMethod: String, Sendable, Hashable {
+    /// A fixed-window check at every evaluation: p99 ratio and a two-proportion z-test on errors.
+    case zTest = "z_test"
+    /// Always-valid sequential tests (``SequentialRatioTest``) over everything since the rollout started.
+    case sequential
+}
 
-    /// Creates relative thresholds; at least one should be set.
-    public init(p99Ratio: Double? = nil, errorRateDelta: Double? = nil) {
+/// Which latency counts as slow for the sequential latency test.
+public enum LatencyThreshold: Sendable, Hashable {
+    /// A fixed latency, in microseconds.
+    case micros(UInt64)
+    /// The baseline's quantile (0 < q < 1), read once the baseline has `min_requests` in its window, then
+    /// frozen for the rest of the rollout.
+    case baselineQuantile(Double)
+}
+
+/// Thresholds judged against the baseline's figures.
+public struct RelativeThresholds: Sendable, Hashable {
+    /// The method; today's fixed-window rule unless `sequential` is configured.
+    public var method: RelativeMethod
+    /// `z_test`: breach when candidate p99 > baseline p99 × this ratio.
+    public var p99Ratio: Double?
+    /// `z_test`: breach when candidate error rate > baseline error rate + this delta (and z > 1.645).
+    public var errorRateDelta: Double?
+    /// `sequential`: the probability of rolling back a candidate that is not worse, over the whole
+    /// rollout, per candidate; split evenly between the error and the latency test.
+    public var alpha: Double
+    /// `sequential`: the candidate's error rate may be up to this multiple of the baseline's.
+    public var maxErrorRatio: Double
+    /// `sequential`: the latency above which a request counts as slow.
+    public var latencyThreshold: LatencyThreshold
+    /// `sequential`: the candidate's share of slow requests may be up to this multiple of the baseline's.
+    public var maxSlowRatio: Double
+
+    /// Creates relative thresholds.
+    public init(
+        method: RelativeMethod = .zTest, p99Ratio: Double? = nil, errorRateDelta: Double? = nil,
+        alpha: Double = 0.05, maxErrorRatio: Double = 1, latencyThreshold: LatencyThreshold = .baselineQuantile(0.9),
+        maxSlowRatio: Double = 1
+    ) {
+        self.method = method
         self.p99Ratio = p99Ratio
         self.errorRateDelta = errorRateDelta
+        self.alpha = alpha
+        self.maxErrorRatio = maxErrorRatio
+        self.latencyThreshold = latencyThreshold
+        self.maxSlowRatio = maxSlowRatio
     }
 }
 
@@ -85,13 +130,16 @@ public struct RollbackSpec: Sendable, Hashable {
     public var breachesToTrip: Int
     /// Limits relative to the baseline.
     public var relativeToBaseline: RelativeThresholds?
+    /// Evaluate and report verdicts without ever moving traffic.
+    public var dryRun: Bool
 
     /// Creates a rollback spec.
     public init(
         windowSeconds: Int = 60, evaluateEveryNanos: UInt64 = 5_000_000_000,
         minRequests: Int = 100, maxP99Micros: UInt64? = nil, maxErrorRate: Double? = nil,
-        breachesToTrip: Int = 3, relativeToBaseline: RelativeThresholds? = nil
+        breachesToTrip: Int = 3, relativeToBaseline: RelativeThresholds? = nil, dryRun: Bool = false
     ) {
+        self.dryRun = dryRun
         self.windowSeconds = windowSeconds
         self.evaluateEveryNanos = evaluateEveryNanos
         self.minRequests = minRequests

@@ -10,14 +10,46 @@ public enum RouteState: String, Sendable, Hashable, CaseIterable {
     case rolledBack = "rolled_back"
     /// An operator froze the progression where it is.
     case paused
+    /// The next progressive step has a manual gate: waiting for `POST /routes/NAME/approve`.
+    case awaitingApproval = "awaiting_approval"
+}
+
+/// The seconds a figures read covers: the `seconds` whole monotonic seconds ending with `endSecond`,
+/// i.e. `(endSecond − seconds, endSecond]`.
+public struct RolloutWindowRange: Sendable, Hashable {
+    /// Last second included (monotonic seconds, `now / 1e9`).
+    public var endSecond: UInt64
+    /// Number of seconds, at least 1.
+    public var seconds: Int
+
+    /// Creates a range.
+    public init(endSecond: UInt64, seconds: Int) {
+        self.endSecond = endSecond
+        self.seconds = seconds
+    }
+}
+
+/// A candidate's two sequential tests (``SequentialRatioTest``): errors, and requests slower than the
+/// route's latency threshold.
+public struct SequentialTests: Sendable, Hashable {
+    /// Errors per request, candidate against baseline.
+    public var errors: SequentialRatioTest
+    /// Slow requests per request, candidate against baseline (fed once the threshold is known).
+    public var latency: SequentialRatioTest
+
+    /// Fresh tests for `relative`'s tolerances.
+    public init(_ relative: RelativeThresholds) {
+        errors = SequentialRatioTest(ratio0: relative.maxErrorRatio)
+        latency = SequentialRatioTest(ratio0: relative.maxSlowRatio)
+    }
 }
 
 /// What the control plane must do after feeding a ``RolloutStateMachine``.
 public enum RolloutAction: Sendable, Hashable {
     /// Publish these weights (basis points, one per target, summing to 10000).
     case setWeights([Int])
-    /// Record a route event: `type` is weight_change, promotion, rollback, pause or resume;
-    /// `target` is an index into the route's targets.
+    /// Record a route event: `type` is weight_change, promotion, rollback, pause, resume,
+    /// awaiting_approval, approval, inconclusive or would_roll_back; `target` is an index into the route's targets.
     case event(type: String, target: Int?, reason: String)
     /// Log a warning (a breaching evaluation, an automatic rollback).
     case log(warning: String)
@@ -106,6 +138,20 @@ public struct RolloutStateMachine: Sendable, Equatable {
     public private(set) var consecutiveBreaches: [Int]
     /// Whether the latest evaluation found a breach (holds progression).
     public private(set) var lastEvaluationBreached: Bool
+    /// Whether an evaluation passed with at least `min_requests` since the current step applied.
+    public private(set) var hasStepEvidence: Bool
+    /// Whether the current step's hold for lack of evidence was already reported (one event per step).
+    public private(set) var reportedInconclusive: Bool
+    /// Sequential tests per target (`relative_to_baseline.method: sequential`; baseline entry unused).
+    public private(set) var sequential: [SequentialTests]
+    /// Last whole second whose traffic the sequential tests have seen.
+    public private(set) var sequentialThroughSecond: UInt64
+    /// The sequential latency test's threshold, µs, once known (fixed, or the baseline's frozen quantile).
+    public private(set) var latencyThresholdMicros: UInt64?
+    /// The numbers behind the latest evaluation.
+    public private(set) var lastEvaluation: RolloutEvaluation?
+    /// Dry run: the latest reason each target would have been rolled back for (`nil`: none), by target.
+    public private(set) var wouldRollBack: [String?]
 
     /// Creates the machine of `route` (configured weights, not started), or carries `previous` over
     /// when it describes the same route: same definition compared field by field, with targets
@@ -133,6 +179,14 @@ public struct RolloutStateMachine: Sendable, Equatable {
         self.windowStartAt = 0
         self.consecutiveBreaches = Array(repeating: 0, count: route.targets.count)
         self.lastEvaluationBreached = false
+        self.hasStepEvidence = false
+        self.reportedInconclusive = false
+        let relative = route.rollback?.relativeToBaseline ?? RelativeThresholds()
+        self.sequential = Array(repeating: SequentialTests(relative), count: route.targets.count)
+        self.sequentialThroughSecond = 0
+        self.latencyThresholdMicros = nil
+        self.lastEvaluation = nil
+        self.wouldRollBack = Array(repeating: nil, count: route.targets.count)
     }
 
     /// Whether two routes (with their target names) describe the same rollout.
@@ -193,25 +247,39 @@ public struct RolloutStateMachine: Sendable, Equatable {
 
     // MARK: - Clock-driven
 
-    /// Starts the machine (idempotent): a progressive route moves to its first step.
+    /// Starts the machine (idempotent): a progressive route moves to its first step (or waits for
+    /// approval when the first step has a gate).
     public mutating func start(now: UInt64) -> [RolloutAction] {
         guard !isStarted else { return [] }
         isStarted = true
         lastStepAt = now
-        lastEvaluationAt = now
-        windowStartAt = now
+        resetEvaluation(now: now)
         guard let p = route.progressive, !p.steps.isEmpty else { return [] }
         state = .progressing
+        if let gated = gate(before: 0) { return gated }
         return applyStep(index: 0, now: now, cause: "progressive rollout started")
     }
 
-    /// One controller tick: start if needed, evaluate when due (asking `figures` for every target's
-    /// window of the given length in seconds, indexed like the route's targets), then advance.
-    public mutating func tick(now: UInt64, figures: (_ windowSeconds: Int) -> [RolloutWindowFigures]) -> [RolloutAction] {
+    /// Whether the route judges candidates with the sequential tests.
+    public var usesSequentialTests: Bool { route.rollback?.relativeToBaseline?.method == .sequential }
+
+    /// One controller tick: start if needed, evaluate when due, then advance. `figures` returns every
+    /// target's traffic over a range of whole seconds (indexed like the route's targets); it is asked for
+    /// the window ending now (``evaluationWindowSeconds(now:)`` long) and, with sequential tests, for the
+    /// completed seconds the tests have not seen yet.
+    public mutating func tick(now: UInt64, figures: (RolloutWindowRange) -> [RolloutWindowFigures]) -> [RolloutAction] {
         var actions = start(now: now)
         if isEvaluationDue(now: now) {
             let window = evaluationWindowSeconds(now: now)
-            actions += evaluate(now: now, windowSeconds: window, figures: figures(window))
+            let nowSecond = now / 1_000_000_000
+            let current = figures(RolloutWindowRange(endSecond: nowSecond, seconds: window))
+            var increment: [RolloutWindowFigures]?
+            if usesSequentialTests, nowSecond > 0, nowSecond - 1 > sequentialThroughSecond {
+                let span = nowSecond - 1 - sequentialThroughSecond
+                increment = figures(RolloutWindowRange(endSecond: nowSecond - 1, seconds: Int(min(span, 86_400))))
+                sequentialThroughSecond = nowSecond - 1
+            }
+            actions += evaluate(now: now, windowSeconds: window, figures: current, increment: increment)
         }
         actions += advance(now: now)
         return actions
@@ -221,9 +289,24 @@ public struct RolloutStateMachine: Sendable, Equatable {
     public mutating func advance(now: UInt64) -> [RolloutAction] {
         var actions = start(now: now)
         guard state == .progressing, let p = route.progressive, let i = stepIndex,
-              !lastEvaluationBreached, now >= lastStepAt, now - lastStepAt >= p.intervalNanos
+              now >= lastStepAt, now - lastStepAt >= p.intervalNanos
         else { return actions }
+        if let spec = route.rollback, !spec.dryRun {
+            if lastEvaluationBreached { return actions }
+            if p.requireEvidence && !hasStepEvidence {
+                if !reportedInconclusive {
+                    reportedInconclusive = true
+                    let counts = lastEvaluation.map { e in
+                        e.targets.map { "\(targetNames[$0.target]) \($0.figures.requests)" }.joined(separator: ", ")
+                    } ?? "no evaluation yet"
+                    actions.append(.event(type: "inconclusive", target: p.target, reason:
+                        "step held: no passing evaluation with at least \(spec.minRequests) requests since the step (window requests: \(counts))"))
+                }
+                return actions
+            }
+        }
         if i + 1 < p.steps.count {
+            if let gated = gate(before: i + 1) { return actions + gated }
             actions += applyStep(index: i + 1, now: now, cause: "progressive step after \(RolloutFormat.duration(nanos: p.intervalNanos))")
         } else {
             state = weights[p.target] >= 10_000 ? .promoted : .steady
@@ -231,38 +314,88 @@ public struct RolloutStateMachine: Sendable, Equatable {
         return actions
     }
 
+    /// When step `index` has a manual gate: moves to `awaiting_approval` and returns its event; else `nil`.
+    private mutating func gate(before index: Int) -> [RolloutAction]? {
+        guard let p = route.progressive, p.steps.indices.contains(index), p.gates.contains(p.steps[index]) else { return nil }
+        state = .awaitingApproval
+        return [.event(type: "awaiting_approval", target: p.target,
+                       reason: "step to \(RolloutFormat.percent(basisPoints: p.steps[index])) (step \(index + 1) of \(p.steps.count)) waits for approval")]
+    }
+
     /// Runs one rollback evaluation over `figures` (one per target, the window being `windowSeconds`
-    /// long; missing entries are skipped). Returns the rollback actions when a target trips.
-    public mutating func evaluate(now: UInt64, windowSeconds: Int, figures: [RolloutWindowFigures]) -> [RolloutAction] {
+    /// long; missing entries are skipped) and, with sequential tests, feeds them `increment` (the traffic
+    /// since their last batch). Returns the rollback actions when a target trips.
+    public mutating func evaluate(
+        now: UInt64, windowSeconds: Int, figures: [RolloutWindowFigures], increment: [RolloutWindowFigures]? = nil
+    ) -> [RolloutAction] {
         guard let spec = route.rollback else { return [] }
         lastEvaluationAt = now
         let b = route.baseline
         let baseline = figures.indices.contains(b) ? figures[b] : nil
+        let relative = spec.relativeToBaseline.flatMap { $0.method == .sequential ? $0 : nil }
+        if let relative { feedSequential(relative, spec: spec, window: baseline, increment: increment) }
+
         var actions: [RolloutAction] = []
         var anyBreach = false
         var tripped: [(target: Int, reason: String)] = []
+        var record = RolloutEvaluation(at: now, windowSeconds: windowSeconds, minRequests: spec.minRequests, baseline: b,
+                                       baselineFigures: baseline.map(RolloutFiguresSummary.init),
+                                       latencyThresholdMicros: latencyThresholdMicros, targets: [])
         for t in weights.indices where t != b && weights[t] > 0 && figures.indices.contains(t) {
             let c = figures[t]
-            switch RolloutRules.judge(candidate: c, baseline: baseline, spec: spec) {
+            var (verdict, checks) = RolloutRules.judgement(candidate: c, baseline: baseline, spec: spec)
+            var sequentialTrip: String?
+            if let relative {
+                let seq = sequentialChecks(target: t, relative)
+                checks += seq
+                let breached = seq.filter(\.breached).map(\.detail)
+                if !breached.isEmpty { sequentialTrip = breached.joined(separator: " and ") }
+            }
+            let tail = "(window \(windowSeconds)s, \(c.requests) requests)"
+            var outcome: RolloutOutcome
+            switch verdict {
             case .noVerdict:
-                continue
+                outcome = .inconclusive
             case .healthy:
                 consecutiveBreaches[t] = 0
+                outcome = .passed
             case .breach(let description):
                 anyBreach = true
                 consecutiveBreaches[t] += 1
                 let n = consecutiveBreaches[t]
-                let tail = "(window \(windowSeconds)s, \(c.requests) requests)"
+                outcome = .breached
                 if n >= spec.breachesToTrip {
                     let evaluations = n == 1 ? "1 evaluation" : "\(n) consecutive evaluations"
                     tripped.append((t, "\(description) in \(evaluations) \(tail)"))
+                    outcome = .tripped
                 } else {
                     actions.append(.log(warning: "route \(route.name): \(targetNames[t]) breached \(n)/\(spec.breachesToTrip): \(description) \(tail)"))
                 }
             }
+            if let sequentialTrip {
+                anyBreach = true
+                if outcome != .tripped { tripped.append((t, "sequential test: \(sequentialTrip)")) }
+                outcome = .tripped
+            }
+            if outcome == .passed && now > lastStepAt { hasStepEvidence = true }
+            if outcome == .tripped && spec.dryRun { outcome = .wouldRollBack }
+            record.targets.append(TargetEvaluation(target: t, figures: RolloutFiguresSummary(c), outcome: outcome,
+                                                   consecutiveBreaches: consecutiveBreaches[t], checks: checks))
         }
+        record.latencyThresholdMicros = latencyThresholdMicros
+        lastEvaluation = record
         lastEvaluationBreached = anyBreach
         guard !tripped.isEmpty else { return actions }
+        if spec.dryRun {
+            for (t, why) in tripped {
+                consecutiveBreaches[t] = 0
+                if let relative { sequential[t] = SequentialTests(relative) }
+                wouldRollBack[t] = why
+                actions.append(.event(type: "would_roll_back", target: t, reason: "dry run: \(why)"))
+                actions.append(.log(warning: "route \(route.name): dry run, would roll back \(targetNames[t]) to \(targetNames[b]): \(why)"))
+            }
+            return actions
+        }
         for (t, why) in tripped {
             weights[b] += weights[t]
             weights[t] = 0
@@ -278,6 +411,69 @@ public struct RolloutStateMachine: Sendable, Equatable {
         return actions
     }
 
+    /// Freezes the latency threshold when it becomes known, then adds `increment` to every candidate's tests.
+    private mutating func feedSequential(
+        _ relative: RelativeThresholds, spec: RollbackSpec, window: RolloutWindowFigures?, increment: [RolloutWindowFigures]?
+    ) {
+        if latencyThresholdMicros == nil {
+            switch relative.latencyThreshold {
+            case .micros(let t):
+                latencyThresholdMicros = t
+            case .baselineQuantile(let q):
+                if let w = window, w.latencyCount >= UInt64(max(spec.minRequests, 1)) {
+                    latencyThresholdMicros = w.quantileBoundMicros(q)
+                    // Traffic before the threshold was known is not fed to the latency test.
+                    return feedErrorsOnly(increment)
+                }
+            }
+        }
+        guard let increment else { return }
+        let b = route.baseline
+        guard increment.indices.contains(b) else { return }
+        let base = increment[b]
+        let threshold = latencyThresholdMicros
+        for t in sequential.indices where t != b && increment.indices.contains(t) {
+            let c = increment[t]
+            sequential[t].errors.add(candidateRequests: c.requests, candidateEvents: c.errors,
+                                     baselineRequests: base.requests, baselineEvents: base.errors)
+            if let threshold {
+                sequential[t].latency.add(candidateRequests: c.latencyCount, candidateEvents: c.count(slowerThan: threshold),
+                                          baselineRequests: base.latencyCount, baselineEvents: base.count(slowerThan: threshold))
+            }
+        }
+    }
+
+    /// Adds `increment` to the error tests only.
+    private mutating func feedErrorsOnly(_ increment: [RolloutWindowFigures]?) {
+        let b = route.baseline
+        guard let increment, increment.indices.contains(b) else { return }
+        for t in sequential.indices where t != b && increment.indices.contains(t) {
+            sequential[t].errors.add(candidateRequests: increment[t].requests, candidateEvents: increment[t].errors,
+                                     baselineRequests: increment[b].requests, baselineEvents: increment[b].errors)
+        }
+    }
+
+    /// The two sequential checks of target `t`, each at level `alpha / 2`.
+    private func sequentialChecks(target t: Int, _ relative: RelativeThresholds) -> [RolloutCheck] {
+        let alpha = relative.alpha / 2
+        let bound = 1 / alpha
+        func check(_ name: String, _ test: SequentialRatioTest, _ what: String, tolerance: Double) -> RolloutCheck {
+            let lambda = test.statistic
+            let breached = test.rejects(alpha: alpha)
+            let counts = "\(what) \(test.candidateEvents)/\(test.candidateRequests) vs baseline \(test.baselineEvents)/\(test.baselineRequests)"
+            let tol = tolerance == 1 ? "" : ", tolerance \(RolloutFormat.decimal(tolerance, maxFractionDigits: 3))x"
+            let rel = breached ? ">=" : "<"
+            return RolloutCheck(name: name, value: lambda, threshold: bound, breached: breached,
+                                detail: "\(what) likelihood ratio \(RolloutFormat.decimal(lambda, maxFractionDigits: 2)) \(rel) \(RolloutFormat.decimal(bound, maxFractionDigits: 2)) (\(counts)\(tol))")
+        }
+        var checks = [check("sequential_errors", sequential[t].errors, "errors", tolerance: relative.maxErrorRatio)]
+        if let threshold = latencyThresholdMicros {
+            checks.append(check("sequential_latency", sequential[t].latency,
+                                "slower than \(RolloutFormat.millis(micros: threshold))", tolerance: relative.maxSlowRatio))
+        }
+        return checks
+    }
+
     // MARK: - Operator actions
 
     /// Advances the progressive target one step (past the last configured step: 100 %), or to
@@ -288,8 +484,8 @@ public struct RolloutStateMachine: Sendable, Equatable {
         }
         var actions = start(now: now)
         let holding = state == .steady && stepIndex != nil
-        guard state == .progressing || state == .paused || holding else {
-            throw RolloutRefusal("route \(route.name) is \(state.rawValue); promote applies to a progressing or paused route")
+        guard state == .progressing || state == .paused || state == .awaitingApproval || holding else {
+            throw RolloutRefusal("route \(route.name) is \(state.rawValue); promote applies to a progressing, paused or awaiting_approval route")
         }
         let next = (stepIndex ?? -1) + 1
         if toFinal || next >= p.steps.count {
@@ -297,6 +493,19 @@ public struct RolloutStateMachine: Sendable, Equatable {
         } else {
             actions += applyStep(index: next, now: now, cause: "operator promote")
         }
+        return actions
+    }
+
+    /// Lets a route waiting at a manual gate take its gated step. Refused unless `awaiting_approval`.
+    public mutating func approve(now: UInt64) throws(RolloutRefusal) -> [RolloutAction] {
+        var actions = start(now: now)
+        guard state == .awaitingApproval, let p = route.progressive else {
+            throw RolloutRefusal("route \(route.name) is \(state.rawValue); approve applies to a route awaiting_approval")
+        }
+        let next = (stepIndex ?? -1) + 1
+        actions.append(.event(type: "approval", target: p.target,
+                              reason: "operator approved the step to \(RolloutFormat.percent(basisPoints: p.steps[next]))"))
+        actions += applyStep(index: next, now: now, cause: "approved step")
         return actions
     }
 
@@ -386,6 +595,12 @@ public struct RolloutStateMachine: Sendable, Equatable {
         lastEvaluationBreached = false
         lastEvaluationAt = now
         windowStartAt = now
+        let relative = route.rollback?.relativeToBaseline ?? RelativeThresholds()
+        sequential = Array(repeating: SequentialTests(relative), count: route.targets.count)
+        // The current (partial) second is the first the sequential tests see.
+        sequentialThroughSecond = now / 1_000_000_000 == 0 ? 0 : now / 1_000_000_000 - 1
+        latencyThresholdMicros = nil
+        wouldRollBack = Array(repeating: nil, count: route.targets.count)
     }
 
     /// Applies progressive step `index` (`nil`: 100 % beyond the configured steps) and returns the actions.
@@ -395,6 +610,9 @@ public struct RolloutStateMachine: Sendable, Equatable {
         weights = weights(forStep: bp)
         stepIndex = index
         lastStepAt = now
+        hasStepEvidence = false
+        reportedInconclusive = false
+        if state == .awaitingApproval { state = .progressing }
         let name = targetNames[p.target]
         if bp >= 10_000 {
             state = .promoted

@@ -65,6 +65,10 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case noHealthyUpstream
     /// TLS handshakes with backends that failed (each also counts as an upstream connect failure).
     case upstreamTlsHandshakeFailures
+    /// Dry-run rollback verdicts: rollbacks that would have happened (`rollback.dry_run`); traffic did not move.
+    case dryRunRollbacks
+    /// Progressive steps held because no evaluation since the step had enough requests (once per step).
+    case heldSteps
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -105,6 +109,8 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .endpointsMarkedUnhealthy: return "Endpoints marked unhealthy by active health checks."
         case .noHealthyUpstream: return "Requests failed fast because no endpoint of the backend was healthy."
         case .upstreamTlsHandshakeFailures: return "TLS handshakes with backends that failed (also counted as connect failures)."
+        case .dryRunRollbacks: return "Rollbacks a dry-run route would have performed (no traffic moved)."
+        case .heldSteps: return "Progressive steps held for lack of evidence (inconclusive evaluations)."
         }
     }
 

@@ -358,10 +358,10 @@ struct RolloutStateMachineTests {
         var m = RolloutStateMachine(route: Self.progressiveRoute(rollback: spec), targetNames: Self.names)
         var asked: [Int] = []
         let bad = Self.window(Self.healthyBaseline, Self.candidate(100, errors: 50))
-        _ = m.tick(now: sec(100)) { asked.append($0); return bad }
+        _ = m.tick(now: sec(100)) { asked.append($0.seconds); return bad }
         #expect(asked.isEmpty, "no evaluation at start")
-        _ = m.tick(now: sec(100) + ms(500)) { asked.append($0); return bad }
-        _ = m.tick(now: sec(101)) { asked.append($0); return bad }
+        _ = m.tick(now: sec(100) + ms(500)) { asked.append($0.seconds); return bad }
+        _ = m.tick(now: sec(101)) { asked.append($0.seconds); return bad }
         #expect(asked == [1, 1])
         #expect(m.state == .rolledBack)
     }
