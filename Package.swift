@@ -44,6 +44,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        .target(name: "SluiceNotify", dependencies: [
+            "SluiceConfig", "SluiceDemo", "SluiceStats", "SluiceCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "sluice", dependencies: [
             "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -65,6 +65,14 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case noHealthyUpstream
     /// TLS handshakes with backends that failed (each also counts as an upstream connect failure).
     case upstreamTlsHandshakeFailures
+    /// Rollout notifications delivered (a webhook answered 2xx).
+    case notificationsSent
+    /// Notification delivery attempts that failed (non-2xx, connection error or timeout).
+    case notificationFailures
+    /// Notifications given up after their last attempt failed (or left undelivered at shutdown).
+    case notificationsGivenUp
+    /// Notifications dropped because the notifier's queue was full.
+    case notificationsDropped
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -105,6 +113,10 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .endpointsMarkedUnhealthy: return "Endpoints marked unhealthy by active health checks."
         case .noHealthyUpstream: return "Requests failed fast because no endpoint of the backend was healthy."
         case .upstreamTlsHandshakeFailures: return "TLS handshakes with backends that failed (also counted as connect failures)."
+        case .notificationsSent: return "Rollout notifications delivered to a webhook (2xx answer)."
+        case .notificationFailures: return "Rollout notification delivery attempts that failed."
+        case .notificationsGivenUp: return "Rollout notifications given up after their last failed attempt."
+        case .notificationsDropped: return "Rollout notifications dropped because the notifier queue was full."
         }
     }
 
