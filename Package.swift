@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

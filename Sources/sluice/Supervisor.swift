@@ -3,6 +3,7 @@ import Logging
 import SluiceAdmin
 import SluiceConfig
 import SluiceCore
+import SluiceNotify
 import SluiceProxy
 
 /// Process lifecycle: start workers and the admin listener, then turn signals into
@@ -66,6 +67,14 @@ enum Supervisor {
                 return 1
             }
         }
+        // Always started (one idle thread): a reload may add `notify` entries the first config lacked.
+        // Its counters go to the process-wide GlobalStats, so /metrics and /stats show them.
+        let notifier = Notifier(stats: control.currentSnapshot.global)
+        notifier.start()
+        // TODO(lead): control.notificationSink = ... — e.g. with `let send = makeNotificationSink(notifier: notifier)`:
+        //   { route, event, body in send(config.notifyDestinations(route: route, event: event), body) }
+        // where `config` is the config the control plane holds when the event happens (take it from the
+        // state you already hold: reading control.currentConfig inside ControlPlane's lock would deadlock).
         server.start()
         control.healthChecker.start()
         control.setReady(true)
@@ -77,11 +86,19 @@ enum Supervisor {
             "config": "\(configPath ?? "built-in")",
         ])
         started?(control, server, admin)
-        return signalLoop(signals, control: control, server: server, admin: admin, config: config, logger: logger)
+        return signalLoop(signals, control: control, server: server, admin: admin, notifier: notifier,
+                          config: config, logger: logger)
+    }
+
+    /// What the control plane calls for one rollout event: queues `body` for every destination
+    /// given (already filtered by route and event, see `SluiceConfig.notifyDestinations`).
+    /// Never blocks: the POSTs happen on the notifier's thread.
+    static func makeNotificationSink(notifier: Notifier) -> @Sendable ([NotifySpec], [UInt8]) -> Void {
+        { destinations, body in notifier.publish(to: destinations, body: body) }
     }
 
     private static func signalLoop(_ set: sigset_t, control: ControlPlane, server: ProxyServer, admin: AdminServer?,
-                                   config: SluiceConfig, logger: Logger) -> Int32 {
+                                   notifier: Notifier, config: SluiceConfig, logger: Logger) -> Int32 {
         var set = set
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         while true {
@@ -101,6 +118,7 @@ enum Supervisor {
                 let clean = server.drain(timeoutNanos: control.currentConfig.limits.drainTimeoutNanos)
                 logger.info("drained", metadata: ["clean": "\(clean)", "left": "\(server.openConnections)"])
                 control.healthChecker.stop()
+                notifier.stop()
                 admin?.stop()
                 return 0
             }
