@@ -44,8 +44,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        .target(name: "SluiceNotify", dependencies: [
+            "SluiceConfig", "SluiceDemo", "SluiceStats", "SluiceCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -56,6 +60,7 @@ let package = Package(
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
         .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
+        .testTarget(name: "SluiceNotifyTests", dependencies: ["SluiceNotify", "SluiceConfig", "SluiceStats"]),
         .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
