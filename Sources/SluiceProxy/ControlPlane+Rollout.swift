@@ -206,10 +206,16 @@ extension ControlPlane {
 
     /// Hands a machine event to the notification sink, if it is one that is notified.
     private func notify(_ s: inout State, route: String, event: RouteEvent, runtime: RouteRuntime) {
-        guard let sink = s.notificationSink, let name = RouteNotification.eventName(forEventType: event.type) else { return }
-        sink(RouteNotification(route: route, event: name, target: event.target, state: runtime.state, reason: event.reason,
-                               generation: s.generation, time: event.time, evaluation: runtime.evaluation,
-                               targetNames: runtime.targetNames), s.config)
+        guard let name = RouteNotification.eventName(forEventType: event.type) else { return }
+        let n = RouteNotification(route: route, event: name, target: event.target, state: runtime.state, reason: event.reason,
+                                  generation: s.generation, time: event.time, evaluation: runtime.evaluation,
+                                  targetNames: runtime.targetNames)
+        guard let sink = s.notificationSink else {
+            if s.pendingNotifications.count >= Self.maxPendingNotifications { s.pendingNotifications.removeFirst() }
+            s.pendingNotifications.append(n)
+            return
+        }
+        sink(n, s.config)
     }
 
     /// A window snapshot as the rollback rules read it.

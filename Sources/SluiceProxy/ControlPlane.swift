@@ -70,7 +70,13 @@ public final class ControlPlane: Sendable {
         var rolloutConfigVersion: Int = 0
         /// Where rollout events go (webhooks); `nil` until the supervisor sets one.
         var notificationSink: NotificationSink?
+        /// Events that happened before a sink was set (the first progressive steps happen in `init`),
+        /// handed to the sink when it is set; at most `maxPendingNotifications`, oldest dropped.
+        var pendingNotifications: [RouteNotification] = []
     }
+
+    /// Bound of ``State/pendingNotifications``.
+    static let maxPendingNotifications = 64
 
     /// The snapshots the workers read.
     public let publisher: SnapshotPublisher
@@ -233,7 +239,12 @@ public final class ControlPlane: Sendable {
 
     /// Sets where rollout events are sent (see ``NotificationSink``).
     public func setNotificationSink(_ sink: NotificationSink?) {
-        state.withLock { $0.notificationSink = sink }
+        state.withLock { s in
+            s.notificationSink = sink
+            guard let sink else { return }
+            for n in s.pendingNotifications { sink(n, s.config) }
+            s.pendingNotifications = []
+        }
     }
 
     /// Runtime state of every route (for /stats).

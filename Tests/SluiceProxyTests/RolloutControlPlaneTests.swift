@@ -263,8 +263,9 @@ struct RolloutControlPlaneTests {
         #expect(evaluation.targets.first?.outcome == .wouldRollBack || evaluation.targets.first?.outcome == .breached)
 
         let events = received.withLock { $0 }
-        // The first step happened before the sink was set; the route then runs to 100 % on time.
-        #expect(events.map(\.event).filter { $0 != "would_roll_back" } == ["awaiting_approval", "approved", "step", "promoted"])
+        // The first step happened in init, before the sink was set: it is delivered when the sink is set.
+        // After the approval the route runs to 100 % on time.
+        #expect(events.map(\.event).filter { $0 != "would_roll_back" } == ["step", "awaiting_approval", "approved", "step", "promoted"])
         let would = try #require(events.first { $0.event == "would_roll_back" })
         #expect(would.route == "canary")
         #expect(would.target == "b")
