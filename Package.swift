@@ -44,8 +44,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        // `sluice simulate`: the rollout rules on simulated traffic and time.
+        .target(name: "SluiceSimulate", dependencies: ["SluiceRouting", "SluiceStats", "SluiceConfig"], swiftSettings: hotPath),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceSimulate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
+        .testTarget(name: "SluiceSimulateTests", dependencies: ["SluiceSimulate", "SluiceRouting", "SluiceStats", "SluiceConfig"]),
     ],
     swiftLanguageModes: [.v6]
 )
