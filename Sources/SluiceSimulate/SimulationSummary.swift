@@ -53,7 +53,9 @@ public struct Proportion: Sendable, Hashable {
         let denominator = 1 + z2 / n
         let centre = (p + z2 / (2 * n)) / denominator
         let half = z / denominator * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot()
-        return max(centre - half, 0)...min(centre + half, 1)
+        let lower = count == 0 ? 0 : max(centre - half, 0)
+        let upper = count == total ? 1 : min(centre + half, 1)
+        return lower...upper
     }
 }
 
