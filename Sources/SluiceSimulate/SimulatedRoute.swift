@@ -100,4 +100,34 @@ public struct SimulatedRoute: Sendable {
         }
         return "fixed \(Percent.format(basisPoints: route.targets[candidate].weight))%"
     }
+
+    /// The rollback rules in the config's words, for the report: `window 60s every 5s, min_requests 100,
+    /// breaches_to_trip 3; max_error_rate 0.02; relative sequential (alpha 0.05, …)`.
+    public var rulesDescription: String {
+        guard let spec = route.rollback else { return "none: the route has no rollback" }
+        let n = LatencyText.number
+        var parts = ["window \(spec.windowSeconds)s every \(SimulationFormat.duration(nanos: spec.evaluateEveryNanos)), min_requests \(spec.minRequests), breaches_to_trip \(spec.breachesToTrip)"]
+        if let limit = spec.maxP99Micros { parts.append("max_p99_latency \(LatencyText.format(micros: Double(limit)))") }
+        if let limit = spec.maxErrorRate { parts.append("max_error_rate \(n(limit))") }
+        if let r = spec.relativeToBaseline {
+            switch r.method {
+            case .zTest:
+                var z: [String] = []
+                if let ratio = r.p99Ratio { z.append("p99_ratio \(n(ratio))") }
+                if let delta = r.errorRateDelta { z.append("error_rate_delta \(n(delta))") }
+                parts.append("relative z_test (" + z.joined(separator: ", ") + ")")
+            case .sequential:
+                let threshold: String
+                switch r.latencyThreshold {
+                case .micros(let t): threshold = LatencyText.format(micros: Double(t))
+                case .baselineQuantile(let q): threshold = "baseline p\(n(q * 100))"
+                }
+                parts.append("relative sequential (alpha \(n(r.alpha)), max_error_ratio \(n(r.maxErrorRatio)), latency_threshold \(threshold), max_slow_ratio \(n(r.maxSlowRatio)))")
+            }
+        }
+        var text = parts.joined(separator: "; ")
+        if wasDryRun { text += "; dry_run in the config, simulated as enforced" }
+        if let gates = route.progressive?.gates, !gates.isEmpty { text += "; manual gates approved at once" }
+        return text
+    }
 }

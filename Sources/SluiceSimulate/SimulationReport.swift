@@ -17,11 +17,7 @@ public enum SimulationReport {
         let candidateModel = traffic.isCandidateHealthy ? "same as the baseline" : "\(traffic.candidate)\(from)"
         lines.append(("candidate", "\(route.targetNames[route.candidate]): \(candidateModel); \(route.shareDescription)"))
         lines.append(("traffic", "\(LatencyText.number(traffic.requestsPerSecond)) req/s (Poisson), \(SimulationFormat.duration(seconds: traffic.durationSeconds)) per run, seed \(plan.seed)"))
-        if let spec = route.route.rollback {
-            lines.append(("rules", "window \(spec.windowSeconds)s, evaluated every \(SimulationFormat.duration(nanos: spec.evaluateEveryNanos))"))
-        } else {
-            lines.append(("rules", "none: the route has no rollback"))
-        }
+        lines.append(("rules", route.rulesDescription))
         lines.append(("", ""))
         lines.append(("runs", "\(s.rollbacks.total)"))
         let ci = s.rollbacks.wilson95
@@ -70,6 +66,7 @@ public enum SimulationReport {
             ("baseline", str(route.targetNames[route.baseline])),
             ("candidate", str(route.targetNames[route.candidate])),
             ("share", str(route.shareDescription)),
+            ("rules", str(route.rulesDescription)),
             ("rps", num(traffic.requestsPerSecond)),
             ("duration_seconds", "\(traffic.durationSeconds)"),
             ("runs", "\(s.rollbacks.total)"),

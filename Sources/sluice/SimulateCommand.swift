@@ -15,13 +15,14 @@ struct Simulate: ParsableCommand {
         baseline's and the candidate's models, and the same rule engine as `sluice run`, ticked once per \
         simulated second. The candidate behaves like the baseline until --bad-from, then like its own model.
 
-        Latency models: lognormal:MEDIAN,SIGMA  constant:X  exponential:MEAN  pareto:SCALE,SHAPE  uniform:MIN,MAX \
-        (times such as 20ms, 2.5ms, 800us, 1s).
+        Latency models (times such as 20ms, 2.5ms, 800us, 1s):
+          lognormal:MEDIAN,SIGMA   constant:X   exponential:MEAN
+          pareto:SCALE,SHAPE       uniform:MIN,MAX
 
         Examples:
           sluice simulate -c config/full.yaml --runs 1000 --duration 1h
           sluice simulate -c config/full.yaml --candidate-errors 0.03 --bad-from 5m
-          sluice simulate -c canary.yaml --route fraud-detector --share 5 --baseline-latency pareto:10ms,2.5
+          sluice simulate -c canary.yaml --share 5 --baseline-latency pareto:10ms,2.5
 
         See docs/simulate.md.
         """
