@@ -15,7 +15,7 @@ public struct PoissonSampler: Sendable {
     public let mean: Double
     /// `e^−λ` (inversion).
     private let expMinusMean: Double
-    /// PTRS constants: `b`, `a`, `1/α`, `v_r`, `log λ`.
+    /// PTRS constants (Hörmann's notation): `b`, `a`, `1/α`, `v_r`, and `log λ`.
     private let b: Double, a: Double, invAlpha: Double, vr: Double, logMean: Double
 
     /// Means below this use inversion.

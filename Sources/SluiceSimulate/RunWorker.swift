@@ -9,8 +9,9 @@ import SluiceRouting
 struct RunWorker {
     /// The plan (route, traffic, seed).
     let plan: SimulationPlan
-    /// Baseline and candidate behaviour, precomputed.
+    /// The baseline's behaviour (and every target's but the candidate's), precomputed.
     private let baselineSampler: BehaviourSampler
+    /// The candidate's behaviour once bad, precomputed.
     private let candidateSampler: BehaviourSampler
     /// Every target's recorded seconds.
     private var rings: [TargetSecondRing]

@@ -71,8 +71,9 @@ public struct SimulationSummary: Sendable {
     /// Healthy candidate: seconds from the start to each rollback. Bad candidate: detection delay, seconds
     /// from the moment it turned bad to each rollback after that. `nil` without rollbacks.
     public var delays: SecondsPercentiles?
-    /// Runs that reached `promoted`, and the seconds from the start it took.
+    /// Runs that reached `promoted`.
     public var promotions: Int
+    /// Seconds from the start of the rollout to the promotion, over the runs promoted.
     public var promotionTimes: SecondsPercentiles?
     /// Final state of every run, counted, in ``RouteState`` order, states never reached left out.
     public var finalStates: [(state: RouteState, runs: Int)]

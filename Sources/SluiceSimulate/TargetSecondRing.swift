@@ -20,18 +20,23 @@ struct TargetSecondRing {
     private var arena: [UInt16]
     /// Absolute position of the next write.
     private var head = 0
-    /// Per slot (second mod capacity): the second held (`Int.min`: none), its first arena position,
-    /// its requests and errors.
+    /// Per slot (second mod capacity): the second held, `Int.min` for none.
     private var slotSecond: [Int]
+    /// Per slot: arena position of the second's first request.
     private var slotStart: [Int]
+    /// Per slot: the second's requests.
     private var slotRequests: [Int]
+    /// Per slot: the second's errors.
     private var slotErrors: [Int]
-    /// Histogram, requests and errors of the seconds `(latest − windowSeconds, latest]`.
+    /// Latency histogram of the seconds `(latest − windowSeconds, latest]`.
     private var running: [UInt64]
+    /// Requests in those seconds.
     private var runningRequests = 0
+    /// Errors in those seconds.
     private var runningErrors = 0
-    /// First second of the run, and the last one recorded (`first − 1` before any).
+    /// First second of the run.
     private(set) var first = 0
+    /// Last second recorded (`first − 1` before any).
     private(set) var latest = -1
     /// An empty histogram, shared by every empty read.
     private let emptyHistogram = [UInt64](repeating: 0, count: LatencyBuckets.count)
