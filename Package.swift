@@ -44,10 +44,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        .target(name: "SluiceNotify", dependencies: [
+            "SluiceConfig", "SluiceDemo", "SluiceStats", "SluiceCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // `sluice simulate`: the rollout rules on simulated traffic and time.
         .target(name: "SluiceSimulate", dependencies: ["SluiceRouting", "SluiceStats", "SluiceConfig"], swiftSettings: hotPath),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceSimulate",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify", "SluiceSimulate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
         .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
+        .testTarget(name: "SluiceNotifyTests", dependencies: ["SluiceNotify", "SluiceConfig", "SluiceStats"]),
         .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),

@@ -19,7 +19,7 @@ extension ConfigLoader {
     ) -> Route? {
         guard let m = MappingReader(item, known: [
             "name", "match", "max_request_body", "baseline", "targets", "sticky",
-            "override_header", "progressive", "shadow", "rollback",
+            "override_header", "progressive", "shadow", "rollback", "notify",
         ], diags) else { return nil }
         let nameField = m.required("name", diags)
         let name = nameField?.string(diags)

@@ -46,7 +46,7 @@ public enum ConfigLoader {
     /// The top-level walk; `nil` when the root is not a mapping (other errors live in `diags`).
     static func read(_ root: Field, _ diags: Diagnostics) -> SluiceConfig? {
         guard let top = MappingReader(root, known: [
-            "workers", "limits", "listeners", "admin", "backends", "routes", "access_log",
+            "workers", "limits", "listeners", "admin", "backends", "routes", "access_log", "notify",
         ], diags) else { return nil }
 
         var workers: Int?
@@ -60,9 +60,12 @@ public enum ConfigLoader {
         let routes = top.required("routes", diags).map { readRoutes($0, backends, diags) } ?? []
         let accessLog = top["access_log"].flatMap { readAccessLog($0, diags) }
 
-        return SluiceConfig(
+        var config = SluiceConfig(
             workers: workers, limits: limits, listeners: listeners, admin: admin,
             routeTable: RouteTable(backends: backends.backends, routes: routes), accessLog: accessLog)
+        config.notify = top["notify"].map { readNotify($0, diags) } ?? []
+        config.routeNotify = top["routes"].map { readRouteNotify($0, diags) } ?? [:]
+        return config
     }
 
     /// Maps a Yams error to a located error.

@@ -89,6 +89,10 @@ public struct SluiceConfig: Sendable {
     public var routeTable: RouteTable
     /// The access log, if any.
     public var accessLog: AccessLogConfig?
+    /// Top-level `notify`: webhook destinations for the rollout events of every route.
+    public var notify: [NotifySpec] = []
+    /// Per-route `notify`, keyed by route name (routes without one are absent).
+    public var routeNotify: [String: [NotifySpec]] = [:]
 
     /// Creates a configuration.
     public init(

@@ -27,6 +27,10 @@ public enum StatsReport {
             lines.append(routeTitle(route))
             lines.append(targetTable(route))
             if let shadow = route["shadow"] as? [String: Any] { lines.append(shadowLine(shadow)) }
+            if let evaluation = route["evaluation"] as? [String: Any] { lines += evaluationLines(evaluation) }
+            for would in (route["would_roll_back"] as? [[String: Any]]) ?? [] {
+                lines.append("  dry run: would roll back \(would["backend"] as? String ?? "?"): \(would["reason"] as? String ?? "")")
+            }
             let events = (route["events"] as? [[String: Any]]) ?? []
             if !events.isEmpty {
                 lines.append("  events (latest last):")
@@ -81,6 +85,20 @@ public enum StatsReport {
 
     private static func targets(_ route: [String: Any]) -> [[String: Any]] {
         (route["targets"] as? [[String: Any]]) ?? []
+    }
+
+    /// `  evaluation passed (window 60s, min 100 requests)` and one line per candidate check.
+    private static func evaluationLines(_ e: [String: Any]) -> [String] {
+        var lines = ["  evaluation \(e["outcome"] as? String ?? "-") (window \(integer(e["window_seconds"]))s, min \(integer(e["min_requests"])) requests)"]
+        for t in (e["targets"] as? [[String: Any]]) ?? [] {
+            let head = "    \(t["backend"] as? String ?? "?") \(t["outcome"] as? String ?? "-"), \(integer(t["requests"])) requests"
+            let checks = ((t["checks"] as? [[String: Any]]) ?? []).compactMap { c -> String? in
+                guard let rule = c["rule"] as? String, let detail = c["detail"] as? String else { return nil }
+                return "\(rule): \(detail)"
+            }
+            lines.append(([head] + checks).joined(separator: "; "))
+        }
+        return lines
     }
 
     private static func routeTitle(_ route: [String: Any]) -> String {

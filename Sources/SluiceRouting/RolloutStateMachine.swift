@@ -81,10 +81,17 @@ public struct RolloutRefusal: Error, Sendable, Hashable, CustomStringConvertible
 ///   holds the step; the step happens at the first advance after a non-breaching evaluation).
 ///   At most one step per call. Reaching 10000 makes the route `promoted` (P 100 %, everyone
 ///   else 0). Reaching a last step below 10000 makes it `steady` (holding there).
-/// - Without traffic (no verdict) the progression continues: "not a breach" is enough.
+/// - With rollback rules (not in dry run) and `requireEvidence`, a step also needs an evaluation
+///   since the current step whose outcome was `passed` (enough requests, every rule held); without
+///   one the step holds and one `inconclusive` event says so.
+/// - A step listed in `gates` moves the route to `awaiting_approval` instead; ``approve(now:)``
+///   (or ``promote(toFinal:now:)``) takes it.
 ///
 /// **Rollback** (`route.rollback`): every `evaluate_every` (``isEvaluationDue(now:)``) the caller
-/// passes every target's window figures to ``evaluate(now:windowSeconds:figures:)``. Each
+/// passes every target's window figures to ``evaluate(now:windowSeconds:figures:increment:)``
+/// (with `method: sequential`, also the completed seconds since the last evaluation, which feed
+/// the ``SequentialTests``; a rejection trips at once). Each evaluation is kept in ``lastEvaluation``;
+/// in dry run a trip only records ``wouldRollBack`` and a `would_roll_back` event. Each
 /// non-baseline target with weight > 0 is judged by ``RolloutRules/judge(candidate:baseline:spec:)``:
 /// a breach increments its counter, a healthy verdict resets it to 0, no verdict leaves it unchanged.
 /// When a counter reaches `breaches_to_trip` the target's weight goes to the baseline, the target

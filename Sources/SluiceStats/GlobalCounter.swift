@@ -69,6 +69,14 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case dryRunRollbacks
     /// Progressive steps held because no evaluation since the step had enough requests (once per step).
     case heldSteps
+    /// Rollout notifications delivered (a webhook answered 2xx).
+    case notificationsSent
+    /// Notification delivery attempts that failed (non-2xx, connection error or timeout).
+    case notificationFailures
+    /// Notifications given up after their last attempt failed (or left undelivered at shutdown).
+    case notificationsGivenUp
+    /// Notifications dropped because the notifier's queue was full.
+    case notificationsDropped
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -111,6 +119,10 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .upstreamTlsHandshakeFailures: return "TLS handshakes with backends that failed (also counted as connect failures)."
         case .dryRunRollbacks: return "Rollbacks a dry-run route would have performed (no traffic moved)."
         case .heldSteps: return "Progressive steps held for lack of evidence (inconclusive evaluations)."
+        case .notificationsSent: return "Rollout notifications delivered to a webhook (2xx answer)."
+        case .notificationFailures: return "Rollout notification delivery attempts that failed."
+        case .notificationsGivenUp: return "Rollout notifications given up after their last failed attempt."
+        case .notificationsDropped: return "Rollout notifications dropped because the notifier queue was full."
         }
     }
 

@@ -3,6 +3,7 @@ import Logging
 import SluiceAdmin
 import SluiceConfig
 import SluiceCore
+import SluiceNotify
 import SluiceProxy
 
 /// Process lifecycle: start workers and the admin listener, then turn signals into
@@ -66,6 +67,14 @@ enum Supervisor {
                 return 1
             }
         }
+        // Always started (one idle thread): a reload may add `notify` entries the first config lacked.
+        // Its counters go to the process-wide GlobalStats, so /metrics and /stats show them.
+        let notifier = Notifier(stats: control.currentSnapshot.global)
+        notifier.start()
+        control.setNotificationSink { notification, config in
+            notifier.publish(to: config.notifyDestinations(route: notification.route, event: notification.event),
+                             body: EvaluationReport.notificationBody(notification))
+        }
         server.start()
         control.healthChecker.start()
         control.setReady(true)
@@ -77,11 +86,12 @@ enum Supervisor {
             "config": "\(configPath ?? "built-in")",
         ])
         started?(control, server, admin)
-        return signalLoop(signals, control: control, server: server, admin: admin, config: config, logger: logger)
+        return signalLoop(signals, control: control, server: server, admin: admin, notifier: notifier,
+                          config: config, logger: logger)
     }
 
     private static func signalLoop(_ set: sigset_t, control: ControlPlane, server: ProxyServer, admin: AdminServer?,
-                                   config: SluiceConfig, logger: Logger) -> Int32 {
+                                   notifier: Notifier, config: SluiceConfig, logger: Logger) -> Int32 {
         var set = set
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         while true {
@@ -101,6 +111,7 @@ enum Supervisor {
                 let clean = server.drain(timeoutNanos: control.currentConfig.limits.drainTimeoutNanos)
                 logger.info("drained", metadata: ["clean": "\(clean)", "left": "\(server.openConnections)"])
                 control.healthChecker.stop()
+                notifier.stop()
                 admin?.stop()
                 return 0
             }

@@ -189,4 +189,55 @@ struct AdminWriteEndpointsTests {
         #expect(after.status == 0)
         #expect(after.curlExit == 7)   // couldn't connect
     }
+
+    @Test func approveTakesTheGatedStepAndStatsExplainTheEvaluation() throws {
+        let yaml = AdminFixture.yaml + """
+
+              - name: gated
+                match: { path_prefix: /gated }
+                baseline: a
+                targets:
+                  - { backend: a, weight: 100 }
+                  - { backend: b, weight: 0 }
+                progressive: { target: b, steps: [10, 50], interval: 1h, gates: [{ at: 10, approval: manual }] }
+                rollback:
+                  evaluate_every: 100ms
+                  min_requests: 5
+                  relative_to_baseline: { method: sequential, alpha: 0.01 }
+            """
+        let f = try AdminFixture(yaml: yaml, tokenFileContents: "tok")
+        defer { f.tearDown() }
+        let auth = ["Authorization: Bearer tok"]
+        f.control.tick()
+        #expect(try Curl.request("POST", f.base + "/routes/gated/approve").status == 401)
+        #expect(try Curl.request("POST", f.base + "/routes/canary/approve", headers: auth).status == 409)
+        let stats = try Curl.request("GET", f.base + "/stats").json
+        let before = try #require((stats["routes"] as? [[String: Any]])?.first { $0["name"] as? String == "gated" })
+        #expect(before["state"] as? String == "awaiting_approval")
+        #expect((before["events"] as? [[String: Any]])?.last?["type"] as? String == "awaiting_approval")
+
+        let approved = try Curl.request("POST", f.base + "/routes/gated/approve", headers: auth)
+        #expect(approved.status == 200)
+        #expect(try approved.json["state"] as? String == "progressing")
+        #expect(try Self.statsWeights(f, route: "gated") == ["a": 90, "b": 10])
+
+        // Traffic on both sides, then an evaluation: its numbers are in /stats.
+        let stats2 = f.control.currentSnapshot.targetStats[2]
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        for _ in 0..<20 { stats2[0].recordResponse(worker: 0, nowSecond: UInt64(ts.tv_sec), status: 200, isError: false, latencyMicros: 2000) }
+        for _ in 0..<10 { stats2[1].recordResponse(worker: 0, nowSecond: UInt64(ts.tv_sec), status: 200, isError: false, latencyMicros: 2000) }
+        usleep(150_000)
+        f.control.tick()
+        let after = try #require((Curl.request("GET", f.base + "/stats").json["routes"] as? [[String: Any]])?.first { $0["name"] as? String == "gated" })
+        let evaluation = try #require(after["evaluation"] as? [String: Any])
+        #expect(evaluation["outcome"] as? String == "passed")
+        #expect(number(evaluation["min_requests"]) == 5)
+        #expect((evaluation["baseline"] as? [String: Any])?["backend"] as? String == "a")
+        let target = try #require((evaluation["targets"] as? [[String: Any]])?.first)
+        #expect(target["backend"] as? String == "b")
+        #expect(number(target["requests"]) == 10)
+        let rules = (target["checks"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
+        #expect(rules == ["sequential_errors", "sequential_latency"])
+    }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import Glibc
+import Synchronization
 import Testing
 import SluiceConfig
 import SluiceProxy
@@ -209,5 +211,65 @@ struct RolloutControlPlaneTests {
         control.tick()
         #expect(control.routeRuntime["rollout"]?.state == "steady")
         #expect(control.currentSnapshot.table.weights(route: 2) == [7000, 3000])
+    }
+
+    @Test func gateApprovalDryRunAndNotifications() throws {
+        let gated = """
+              - name: gated
+                match: { path_prefix: /gated }
+                baseline: a
+                targets:
+                  - { backend: a, weight: 100 }
+                  - { backend: b, weight: 0 }
+                progressive: { target: b, steps: [10, 50, 100], interval: 100ms, gates: [{ at: 50, approval: manual }] }
+            """
+        let dry = Self.yaml(extraRoute: gated).replacingOccurrences(of: "breaches_to_trip: 3", with: "breaches_to_trip: 3\n      dry_run: true")
+        let control = try Self.control(dry)
+        let received = Mutex<[RouteNotification]>([])
+        control.setNotificationSink { n, config in
+            #expect(config.routeTable.routes.count == 3)
+            received.withLock { $0.append(n) }
+        }
+        control.tick()
+        #expect(control.currentSnapshot.table.weights(route: 2) == [9000, 1000])
+        for _ in 0..<10 where control.routeRuntime["gated"]?.state != "awaiting_approval" {
+            sleepMillis(110)
+            control.tick()
+        }
+        #expect(control.routeRuntime["gated"]?.state == "awaiting_approval")
+        #expect(control.currentSnapshot.table.weights(route: 2) == [9000, 1000])
+        try control.approve(route: "gated")
+        #expect(control.routeRuntime["gated"]?.state == "progressing")
+        #expect(control.currentSnapshot.table.weights(route: 2) == [5000, 5000])
+        do {
+            try control.approve(route: "gated")
+            Issue.record("a second approval succeeded")
+        } catch { #expect(error.status == 409) }
+
+        // Dry run: the failing canary would be rolled back, but keeps its 10 %.
+        var tripped = false
+        for _ in 0..<28 where !tripped {
+            Self.record(control, errors: 20, ok: 50)
+            control.tick()
+            tripped = control.routeRuntime["canary"]?.wouldRollBack.isEmpty == false
+            sleepMillis(110)
+        }
+        #expect(tripped)
+        #expect(control.routeRuntime["canary"]?.state == "steady")
+        #expect(control.currentSnapshot.table.weights(route: 0) == [9000, 1000])
+        #expect(control.currentSnapshot.global.value(.dryRunRollbacks) >= 1)
+        #expect(control.currentSnapshot.global.value(.rollbacks) == 0)
+        let evaluation = try #require(control.routeRuntime["canary"]?.evaluation)
+        #expect(evaluation.targets.first?.outcome == .wouldRollBack || evaluation.targets.first?.outcome == .breached)
+
+        let events = received.withLock { $0 }
+        // The first step happened before the sink was set; the route then runs to 100 % on time.
+        #expect(events.map(\.event).filter { $0 != "would_roll_back" } == ["awaiting_approval", "approved", "step", "promoted"])
+        let would = try #require(events.first { $0.event == "would_roll_back" })
+        #expect(would.route == "canary")
+        #expect(would.target == "b")
+        #expect(would.reason.hasPrefix("dry run: error rate 1 > 0.05"))
+        #expect(would.evaluation?.targets.first?.checks.first?.name == "max_error_rate")
+        #expect(would.targetNames == ["a", "b"])
     }
 }
