@@ -8,7 +8,7 @@ struct SluiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Traffic-routing sidecar for model serving: canary splits, sticky A/B, shadows, rollback.",
-        subcommands: [Run.self, Validate.self, Demo.self, Stats.self],
+        subcommands: [Run.self, Validate.self, Demo.self, Stats.self, Simulate.self],
         defaultSubcommand: Demo.self
     )
 }

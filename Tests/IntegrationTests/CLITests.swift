@@ -56,6 +56,31 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func simulateReportsRatesOnAnExampleConfig() throws {
+            let sluice = try Self.binary()
+            let config = repoRoot().appendingPathComponent("config/full.yaml").path
+            let args = ["simulate", "-c", config, "--runs", "20", "--duration", "10m", "--seed", "7"]
+            let c = try Command.run(sluice, args, timeout: 50)
+            #expect(c.status == 0, "exit \(c.status)\n\(c.stdout)\(c.stderr)")
+            let lines = c.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains { $0.hasPrefix("route ") && $0.contains("fraud-detector") }, "\(c.stdout)")
+            #expect(lines.contains { $0.hasPrefix("runs ") && $0.hasSuffix(" 20") }, "\(c.stdout)")
+            #expect(lines.contains { $0.hasPrefix("false-rollback rate ") && $0.contains(" of 20 = ") && $0.contains("95% CI") }, "\(c.stdout)")
+            #expect(lines.contains { $0.hasPrefix("final states ") }, "\(c.stdout)")
+            #expect(lines.contains { $0.hasPrefix("wall time ") }, "\(c.stdout)")
+            // Same seed, same figures; JSON carries them too.
+            let again = try Command.run(sluice, args + ["--format", "json"], timeout: 50)
+            #expect(again.status == 0)
+            let json = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+            #expect(json?["runs"] as? Int == 20)
+            let rollbacks = try #require(json?["rollbacks"] as? Int)
+            #expect(lines.contains { $0.hasPrefix("false-rollback rate ") && $0.contains(" \(rollbacks) of 20 ") }, "\(c.stdout)")
+            // A bad flag is an error with a message, exit 2.
+            let bad = try Command.run(sluice, ["simulate", "-c", config, "--baseline-latency", "gauss:1ms"], timeout: 20)
+            #expect(bad.status == 2 && bad.stderr.contains("gauss"), "exit \(bad.status)\n\(bad.stderr)")
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func runWithABadConfigExitsWithoutListening() throws {
             let sluice = try Self.binary()
             // A port that is free now; a listener there after the run would mean Sluice bound it.
