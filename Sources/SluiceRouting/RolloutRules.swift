@@ -27,8 +27,9 @@ public struct RolloutWindowFigures: Sendable, Hashable {
         self.requests = requests
         self.errors = errors
         self.latencyHistogram = latencyHistogram
-        self.p99Micros = UInt64(LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.99).rounded())
-        self.p50Micros = UInt64(LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.5).rounded())
+        let p = LatencyBuckets.percentilesMicros(latencyHistogram, ascending: [0.5, 0.99])
+        self.p50Micros = UInt64(p[0].rounded())
+        self.p99Micros = UInt64(p[1].rounded())
     }
 
     /// `errors / requests`, or 0 when there were no requests.

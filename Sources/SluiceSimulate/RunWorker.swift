@@ -94,7 +94,7 @@ struct RunWorker {
         let end = Int(clamping: range.endSecond)
         return rings.map { ring in
             let f = ring.figures(endSecond: end, seconds: range.seconds)
-            return WindowFiguresBuilder.make(requests: UInt64(f.requests), errors: UInt64(f.errors), histogram: f.histogram)
+            return RolloutWindowFigures(requests: UInt64(f.requests), errors: UInt64(f.errors), latencyHistogram: f.histogram)
         }
     }
 

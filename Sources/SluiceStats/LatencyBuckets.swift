@@ -74,6 +74,31 @@ public enum LatencyBuckets {
         return UInt64(upperBoundMicros(i)) <= micros ? i + 1 : i
     }
 
+    /// Percentiles `qs` (each 0 ... 1, ascending) in microseconds of `counts`, in one walk after the total:
+    /// each is what ``percentileMicros(_:quantile:)`` gives. All 0 when the histogram is empty.
+    public static func percentilesMicros(_ counts: [UInt64], ascending qs: [Double]) -> [Double] {
+        var total: UInt64 = 0
+        for c in counts { total &+= c }
+        var out = [Double](repeating: 0, count: qs.count)
+        if total == 0 || qs.isEmpty { return out }
+        var ranks = qs.map { q -> UInt64 in
+            let clampedQ = q.isNaN ? 0 : Swift.min(Swift.max(q, 0), 1)
+            return Swift.min(Swift.max(UInt64((clampedQ * Double(total)).rounded(.up)), 1), total)
+        }
+        for k in 1..<max(ranks.count, 1) where ranks[k] < ranks[k - 1] { ranks[k] = ranks[k - 1] }
+        var next = 0
+        var seen: UInt64 = 0
+        for (i, c) in counts.enumerated() where c > 0 {
+            seen &+= c
+            while next < ranks.count && seen >= ranks[next] {
+                out[next] = representativeMicros(i)
+                next += 1
+            }
+            if next == ranks.count { break }
+        }
+        return out
+    }
+
     /// Percentile `q` (0 ... 1) in microseconds of a per-bucket count array laid out like this enum.
     ///
     /// Walks to the sample of rank `ceil(q * n)` (at least 1) and returns its bucket's representative value;

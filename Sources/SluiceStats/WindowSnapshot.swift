@@ -28,9 +28,10 @@ public struct WindowSnapshot: Sendable, Equatable {
         self.errors = errors
         self.errorRate = requests == 0 ? 0 : Double(errors) / Double(requests)
         self.latencyHistogram = latencyHistogram
-        self.p50Ms = LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.5) / 1000
-        self.p90Ms = LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.9) / 1000
-        self.p99Ms = LatencyBuckets.percentileMicros(latencyHistogram, quantile: 0.99) / 1000
+        let p = LatencyBuckets.percentilesMicros(latencyHistogram, ascending: [0.5, 0.9, 0.99])
+        self.p50Ms = p[0] / 1000
+        self.p90Ms = p[1] / 1000
+        self.p99Ms = p[2] / 1000
     }
 
     /// An empty window of `seconds` seconds.
