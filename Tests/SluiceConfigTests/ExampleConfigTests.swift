@@ -18,7 +18,7 @@ struct ExampleConfigTests {
         }
     }
 
-    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls"])
+    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls", "sequential-canary"])
     func exampleIsValid(_ name: String) throws {
         let config = try Self.load(name)
         #expect(!config.listeners.isEmpty)
@@ -37,7 +37,9 @@ struct ExampleConfigTests {
     /// Every YAML file under config/ is one of the examples checked above.
     @Test func everyExampleIsChecked() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.repoRoot.appendingPathComponent("config").path)
-        #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == ["canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml", "upstream-tls.yaml"])
+        #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == [
+            "canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml", "upstream-tls.yaml", "sequential-canary.yaml",
+        ])
     }
 
     @Test func canaryIsNinetyTen() throws {
@@ -51,6 +53,21 @@ struct ExampleConfigTests {
         #expect(table.routes[0].targets == [Target(backend: 0, weight: 9000), Target(backend: 1, weight: 1000)])
         #expect(table.routes[0].pathPrefix == Array("/v1/models/fraud-detector".utf8))
         #expect(table.routes[0].sticky == nil)
+    }
+
+    /// A 95/5 canary judged by the sequential tests, every sequential field spelled out.
+    @Test func sequentialCanaryUsesSequentialTests() throws {
+        let table = try Self.load("sequential-canary").routeTable
+        #expect(table.backends.map(\.name) == ["fraud-v2-3-1", "fraud-v2-4-0"])
+        let route = table.routes[0]
+        #expect(route.targets == [Target(backend: 0, weight: 9500), Target(backend: 1, weight: 500)])
+        #expect(route.baseline == 0)
+        #expect(route.progressive == nil)
+        let relative = RelativeThresholds(method: .sequential, alpha: 0.05, maxErrorRatio: 1,
+                                          latencyThreshold: .baselineQuantile(0.9), maxSlowRatio: 1.25)
+        #expect(route.rollback == RollbackSpec(windowSeconds: 60, evaluateEveryNanos: 5_000_000_000, minRequests: 100,
+                                               maxErrorRate: 0.2, breachesToTrip: 3, relativeToBaseline: relative, dryRun: false))
+        #expect(route.rollback?.relativeToBaseline?.p99Ratio == nil && route.rollback?.relativeToBaseline?.errorRateDelta == nil)
     }
 
     @Test func stickyABCompiles() throws {
