@@ -102,12 +102,16 @@ struct ExampleConfigTests {
         let r = table.routes[0]
         #expect(r.maxRequestBody == 256 << 20)
         #expect(r.headerMatches == [HeaderMatch(name: Array("x-api-version".utf8), value: Array("2".utf8))])
-        #expect(r.progressive == ProgressiveSpec(target: 1, steps: [100, 500, 2500, 5000, 10_000], intervalNanos: 600_000_000_000))
+        #expect(r.progressive == ProgressiveSpec(target: 1, steps: [100, 500, 2500, 5000, 10_000], intervalNanos: 600_000_000_000,
+                                                 gates: [5000], requireEvidence: true))
         #expect(r.shadow == ShadowSpec(backend: 2, percentBasisPoints: 10_000, maxInFlight: 64, maxBodyBytes: 1 << 20,
                                        compare: ShadowCompare(jsonPointer: "/predictions/fraud_probability", tolerance: 0.01)))
         #expect(r.rollback == RollbackSpec(windowSeconds: 60, evaluateEveryNanos: 5_000_000_000, minRequests: 100,
                                            maxP99Micros: 250_000, maxErrorRate: 0.02, breachesToTrip: 3,
                                            relativeToBaseline: RelativeThresholds(p99Ratio: 1.5, errorRateDelta: 0.01)))
+        #expect(config.notify.map(\.url) == ["http://127.0.0.1:9000/hooks/sluice"])
+        #expect(config.notify.first?.events.count == 9)
+        #expect(config.routeNotify["fraud-detector"]?.first?.events == ["rolled_back", "awaiting_approval"])
         #expect(table.routes[1].pathExact == Array("/healthz".utf8))
         #expect(table.routes[1].baseline == 0)
     }
