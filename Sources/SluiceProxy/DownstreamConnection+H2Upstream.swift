@@ -24,11 +24,18 @@ extension DownstreamConnection {
         h2Block.append(name: ":method", value: head.method(in: buffer))
         h2Block.append(name: ":scheme", value: transport == nil ? "http" : "https")
         if let i = head.hostIndex { h2Block.append(name: ":authority", value: head.fields[i].value(in: buffer)) }
-        let path = RequestView(buffer: buffer, head: head).pathAndQuery
-        if path.isEmpty { h2Block.append(name: ":path", value: "/") } else { h2Block.append(name: ":path", value: path) }
+        let view = RequestView(buffer: buffer, head: head)
+        if view.needsLeadingSlash {
+            h2Scratch.removeAll(keepingCapacity: true)
+            h2Scratch.append(UInt8(ascii: "/"))
+            h2Scratch.append(contentsOf: view.pathAndQuery)
+            h2Scratch.withUnsafeBytes { h2Block.append(name: ":path", value: $0) }
+        } else {
+            h2Block.append(name: ":path", value: view.pathAndQuery)
+        }
         for f in head.fields {
             if head.isHopByHop(buffer, f) || fieldNameEquals(buffer, f, "host") || fieldNameEquals(buffer, f, "expect")
-                || fieldNameEquals(buffer, f, "x-forwarded-for") { continue }
+                || ForwardedFields.isSetBySluice(buffer, f) { continue }
             h2Block.appendLowercasingName(name: f.name(in: buffer), value: f.value(in: buffer))
         }
         ForwardedFor.value(buffer, head.fields, client: peerIP, into: &h2Scratch)

@@ -141,13 +141,13 @@ extension DownstreamConnection {
         out.append(UnsafeRawBufferPointer(rebasing: buffer[head.methodStart..<(head.methodStart + head.methodLength)]))
         out.append(byte: 32)
         let view = RequestView(buffer: buffer, head: head)
-        let target = view.pathAndQuery
-        if target.isEmpty { out.append(byte: UInt8(ascii: "/")) } else { out.append(target) }
+        if view.needsLeadingSlash { out.append(byte: UInt8(ascii: "/")) }
+        out.append(view.pathAndQuery)
         out.append(" HTTP/1.1\r\n")
         for f in head.fields {
             let ns = Int(f.nameStart), nl = Int(f.nameLength)
             if head.isHopByHop(buffer, f) { continue }
-            if fieldNameEquals(buffer, f, "x-forwarded-for") { continue }
+            if ForwardedFields.isSetBySluice(buffer, f) { continue }
             if fieldNameEquals(buffer, f, "expect") { continue }
             if forShadow && fieldNameEquals(buffer, f, "content-length") { continue }
             out.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))

@@ -18,7 +18,7 @@ extension H2StreamExchange {
         do {
             let buf = headers.bytes
             responseHeaders.append(name: ":method", value: UnsafeRawBufferPointer(rebasing: buf[headers.method]))
-            responseHeaders.append(name: ":scheme", value: "http")
+            responseHeaders.append(name: ":scheme", value: connection.isTLS ? "https" : "http")
             if !headers.authority.isEmpty {
                 responseHeaders.append(name: ":authority", value: UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
             }
@@ -30,11 +30,12 @@ extension H2StreamExchange {
                     continue
                 }
                 if HopByHop.isHopByHop(buf, f) { continue }
-                if fieldNameEquals(buf, f, "x-forwarded-for") { continue }
+                if ForwardedFields.isSetBySluice(buf, f) { continue }
                 responseHeaders.append(name: f.name(in: buf), value: f.value(in: buf))
             }
             ForwardedFor.value(buf, headers.fields, client: connection.peerIP, into: &scratch)
             scratch.withUnsafeBytes { responseHeaders.append(name: "x-forwarded-for", value: $0) }
+            responseHeaders.append(name: "x-forwarded-proto", value: connection.isTLS ? "https" : "http")
             if requestIDGenerated { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
         }
         guard let id = conn.openStream(headers: responseHeaders, endStream: endStream, owner: self, timeout: requestTimeout) else {

@@ -211,7 +211,7 @@ final class H2StreamExchange: ExchangeHandler {
         }
         for f in headers.fields {
             if HopByHop.isHopByHop(buf, f) || fieldNameEquals(buf, f, "host") { continue }
-            if fieldNameEquals(buf, f, "x-forwarded-for") { continue }
+            if ForwardedFields.isSetBySluice(buf, f) { continue }
             if forShadow && fieldNameEquals(buf, f, "content-length") { continue }
             out.append(f.name(in: buf))
             out.append(": ")

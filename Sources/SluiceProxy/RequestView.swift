@@ -16,19 +16,21 @@ struct RequestView: RequestAttributes {
         targetLength = head.targetLength
     }
 
-    /// Origin-form path without the query (absolute-form targets are reduced to their path).
+    /// The target's path and query as the backend gets them: origin-form as it is; absolute-form
+    /// (`http://authority/path?query`, RFC 9112 §3.2.2) without its scheme and authority, the authority
+    /// ending at the first `/`, `?` or `#`. What remains may be empty or start with `?`
+    /// (`http://host?q=/x`): writers put a `/` in front (``needsLeadingSlash``).
     var pathAndQuery: UnsafeRawBufferPointer {
         var start = targetStart
         let end = targetStart + targetLength
         if end > start, buffer[start] != UInt8(ascii: "/") && buffer[start] != UInt8(ascii: "*") {
-            // absolute-form: skip "scheme://authority"
+            // absolute-form (the parser accepts only http:// and https://): skip "scheme://", then the authority.
             var i = start
-            var slashes = 0
+            while i < end && buffer[i] != UInt8(ascii: ":") { i += 1 }
+            i = min(i + 3, end)
             while i < end {
-                if buffer[i] == UInt8(ascii: "/") {
-                    slashes += 1
-                    if slashes == 3 { break }
-                }
+                let c = buffer[i]
+                if c == UInt8(ascii: "/") || c == UInt8(ascii: "?") || c == UInt8(ascii: "#") { break }
                 i += 1
             }
             start = i
@@ -36,7 +38,21 @@ struct RequestView: RequestAttributes {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
     }
 
-    var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
+    /// Whether ``pathAndQuery`` lacks the leading `/` the backend needs (an absolute-form target with an
+    /// empty path).
+    var needsLeadingSlash: Bool {
+        let pq = pathAndQuery
+        return pq.isEmpty || pq[pq.startIndex] != UInt8(ascii: "/")
+    }
+
+    /// The path for routing: `/` for an absolute-form target with an empty path.
+    var path: UnsafeRawBufferPointer {
+        let p = PathQuery.path(pathAndQuery)
+        return p.isEmpty ? RequestView.rootPath : p
+    }
+
+    /// `/`, for targets whose path is empty.
+    static var rootPath: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ("/" as StaticString).utf8Start, count: 1) }
 
     var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 

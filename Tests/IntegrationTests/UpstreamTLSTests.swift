@@ -135,7 +135,7 @@ final class NghttpxBackend {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["nghttpx", "--frontend=127.0.0.1,\(port)" + (pki == nil ? ";no-tls" : ""),
                              "--backend=127.0.0.1,\(model.port)", "--workers=1", "--pid-file=\(dir)/pid", "--conf=/dev/null",
-                             "--errorlog-file=\(dir)/err", "--no-ocsp"] + (pki.map { [$0.key, $0.cert] } ?? [])
+                             "--errorlog-file=\(dir)/err", "--no-ocsp", "--no-strip-incoming-x-forwarded-proto", "--no-add-x-forwarded-proto"] + (pki.map { [$0.key, $0.cert] } ?? [])
             + (verifyClients ? ["--verify-client", "--verify-client-cacert=\(pki?.ca ?? "")"] : [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

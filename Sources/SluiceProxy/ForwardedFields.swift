@@ -1,0 +1,22 @@
+import SluiceHTTP1
+
+/// Request fields that only Sluice sets towards a backend, so a client's copies are never passed
+/// on as if Sluice had set them: one list for every protocol pair and for shadow copies.
+///
+/// - `x-forwarded-for`: the client's values are kept, in order, and the client's address appended
+///   (``ForwardedFor``), so the backend sees every hop.
+/// - `x-forwarded-proto`: replaced by Sluice's own (`https` when the client used TLS, else `http`).
+/// - `x-forwarded-host`: dropped; the backend reads the host from `host` / `:authority`.
+/// - `x-sluice-shadow`: dropped; only shadow copies carry it, set by Sluice.
+enum ForwardedFields {
+    /// Whether field `f` is one of them (its client value is not copied as is).
+    @inline(__always)
+    static func isSetBySluice(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
+        switch f.nameLength {
+        case 15: return fieldNameEquals(buf, f, "x-forwarded-for") || fieldNameEquals(buf, f, "x-sluice-shadow")
+        case 16: return fieldNameEquals(buf, f, "x-forwarded-host")
+        case 17: return fieldNameEquals(buf, f, "x-forwarded-proto")
+        default: return false
+        }
+    }
+}
