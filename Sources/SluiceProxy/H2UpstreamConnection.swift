@@ -13,7 +13,10 @@ final class H2UpstreamConnection: EventHandler {
     /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
     /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
     unowned(unsafe) let worker: Worker
-    unowned let pool: H2UpstreamPool
+    /// Strong: a reload may drop the pool from the worker's table while this connection still carries
+    /// streams; the pool then lives until its last connection closes (``closeNow()`` removes the
+    /// connection from the pool, which ends the cycle).
+    let pool: H2UpstreamPool
     let events = H2ClientEvents()
     var session: H2Session!
     var state = State.connecting
@@ -88,6 +91,7 @@ final class H2UpstreamConnection: EventHandler {
     func release(stream id: Int32) {
         owners.removeValue(forKey: id)
         streamDeadlines.removeValue(forKey: id)
+        if pool.isRetired && owners.isEmpty { closeNow() }
     }
 
     /// The response head arrived: the request timeout no longer applies.
@@ -297,5 +301,15 @@ final class H2UpstreamPool {
 
     func remove(_ c: H2UpstreamConnection) {
         if let i = connections.firstIndex(where: { $0 === c }) { connections.remove(at: i) }
+    }
+
+    /// Whether a reload dropped this endpoint (or changed its TLS settings): no new streams, and each
+    /// connection closes once its last stream is released.
+    private(set) var isRetired = false
+
+    /// Retires the pool: idle connections close now, busy ones after their last stream.
+    func retire() {
+        isRetired = true
+        for c in connections where c.owners.isEmpty { c.closeNow() }
     }
 }

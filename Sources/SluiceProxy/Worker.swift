@@ -90,6 +90,7 @@ final class Worker {
             freshH2[key] = pool
             return pool
         }
+        for (key, pool) in h2PoolsByKey where freshH2[key] == nil { pool.retire() }
         h2PoolsByKey = freshH2
         outliers.remap(from: pools.map(\.address), to: snapshot.endpoints)
         var fresh: [UpstreamPoolKey: UpstreamPool] = [:]
