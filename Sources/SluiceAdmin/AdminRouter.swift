@@ -2,7 +2,8 @@ import Logging
 import SluiceProxy
 import SluiceStats
 
-/// Maps admin requests to handlers: path matching, 404/405, bearer-token check on POSTs.
+/// Maps admin requests to handlers: the request policy (Host, Origin, preflight, content-type), path
+/// matching, 404/405, bearer-token check on POSTs.
 struct AdminRouter: Sendable {
     /// Every endpoint the admin API knows.
     enum Endpoint: Sendable, Equatable {
@@ -24,15 +25,19 @@ struct AdminRouter: Sendable {
     let control: ControlPlane
     /// Required on POSTs when set.
     let token: BearerToken?
+    /// Refuses browser-driven requests before anything else runs.
+    let policy: AdminRequestPolicy
     /// Request log (debug) and failures (warning).
     let logger: Logger
     /// Where state actions go (the control plane, or a test double).
     let actions: any RouteActionPerformer
 
     /// Creates a router; `actions` defaults to the control plane itself.
-    init(control: ControlPlane, token: BearerToken?, logger: Logger, actions: (any RouteActionPerformer)? = nil) {
+    init(control: ControlPlane, token: BearerToken?, policy: AdminRequestPolicy = AdminRequestPolicy(),
+         logger: Logger, actions: (any RouteActionPerformer)? = nil) {
         self.control = control
         self.token = token
+        self.policy = policy
         self.logger = logger
         self.actions = actions ?? control
     }
@@ -76,8 +81,18 @@ struct AdminRouter: Sendable {
         return response
     }
 
-    /// Matching, method and auth checks, then the handler.
+    /// Policy, matching, method and auth checks, then the handler.
     private func route(_ request: AdminRequest) -> AdminResponse {
+        let tokenAccepted = token?.accepts(authorization: request.header("authorization")) ?? false
+        if case .refuse(let status, let code, let message) = policy.evaluate(request, tokenAccepted: tokenAccepted) {
+            control.currentSnapshot.global.incrementShared(.adminRequestsRefused)
+            logger.info("admin request refused by policy", metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "status": "\(status)", "reason": "\(message)",
+            ])
+            var r = AdminResponse.error(status, code, message)
+            if status == 405 { r.headers.append((name: "Allow", value: Self.match(request.segments)?.method ?? "GET, POST")) }
+            return r
+        }
         guard let endpoint = Self.match(request.segments) else {
             return .error(404, "not_found", "no admin endpoint \(request.path)")
         }
@@ -86,7 +101,7 @@ struct AdminRouter: Sendable {
             r.headers.append((name: "Allow", value: endpoint.method))
             return r
         }
-        if endpoint.method == "POST", let token, !token.accepts(authorization: request.header("authorization")) {
+        if endpoint.method == "POST", token != nil, !tokenAccepted {
             var r = AdminResponse.error(401, "unauthorized", "POST requests need Authorization: Bearer <admin token>")
             r.headers.append((name: "WWW-Authenticate", value: "Bearer realm=\"sluice-admin\""))
             return r

@@ -5,12 +5,23 @@ import Synchronization
 import SluiceConfig
 import SluiceCore
 import SluiceProxy
+import SluiceStats
 
 /// The admin API listener: `/health`, `/ready`, `/stats`, `/metrics`, `/reload` and the
 /// `/routes/NAME/...` operations (see the README's admin API contract).
 ///
-/// Not the hot path, so deliberately plain: one background thread with a blocking accept loop,
-/// one connection at a time, one request per connection (`Connection: close`), a 5 s read timeout.
+/// One accept thread hands each connection to a thread of its own, at most
+/// `AdminServerLimits.maxConnections` (16) at once; a connection accepted while all are busy is
+/// answered 503 and closed. Every connection ends by its deadline (10 s from accept to the last byte
+/// written), so a silent or dribbling client holds one slot for at most that long and never delays
+/// `/health`, `/ready`, `/stats` or a reload on another connection.
+///
+/// Threads rather than an epoll loop: the handlers block (a reload parses YAML and loads TLS files,
+/// `/stats` merges every worker's counters under the control-plane mutex), so a loop would still
+/// need threads to keep one slow handler from stalling the others; admin traffic is a few probes and
+/// operator calls, and a bounded set of short-lived threads with poll-based, deadline-bounded I/O
+/// keeps each connection independent with no shared connection state. The control plane is
+/// thread-safe (one mutex), the router is an immutable value.
 public final class AdminServer: Sendable {
     /// The address actually bound (port 0 resolved).
     public let address: SocketAddress
@@ -24,16 +35,18 @@ public final class AdminServer: Sendable {
     }
 
     /// Reads the token file (if configured), binds `config.host:config.port` (port 0 allowed),
-    /// starts the admin thread and returns. Throws `AdminStartError` with the reason otherwise.
-    public static func start(config: AdminConfig, control: ControlPlane, logger: Logger) throws -> AdminServer {
+    /// starts the accept thread and returns. Throws `AdminStartError` with the reason otherwise.
+    public static func start(config: AdminConfig, control: ControlPlane, logger: Logger,
+                             limits: AdminServerLimits = AdminServerLimits()) throws -> AdminServer {
         let token = try config.tokenFile.map { path throws(AdminStartError) in try BearerToken.load(path: path) }
         guard let requested = SocketAddress(host: config.host, port: config.port) else {
             throw AdminStartError("admin address \(config.host):\(config.port) does not resolve")
         }
         let fd = try AdminListener.bind(requested)
         let bound = Sockets.localAddress(fd) ?? requested
-        let router = AdminRouter(control: control, token: token, logger: logger)
-        let loop = AdminLoop(listener: fd, router: router, logger: logger)
+        let router = AdminRouter(control: control, token: token,
+                                 policy: AdminRequestPolicy(allowedHosts: config.allowedHosts), logger: logger)
+        let loop = AdminLoop(listener: fd, router: router, logger: logger, limits: limits)
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, adminThreadMain, Unmanaged.passRetained(loop).toOpaque())
         guard rc == 0 else {
@@ -43,12 +56,18 @@ public final class AdminServer: Sendable {
         }
         logger.info("admin API listening", metadata: [
             "address": "\(bound)", "auth": "\(token == nil ? "off" : "bearer token")",
+            "max_connections": "\(limits.maxConnections)",
+            "allowed_hosts": "\(config.allowedHosts.isEmpty ? "IP literals, localhost" : "IP literals, localhost, " + config.allowedHosts.joined(separator: ", "))",
         ])
         return AdminServer(address: bound, loop: loop, thread: thread)
     }
 
-    /// Stops accepting, waits for the request in progress (if any) to finish, closes the socket.
-    /// Idempotent; returns within about 200 ms plus the time the current request takes.
+    /// Connections being served right now.
+    public var activeConnections: Int { loop.active.load(ordering: .relaxed) }
+
+    /// Stops accepting, lets connection threads end (each notices within about 100 ms unless a
+    /// handler is running), and closes the socket. Idempotent; returns when no connection thread is
+    /// left, or after the connection deadline plus one second at most.
     public func stop() {
         let t = thread.withLock { t -> pthread_t? in
             let current = t
@@ -59,35 +78,56 @@ public final class AdminServer: Sendable {
         loop.stopping.store(true, ordering: .relaxed)
         pthread_join(t, nil)
         close(loop.listener)
+        let giveUp = MonotonicClock.now() &+ loop.limits.connectionDeadlineNanos &+ 1_000_000_000
+        while loop.active.load(ordering: .acquiring) > 0 && MonotonicClock.now() < giveUp {
+            usleep(5_000)
+        }
     }
 }
 
-/// The admin thread's state: the listening socket, the router and the stop flag.
+/// The admin threads' shared state: the listening socket, the router, the limits, the stop flag and
+/// the number of connection threads running. Everything is immutable or atomic.
 final class AdminLoop: Sendable {
     /// Listening socket (non-blocking; polled).
     let listener: Int32
     /// Answers each request.
     let router: AdminRouter
-    /// Accept failures are logged here.
+    /// Accept failures, refusals and deadline closes are logged here.
     let logger: Logger
+    /// Connection cap and deadline.
+    let limits: AdminServerLimits
     /// Set by `AdminServer.stop`; checked at least every `pollMillis`.
     let stopping = Atomic<Bool>(false)
+    /// Connection threads running (incremented by the accept thread before starting one).
+    let active = Atomic<Int>(0)
     /// Longest wait in `poll` before the stop flag is checked again.
     static let pollMillis: Int32 = 100
+    /// Least time between two "admin connections refused" warnings.
+    static let busyLogIntervalNanos: UInt64 = 10_000_000_000
 
     /// Creates the loop state.
-    init(listener: Int32, router: AdminRouter, logger: Logger) {
+    init(listener: Int32, router: AdminRouter, logger: Logger, limits: AdminServerLimits) {
         self.listener = listener
         self.router = router
         self.logger = logger
+        self.limits = limits
     }
 
-    /// Accepts and serves connections one at a time until `stopping` is set.
+    /// The process-wide counters (the same object across reloads).
+    var global: GlobalStats { router.control.currentSnapshot.global }
+
+    /// The accept thread: accepts until `stopping` is set, starting one connection thread per
+    /// connection while fewer than `limits.maxConnections` run, refusing the others with 503.
     func run() {
+        var refusals = AdminBusyRefusals()
+        var lastBusyLog: UInt64 = 0
+        var refusedSinceLog = 0
         while !stopping.load(ordering: .relaxed) {
-            var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Self.pollMillis)
-            if ready <= 0 { continue }
+            var pfds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] + refusals.pollDescriptors
+            let ready = poll(&pfds, nfds_t(pfds.count), Self.pollMillis)
+            let now = MonotonicClock.now()
+            refusals.service(pfds[1...], now: now)
+            if ready <= 0 || pfds[0].revents == 0 { continue }
             let fd = CSluiceAccept.accept(listener)
             if fd < 0 {
                 let e = errno
@@ -97,16 +137,93 @@ final class AdminLoop: Sendable {
                 }
                 continue
             }
-            AdminConnection.serve(fd: fd) { router.handle($0) }
+            if active.load(ordering: .relaxed) >= limits.maxConnections || !startConnectionThread(fd: fd, acceptedAt: now) {
+                global.incrementShared(.adminConnectionsRejected)
+                refusals.refuse(fd, response: Self.busyResponse(limits.maxConnections), now: now)
+                refusedSinceLog += 1
+                if now &- lastBusyLog >= Self.busyLogIntervalNanos || lastBusyLog == 0 {
+                    logger.warning("admin connections refused: every connection slot is busy", metadata: [
+                        "max_connections": "\(limits.maxConnections)", "refused": "\(refusedSinceLog)",
+                    ])
+                    lastBusyLog = now
+                    refusedSinceLog = 0
+                }
+            }
         }
+        refusals.closeAll()
+    }
+
+    /// The 503 a refused connection gets.
+    static func busyResponse(_ max: Int) -> [UInt8] {
+        var r = AdminResponse.error(503, "busy", "all \(max) admin connection slots are busy; try again shortly")
+        r.headers.append((name: "Retry-After", value: "1"))
+        return r.serialized
+    }
+
+    /// Starts a detached thread serving `fd`; false (nothing started, `active` unchanged) when the
+    /// thread cannot be created.
+    private func startConnectionThread(fd: Int32, acceptedAt: UInt64) -> Bool {
+        active.add(1, ordering: .relaxed)
+        let job = Unmanaged.passRetained(AdminConnectionJob(loop: self, fd: fd, acceptedAt: acceptedAt))
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        defer { pthread_attr_destroy(&attr) }
+        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, &attr, adminConnectionThreadMain, job.toOpaque())
+        if rc != 0 {
+            job.release()
+            active.subtract(1, ordering: .relaxed)
+            logger.warning("cannot start an admin connection thread", metadata: ["error": "\(SocketIO.describe(rc))"])
+            return false
+        }
+        return true
+    }
+
+    /// A connection thread: serves one connection within its deadline, then counts and logs how it ended.
+    func serve(fd: Int32, acceptedAt: UInt64) {
+        defer { active.subtract(1, ordering: .releasing) }
+        let socket = AdminSocket(fd: fd, deadline: acceptedAt &+ limits.connectionDeadlineNanos,
+                                 shouldStop: { [self] in stopping.load(ordering: .relaxed) })
+        AdminConnection.serve(socket, handler: { router.handle($0) }, finished: { outcome in
+            guard outcome == .timedOut else { return }
+            global.incrementShared(.adminConnectionTimeouts)
+            logger.info("admin connection closed at its deadline", metadata: [
+                "deadline_ms": "\(limits.connectionDeadlineNanos / 1_000_000)",
+            ])
+        })
     }
 }
 
-/// pthread entry point of the admin thread. A plain file-level function, not a closure,
+/// What a connection thread is handed: the loop it belongs to and its socket.
+final class AdminConnectionJob: Sendable {
+    /// The shared admin state.
+    let loop: AdminLoop
+    /// The accepted socket.
+    let fd: Int32
+    /// `MonotonicClock` time of the accept; the deadline counts from here.
+    let acceptedAt: UInt64
+
+    /// Creates a job.
+    init(loop: AdminLoop, fd: Int32, acceptedAt: UInt64) {
+        self.loop = loop
+        self.fd = fd
+        self.acceptedAt = acceptedAt
+    }
+}
+
+/// pthread entry point of the accept thread. A plain file-level function, not a closure,
 /// so it carries no actor isolation.
 private func adminThreadMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let loop = Unmanaged<AdminLoop>.fromOpaque(arg!).takeRetainedValue()
     loop.run()
+    return nil
+}
+
+/// pthread entry point of a connection thread.
+private func adminConnectionThreadMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let job = Unmanaged<AdminConnectionJob>.fromOpaque(arg!).takeRetainedValue()
+    job.loop.serve(fd: job.fd, acceptedAt: job.acceptedAt)
     return nil
 }
 
@@ -133,10 +250,10 @@ enum AdminListener {
     }
 }
 
-/// Accepting an admin connection as a blocking, close-on-exec socket.
+/// Accepting an admin connection as a non-blocking, close-on-exec socket.
 enum CSluiceAccept {
-    /// `accept4(SOCK_CLOEXEC)`: the accepted socket is blocking whatever the listener's mode.
+    /// `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`: every wait on the socket is a deadline-bounded `poll`.
     static func accept(_ listener: Int32) -> Int32 {
-        CSluiceLinux.accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        CSluiceLinux.accept4(listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
     }
 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// `host:port` addresses as written in the YAML.
 ///
 /// The host is an IPv4 literal (`127.0.0.1`, `0.0.0.0`), an IPv6 literal in
@@ -38,7 +40,7 @@ public enum Addresses {
     }
 
     /// Whether `text` is a dotted-quad IPv4 literal.
-    static func isIPv4(_ text: String) -> Bool {
+    public static func isIPv4(_ text: String) -> Bool {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         return parts.allSatisfy { p in
@@ -48,7 +50,7 @@ public enum Addresses {
 
     /// Whether `text` looks like an IPv6 literal: hex groups, `::` at most once,
     /// an optional trailing IPv4 part. (The kernel has the last word when binding.)
-    static func isIPv6(_ text: String) -> Bool {
+    public static func isIPv6(_ text: String) -> Bool {
         guard text.contains(":"), text.count <= 45 else { return false }
         var groups = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         let compressed = text.doubleColonCount
@@ -62,6 +64,34 @@ public enum Addresses {
         let nonEmpty = groups.filter { !$0.isEmpty }
         guard nonEmpty.allSatisfy({ $0.count <= 4 && $0.allSatisfy(\.isHexDigit) }) else { return false }
         return compressed == 1 ? nonEmpty.count < maxGroups : nonEmpty.count == maxGroups && groups.count == maxGroups
+    }
+}
+
+extension Addresses {
+    /// Whether `text` is a DNS host name as `admin.allowed_hosts` takes it: dot-separated labels of
+    /// letters, digits, `-` and `_`, at most 253 characters, no scheme, port or brackets.
+    public static func isHostName(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63
+                && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
+        }
+    }
+
+    /// Whether `host` (as stored in a parsed address: no brackets) is a loopback address:
+    /// `localhost`, 127.0.0.0/8, `::1`, or an IPv4-mapped loopback (`::ffff:127.x.x.x`).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+        return mapped && bytes[12] == 127
     }
 }
 

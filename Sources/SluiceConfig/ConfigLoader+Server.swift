@@ -61,11 +61,22 @@ extension ConfigLoader {
     }
 
     static func readAdmin(_ field: Field, _ diags: Diagnostics) -> AdminConfig? {
-        guard let m = MappingReader(field, known: ["address", "token_file"], diags) else { return nil }
+        guard let m = MappingReader(field, known: ["address", "token_file", "allowed_hosts"], diags) else { return nil }
         let addr = m.required("address", diags).flatMap { address($0, diags) }
         let token = m["token_file"]?.string(diags)
+        var allowed: [String] = []
+        if let list = m["allowed_hosts"]?.items(diags) {
+            for item in list {
+                guard let name = item.string(diags) else { continue }
+                if Addresses.isHostName(name) {
+                    allowed.append(name.lowercased())
+                } else {
+                    diags.report(item, "'\(name)' is not a host name: give a DNS name without scheme or port (IP addresses and localhost are always allowed)")
+                }
+            }
+        }
         guard let addr else { return nil }
-        return AdminConfig(host: addr.host, port: addr.port, tokenFile: token)
+        return AdminConfig(host: addr.host, port: addr.port, tokenFile: token, allowedHosts: allowed)
     }
 
     static func readAccessLog(_ field: Field, _ diags: Diagnostics) -> AccessLogConfig? {

@@ -52,12 +52,16 @@ public struct AdminConfig: Sendable, Hashable {
     public var port: UInt16
     /// File holding the bearer token every POST must carry; `nil` disables the check.
     public var tokenFile: String?
+    /// Host names (lowercased, no port) accepted in `Host` and `Origin` besides IP literals and `localhost`
+    /// (`admin.allowed_hosts`).
+    public var allowedHosts: [String]
 
     /// Creates an admin config.
-    public init(host: String, port: UInt16, tokenFile: String? = nil) {
+    public init(host: String, port: UInt16, tokenFile: String? = nil, allowedHosts: [String] = []) {
         self.host = host
         self.port = port
         self.tokenFile = tokenFile
+        self.allowedHosts = allowedHosts
     }
 }
 

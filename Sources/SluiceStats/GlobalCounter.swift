@@ -77,6 +77,12 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case notificationsGivenUp
     /// Notifications dropped because the notifier's queue was full.
     case notificationsDropped
+    /// Admin requests refused by the request policy (Host, Origin, CORS preflight, content-type: 403/405/415).
+    case adminRequestsRefused
+    /// Admin connections answered 503 and closed because every admin connection slot was busy.
+    case adminConnectionsRejected
+    /// Admin connections closed because their overall deadline passed.
+    case adminConnectionTimeouts
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -123,6 +129,9 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .notificationFailures: return "Rollout notification delivery attempts that failed."
         case .notificationsGivenUp: return "Rollout notifications given up after their last failed attempt."
         case .notificationsDropped: return "Rollout notifications dropped because the notifier queue was full."
+        case .adminRequestsRefused: return "Admin requests refused by the Host, Origin, preflight or content-type policy."
+        case .adminConnectionsRejected: return "Admin connections refused with 503 because every connection slot was busy."
+        case .adminConnectionTimeouts: return "Admin connections closed at their overall deadline."
         }
     }
 

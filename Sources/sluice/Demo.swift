@@ -234,7 +234,7 @@ private func runDemoTraffic(_ plan: DemoPlan) {
       curl -s \(admin)/stats        # or, as a table: sluice stats --admin \(admin)
       curl -s \(admin)/metrics
       # move the canary to 50/50 without a restart
-      curl -s -X POST \(admin)/routes/\(DemoPlan.route)/weights -d '{"\(DemoPlan.current)": 50, "\(DemoPlan.candidate)": 50}'
+      curl -s -X POST \(admin)/routes/\(DemoPlan.route)/weights -H 'content-type: application/json' -d '{"\(DemoPlan.current)": 50, "\(DemoPlan.candidate)": 50}'
 
     """)
     if let d = plan.duration {

@@ -28,6 +28,7 @@ struct Run: ParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
+        for warning in loaded.warnings() { printError("sluice: warning: \(warning)") }
         let code = Supervisor.run(config: loaded, configPath: config)
         throw ExitCode(code)
     }
@@ -35,7 +36,10 @@ struct Run: ParsableCommand {
 
 /// `sluice validate FILE`
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a YAML config and report every error with its path and line.")
+    static let configuration = CommandConfiguration(
+        abstract: "Check a YAML config and report every error with its path and line.",
+        discussion: "Warnings (such as an admin address off loopback without admin.token_file) go to standard error and do not change the exit status."
+    )
 
     @Argument(help: "Path of the YAML config.")
     var file: String
@@ -43,6 +47,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let c = try ConfigLoader.load(path: file)
+            for warning in c.warnings() { printError("\(file): warning: \(warning)") }
             print("\(file): ok (\(c.listeners.count) listeners, \(c.routeTable.backends.count) backends, \(c.routeTable.routes.count) routes)")
         } catch {
             printError(error.description)

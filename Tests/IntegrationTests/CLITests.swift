@@ -56,6 +56,43 @@ extension Integration {
         }
 
         @Test(.timeLimit(.minutes(1)))
+        func validateAndRunWarnAboutAnOpenAdminPortWithoutToken() throws {
+            let sluice = try Self.binary()
+            let file = NSTemporaryDirectory() + "sluice-open-admin-\(UUID().uuidString).yaml"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            func config(_ admin: String) -> String {
+                """
+                listeners: [{ name: l, address: 127.0.0.1:0 }]
+                admin: \(admin)
+                backends: [{ name: a, endpoints: [127.0.0.1:1] }]
+                routes: [{ name: r, match: { path_prefix: / }, targets: [{ backend: a, weight: 100 }] }]
+                """
+            }
+            try config("{ address: 0.0.0.0:9901 }").write(toFile: file, atomically: true, encoding: .utf8)
+            let open = try Command.run(sluice, ["validate", file], timeout: 20)
+            #expect(open.status == 0, "exit \(open.status)\n\(open.stderr)")
+            #expect(open.stdout.contains(": ok ("), "\(open.stdout)")
+            #expect(open.stderr.contains("\(file): warning: admin.address 0.0.0.0:9901 is not a loopback address and admin.token_file is not set"),
+                    "\(open.stderr)")
+            for quiet in ["{ address: 127.0.0.1:9901 }", "{ address: 0.0.0.0:9901, token_file: /nonexistent/token }"] {
+                try config(quiet).write(toFile: file, atomically: true, encoding: .utf8)
+                let c = try Command.run(sluice, ["validate", file], timeout: 20)
+                #expect(c.status == 0 && !c.stderr.contains("warning"), "\(quiet): exit \(c.status)\n\(c.stderr)")
+            }
+            // `sluice run` prints the same warning on stderr and starts.
+            let p = try SluiceProcess(yaml: """
+                listeners: [{ name: l, address: "127.0.0.1:{LISTEN}" }]
+                admin: { address: "0.0.0.0:{ADMIN}" }
+                backends: [{ name: a, endpoints: [127.0.0.1:1] }]
+                routes: [{ name: r, match: { path_prefix: / }, targets: [{ backend: a, weight: 100 }] }]
+                """)
+            defer { p.stop(); p.removeFiles() }
+            #expect(p.log.contains("sluice: warning: admin.address 0.0.0.0:\(p.adminPort) is not a loopback address"), "\(p.log)")
+            p.stop()
+            #expect(p.waitForExit(timeout: 5) == 0)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
         func simulateReportsRatesOnAnExampleConfig() throws {
             let sluice = try Self.binary()
             let config = repoRoot().appendingPathComponent("config/full.yaml").path

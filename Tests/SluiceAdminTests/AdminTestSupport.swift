@@ -46,8 +46,10 @@ final class AdminFixture: @unchecked Sendable {
     let control: ControlPlane
     let server: AdminServer
 
-    /// Writes the config (and token file), builds the control plane and starts the admin server.
-    init(yaml: String = AdminFixture.yaml, tokenFileContents: String? = nil) throws {
+    /// Writes the config (and token file), builds the control plane and starts the admin server with
+    /// `allowedHosts` and `limits`.
+    init(yaml: String = AdminFixture.yaml, tokenFileContents: String? = nil, allowedHosts: [String] = [],
+         limits: AdminServerLimits = AdminServerLimits()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-admin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configPath = dir.appendingPathComponent("sluice.yaml").path
@@ -59,8 +61,8 @@ final class AdminFixture: @unchecked Sendable {
         }
         let config = try ConfigLoader.load(path: configPath)
         control = try ControlPlane(config: config, configPath: configPath, workers: 1)
-        server = try AdminServer.start(config: AdminConfig(host: "127.0.0.1", port: 0, tokenFile: tokenPath),
-                                       control: control, logger: AdminFixture.quietLogger)
+        server = try AdminServer.start(config: AdminConfig(host: "127.0.0.1", port: 0, tokenFile: tokenPath, allowedHosts: allowedHosts),
+                                       control: control, logger: AdminFixture.quietLogger, limits: limits)
     }
 
     /// Warnings and worse only, so test output stays readable.

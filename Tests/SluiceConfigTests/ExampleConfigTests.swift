@@ -87,6 +87,7 @@ struct ExampleConfigTests {
         let config = try Self.load("full")
         #expect(config.limits == Limits())
         #expect(config.admin?.tokenFile == "/etc/sluice/admin-token")
+        #expect(config.admin?.allowedHosts == ["sluice-admin.example.internal"])
         #expect(config.accessLog == AccessLogConfig(path: "/var/log/sluice/access.jsonl", sampleRate: 0.01))
         let table = config.routeTable
         #expect(table.backends[0].timeouts == BackendTimeouts(connectNanos: 250_000_000, requestNanos: 5_000_000_000, idleNanos: 60_000_000_000))
