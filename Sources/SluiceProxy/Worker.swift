@@ -34,6 +34,8 @@ final class Worker {
     private(set) var draining = false
     /// Shared with the control thread: how many connections are open (drain progress).
     let gauges: WorkerGauges
+    /// The process-wide count of open client connections (`limits.max_connections`), shared by all workers.
+    let budget: ConnectionBudget
     /// Upstream TLS failure log pacing per endpoint: when one was last logged, how many since.
     var tlsFailureLog: [SocketAddress: (loggedAt: UInt64, suppressed: Int)] = [:]
 
@@ -41,8 +43,9 @@ final class Worker {
     let accessLog: AccessLogRing?
     let accessLogThreshold: UInt64
 
-    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges, accessLog: AccessLog?) {
+    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges, budget: ConnectionBudget, accessLog: AccessLog?) {
         self.index = index
+        self.budget = budget
         self.accessLog = accessLog?.rings[index]
         accessLogThreshold = accessLog?.sampleThreshold ?? 0
         self.publisher = publisher
@@ -216,11 +219,17 @@ final class Worker {
 
     private static let sixteenZeros = [UInt8](repeating: 48, count: 16)
 
-    /// Takes ownership of an accepted client socket.
+    /// Takes ownership of an accepted client socket, or closes it at once when the process
+    /// already has `limits.max_connections` client connections open (counted, nothing sent).
     func adopt(client fd: Int32, peer: UnsafeRawPointer, listener: String) {
         if draining { SocketIO.close(fd); return }
-        SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         refreshSnapshot()
+        guard budget.tryAcquire(limit: snapshot.limits.maxConnections ?? budget.defaultLimit) else {
+            SocketIO.close(fd)
+            snapshot.global.increment(.connectionsRefusedOverLimit, worker: index)
+            return
+        }
+        SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let conn = DownstreamConnection(worker: self, peer: peer, tls: snapshot.tlsContext(listener: listener))
         loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         connections += 1
@@ -243,6 +252,7 @@ final class Worker {
 
     /// Called by a downstream connection when it closes.
     func connectionClosed() {
+        budget.release()
         connections -= 1
         gauges.connections.store(connections, ordering: .relaxed)
         snapshot.global.adjust(.openClientConnections, by: -1, worker: index)

@@ -77,6 +77,8 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case notificationsGivenUp
     /// Notifications dropped because the notifier's queue was full.
     case notificationsDropped
+    /// Client connections closed right after accept because `limits.max_connections` were open.
+    case connectionsRefusedOverLimit
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -123,6 +125,7 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .notificationFailures: return "Rollout notification delivery attempts that failed."
         case .notificationsGivenUp: return "Rollout notifications given up after their last failed attempt."
         case .notificationsDropped: return "Rollout notifications dropped because the notifier queue was full."
+        case .connectionsRefusedOverLimit: return "Client connections closed at accept because limits.max_connections were open."
         }
     }
 

@@ -1,0 +1,85 @@
+import Foundation
+import Glibc
+import SluiceDemo
+import Testing
+
+extension Integration {
+    /// `limits.max_connections`, the accept back-off under descriptor exhaustion and the memory
+    /// of idle connections, black-box against the `sluice` binary the tests find (the debug build
+    /// under `swift test`; the limits asserted here hold for it as well as for release).
+    @Suite struct ConnectionLimits {
+        /// A config with one `/echo`-capable backend on `backendPort` and `limitsLine` (may be empty).
+        static func yaml(backendPort: UInt16, workers: Int, limitsLine: String) -> String {
+            var y = "workers: \(workers)\n"
+            if !limitsLine.isEmpty { y += "limits: { \(limitsLine) }\n" }
+            y += "listeners:\n  - { name: public, address: 127.0.0.1:{LISTEN}, backlog: 512 }\n"
+            y += "admin:\n  address: 127.0.0.1:{ADMIN}\nbackends:\n"
+            y += "  - { name: m, endpoints: [127.0.0.1:\(backendPort)], timeouts: { connect: 500ms, request: 5s } }\n"
+            y += "routes:\n  - name: r\n    match: { path_prefix: / }\n    baseline: m\n    targets:\n      - { backend: m, weight: 100 }\n"
+            return y
+        }
+
+        /// One `GET /echo` on `socket`; the status, 0 when nothing came back.
+        static func echo(_ socket: RawSocket, close: Bool = false) -> Int {
+            let conn = close ? "connection: close\r\n" : ""
+            guard socket.send("GET /echo HTTP/1.1\r\nhost: t\r\n\(conn)\r\n") else { return 0 }
+            return socket.readResponse()?.status ?? 0
+        }
+
+        /// `/stats` `global.open_client_connections`, or -1.
+        static func openConnections(_ p: SluiceProcess) -> Int {
+            ((try? p.stats())?["global"] as? [String: Any])?["open_client_connections"] as? Int ?? -1
+        }
+
+        /// A counter from `/metrics`, or -1.
+        static func metric(_ p: SluiceProcess, _ name: String) -> Int {
+            guard let text = try? p.adminGet("/metrics").text else { return -1 }
+            for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+                return Int(Double(line.split(separator: " ").last ?? "") ?? -1)
+            }
+            return -1
+        }
+
+        /// VmRSS of `pid` in KiB.
+        static func rssKiB(_ pid: pid_t) -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+                return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
+            }
+            return -1
+        }
+
+        /// User plus system CPU seconds `pid` has used (/proc/PID/stat fields 14 and 15).
+        static func cpuSeconds(_ pid: pid_t) -> Double {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return -1 }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+            return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func connectionsOverTheLimitAreClosedAtOnceAndCounted() throws {
+            let model = try startModelServer("v1")
+            defer { model.stop() }
+            let p = try SluiceProcess(yaml: Self.yaml(backendPort: model.port, workers: 2, limitsLine: "max_connections: 2"))
+            defer { p.stop(); p.removeFiles() }
+            let a = try RawSocket(port: p.port), b = try RawSocket(port: p.port)
+            #expect(Self.echo(a) == 200)
+            #expect(Self.echo(b) == 200)
+            #expect(eventually(5) { Self.openConnections(p) == 2 }, "open: \(Self.openConnections(p))")
+            // The third is accepted and closed without an answer; the two open ones are untouched.
+            let c = try RawSocket(port: p.port, timeout: 3)
+            #expect(c.closedByPeer(), "a connection over max_connections must be closed at once")
+            #expect(Self.metric(p, "sluice_connections_refused_over_limit_total") == 1)
+            #expect(Self.echo(a) == 200)
+            #expect(Self.echo(b) == 200)
+            // A slot freed is a slot a new client gets.
+            a.close()
+            #expect(eventually(5) { Self.openConnections(p) == 1 })
+            let d = try RawSocket(port: p.port)
+            #expect(Self.echo(d, close: true) == 200)
+        }
+
+    }
+}
