@@ -81,5 +81,39 @@ extension Integration {
             #expect(Self.echo(d, close: true) == 200)
         }
 
+        @Test(.timeLimit(.minutes(1)))
+        func descriptorExhaustionBacksOffAndServingResumes() throws {
+            let model = try startModelServer("v1")
+            defer { model.stop() }
+            // 64 descriptors and a connection limit above that: accept itself runs out (EMFILE).
+            let p = try SluiceProcess(yaml: Self.yaml(backendPort: model.port, workers: 1, limitsLine: "max_connections: 1000"),
+                                      descriptorLimit: 64)
+            defer { p.stop(); p.removeFiles() }
+            #expect(Self.echo(try RawSocket(port: p.port), close: true) == 200)
+            // The kernel completes these handshakes whether or not sluice can accept them.
+            var idle: [RawSocket] = []
+            for _ in 0..<100 { idle.append(try RawSocket(port: p.port)) }
+            let exhausted = eventually(10) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.pid)/fd"))?.count ?? 0) >= 64
+            }
+            #expect(exhausted, "sluice never reached its descriptor limit")
+            usleep(200_000)
+            let cpu0 = Self.cpuSeconds(p.pid), t0 = monotonicSeconds()
+            sleep(3)
+            let share = (Self.cpuSeconds(p.pid) - cpu0) / (monotonicSeconds() - t0)
+            print("descriptor exhaustion: sluice used \(String(format: "%.1f", share * 100)) % of one core over 3 s")
+            #expect(share < 0.10, "sluice spins while descriptors are exhausted: \(share * 100) % of a core")
+            // Free the descriptors: a fresh request is served again without any intervention.
+            for s in idle { s.close() }
+            idle.removeAll()
+            var status = 0
+            let resumed = eventually(10) {
+                guard let s = try? RawSocket(port: p.port, timeout: 2) else { return false }
+                status = Self.echo(s, close: true)
+                return status == 200
+            }
+            #expect(resumed, "not served after descriptors were freed (last status \(status))")
+            #expect(Self.metric(p, "sluice_accept_failures_total") >= 1)
+        }
     }
 }

@@ -21,4 +21,12 @@ struct ConnectionLimitUnitTests {
         #expect(!b.tryAcquire(limit: 1), "a lowered limit (reload) refuses until connections close")
     }
 
+    @Test func acceptBackoffDoublesFromTenMillisecondsToOneSecondAndResets() {
+        var b = AcceptBackoff()
+        let ms: UInt64 = 1_000_000
+        #expect((0..<9).map { _ in b.failed() / ms } == [10, 20, 40, 80, 160, 320, 640, 1000, 1000])
+        b.succeeded()
+        #expect(b.failed() == 10 * ms)
+    }
+
 }
