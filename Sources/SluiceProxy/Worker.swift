@@ -36,6 +36,10 @@ final class Worker {
     let gauges: WorkerGauges
     /// The process-wide count of open client connections (`limits.max_connections`), shared by all workers.
     let budget: ConnectionBudget
+    /// Read and write buffers of this worker's client connections, taken while bytes move and
+    /// given back when a connection goes idle or closes. 64 KiB blocks (the most a request head
+    /// may take); up to 256 (16 MiB) are kept for reuse.
+    let buffers = BufferPool(blockSize: 64 * 1024, maxFree: 256)
     /// Upstream TLS failure log pacing per endpoint: when one was last logged, how many since.
     var tlsFailureLog: [SocketAddress: (loggedAt: UInt64, suppressed: Int)] = [:]
 
@@ -141,7 +145,7 @@ final class Worker {
         if let tls = snapshot.endpointTLS[endpoint] {
             // The builder made an http/1.1 context for every TLS endpoint of an HTTP/1.1 backend.
             guard let context = tls.http1 else { c.state = .closed; return c }
-            c.transport = TLSTransport(context: context, serverName: tls.peer.serverName)
+            c.transport = TLSTransport(context: context, serverName: tls.peer.serverName, buffers: buffers)
             c.tlsPeer = tls.peer
             c.tlsWorker = self
         }
@@ -244,6 +248,9 @@ final class Worker {
         let h2 = H2DownstreamConnection(worker: self, peerIP: h1.peerIP, buffered: h1.input.readable, transport: h1.transport)
         h1.transport = nil
         h1.input.clear()
+        h1.output.clear()
+        h1.input.detach(to: buffers)
+        h1.output.detach(to: buffers)
         h1.phase = .closed
         loop.transfer(from: h1, to: h2, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         snapshot.global.increment(.h2Connections, worker: index)

@@ -115,5 +115,63 @@ extension Integration {
             #expect(resumed, "not served after descriptors were freed (last status \(status))")
             #expect(Self.metric(p, "sluice_accept_failures_total") >= 1)
         }
+
+        @Test(.timeLimit(.minutes(1)))
+        func tenThousandIdleConnectionsStayLeanAndFreshRequestsStayFast() throws {
+            let count = 10_000
+            // This process holds one end of each connection: raise its descriptor limit (sluice,
+            // started afterwards, inherits it).
+            var rl = rlimit()
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+            rl.rlim_cur = rl.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+            try #require(rl.rlim_cur >= rlim_t(count + 1000), "RLIMIT_NOFILE hard limit \(rl.rlim_max) is too low for \(count) connections")
+            let model = try startModelServer("v1")
+            defer { model.stop() }
+            let p = try SluiceProcess(yaml: Self.yaml(backendPort: model.port, workers: 2, limitsLine: "max_connections: 12000"))
+            defer { p.stop(); p.removeFiles() }
+            // Warm up (upstream pool, first requests on both workers), then the baseline.
+            for _ in 0..<10 { _ = Self.echo(try RawSocket(port: p.port), close: true) }
+            usleep(300_000)
+            let before = Self.rssKiB(p.pid)
+
+            var fds: [Int32] = []
+            fds.reserveCapacity(count)
+            defer { for fd in fds { Glibc.close(fd) } }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = p.port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            while fds.count < count {
+                for _ in 0..<min(500, count - fds.count) {
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                    try #require(fd >= 0, "socket: errno \(errno) after \(fds.count)")
+                    _ = withUnsafePointer(to: &addr) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    fds.append(fd)
+                }
+                usleep(20_000)
+            }
+            let allOpen = eventually(30) { Self.openConnections(p) >= count }
+            try #require(allOpen, "sluice shows \(Self.openConnections(p)) open connections, want \(count)")
+            usleep(300_000)
+            let after = Self.rssKiB(p.pid)
+            let growthMiB = Double(after - before) / 1024
+
+            var millis: [Double] = []
+            for _ in 0..<5 {
+                let t0 = monotonicSeconds()
+                let s = try RawSocket(port: p.port)
+                let status = Self.echo(s, close: true)
+                millis.append((monotonicSeconds() - t0) * 1000)
+                #expect(status == 200)
+            }
+            let median = millis.sorted()[2]
+            print("\(count) idle connections: RSS \(before) KiB -> \(after) KiB (+\(String(format: "%.1f", growthMiB)) MiB, "
+                  + "\((after - before) * 1024 / count) B each); fresh request median \(String(format: "%.2f", median)) ms")
+            #expect(growthMiB <= 64, "\(count) idle connections grew RSS by \(growthMiB) MiB")
+            #expect(median < 5, "fresh requests took \(millis) ms")
+        }
     }
 }

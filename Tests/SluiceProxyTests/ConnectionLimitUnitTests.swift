@@ -29,4 +29,38 @@ struct ConnectionLimitUnitTests {
         #expect(b.failed() == 10 * ms)
     }
 
+    @Test func queuesTakePoolBlocksOnlyWhileInUse() {
+        let pool = BufferPool(blockSize: 4096, maxFree: 1)
+        var q = ByteQueue()
+        #expect(!q.hasStorage && q.writableCount == 0)
+        q.attach(pool)
+        #expect(q.capacity == 4096)
+        q.append("hello")
+        q.detach(to: pool)
+        #expect(q.hasStorage, "a queue holding bytes keeps its block")
+        q.consume(5)
+        q.detach(to: pool)
+        #expect(!q.hasStorage && pool.freeCount == 1)
+        q.attach(pool)
+        #expect(pool.freeCount == 0, "the block is reused")
+        // Appending without a block still works (it allocates); a grown block is freed, not pooled.
+        var r = ByteQueue()
+        r.append([UInt8](repeating: 7, count: 10_000))
+        #expect(r.count == 10_000 && r.capacity >= 10_000)
+        r.clear()
+        r.detach(to: pool)
+        #expect(!r.hasStorage && pool.freeCount == 0)
+        q.clear()
+        q.detach(to: pool)
+        var s = ByteQueue()
+        s.attach(pool)
+        s.clear()
+        q.attach(pool)
+        q.detach(to: pool)
+        s.detach(to: pool)
+        #expect(pool.freeCount == 1, "at most maxFree blocks are kept")
+        q.deallocate()
+        r.deallocate()
+        s.deallocate()
+    }
 }
