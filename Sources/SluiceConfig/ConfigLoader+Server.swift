@@ -7,6 +7,7 @@ extension ConfigLoader {
         guard let m = MappingReader(field, known: [
             "max_request_body", "max_request_headers", "max_header_count", "request_header_timeout",
             "idle_timeout", "body_idle_timeout", "max_requests_per_connection", "drain_timeout",
+            "max_connections",
         ], diags) else { return limits }
         if let v = m["max_request_body"]?.size(diags) { limits.maxRequestBody = v }
         if let f = m["max_request_headers"], let v = f.size(diags) {
@@ -18,6 +19,7 @@ extension ConfigLoader {
         if let v = m["body_idle_timeout"]?.duration(diags) { limits.bodyIdleTimeoutNanos = v }
         if let v = m["max_requests_per_connection"]?.int(diags, 1...Int.max) { limits.maxRequestsPerConnection = v }
         if let v = m["drain_timeout"]?.duration(diags, positive: false) { limits.drainTimeoutNanos = v }
+        if let v = m["max_connections"]?.int(diags, 1...10_000_000) { limits.maxConnections = v }
         return limits
     }
 
@@ -27,7 +29,7 @@ extension ConfigLoader {
         var seen: [String: Int] = [:]
         var result: [ListenerConfig] = []
         for item in items {
-            guard let m = MappingReader(item, known: ["name", "address", "tls"], diags) else { continue }
+            guard let m = MappingReader(item, known: ["name", "address", "tls", "backlog"], diags) else { continue }
             let nameField = m.required("name", diags)
             let name = nameField?.string(diags)
             if let name, let nameField { checkUnique(name, nameField, &seen, "listener", diags) }
@@ -36,8 +38,9 @@ extension ConfigLoader {
             if let t = m["tls"], let tm = MappingReader(t, known: ["certificate", "private_key"], diags) {
                 tls = readIdentity(tm, required: true, diags)
             }
-            if let name, let addr {
-                result.append(ListenerConfig(name: name, host: addr.host, port: addr.port, tls: tls))
+            let backlog = m["backlog"].map { $0.int(diags, 1...65535) } ?? Int(ListenerConfig.defaultBacklog)
+            if let name, let addr, let backlog {
+                result.append(ListenerConfig(name: name, host: addr.host, port: addr.port, tls: tls, backlog: Int32(backlog)))
             }
         }
         return result

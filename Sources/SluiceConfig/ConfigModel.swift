@@ -11,13 +11,20 @@ public struct ListenerConfig: Sendable, Hashable {
     /// TLS, if this listener terminates it: the certificate and key it serves (loaded when the
     /// config is applied).
     public var tls: TLSIdentity?
+    /// Accept queue length passed to `listen(2)` for each worker's socket (the kernel caps it at
+    /// `net.core.somaxconn`). Read at start only, like the address. Default 4096.
+    public var backlog: Int32
+
+    /// The default accept backlog: 4096, the kernel's default `somaxconn` since Linux 5.4.
+    public static let defaultBacklog: Int32 = 4096
 
     /// Creates a listener config.
-    public init(name: String, host: String, port: UInt16, tls: TLSIdentity? = nil) {
+    public init(name: String, host: String, port: UInt16, tls: TLSIdentity? = nil, backlog: Int32 = ListenerConfig.defaultBacklog) {
         self.name = name
         self.host = host
         self.port = port
         self.tls = tls
+        self.backlog = backlog
     }
 }
 
@@ -39,6 +46,10 @@ public struct Limits: Sendable, Hashable {
     public var maxRequestsPerConnection: Int = 1000
     /// Time in-flight requests get to finish on SIGTERM. Default 15 s.
     public var drainTimeoutNanos: UInt64 = 15_000_000_000
+    /// Open client connections per process; a connection accepted above it is closed at once.
+    /// `nil` (the default) sizes it from `RLIMIT_NOFILE` when the proxy starts (see
+    /// `ConnectionBudget.defaultLimit` in SluiceProxy).
+    public var maxConnections: Int?
 
     /// Creates limits with every default.
     public init() {}

@@ -1,7 +1,9 @@
 import Glibc
 
 /// A growable byte FIFO with stable storage: append at the tail, consume from the head.
-/// Used for connection input and output; allocated once per connection and reused.
+/// Used for connection input and output. Either allocated once with `init(capacity:)` and reused,
+/// or created empty with `init()` and given a `BufferPool` block only while it is in use
+/// (`attach`/`detach`), so that idle connections hold no buffer.
 public struct ByteQueue {
     /// Storage; owned by the connection holding this queue.
     public private(set) var storage: UnsafeMutableRawPointer
@@ -18,8 +20,42 @@ public struct ByteQueue {
         storage = .allocate(byteCount: capacity, alignment: 16)
     }
 
-    /// Frees the storage; the owner calls this exactly once.
-    public func deallocate() { storage.deallocate() }
+    /// An empty queue without storage (capacity 0). `attach` gives it a pool block; appending
+    /// to it without one allocates (the slow path of `reserve`).
+    public init() {
+        capacity = 0
+        storage = ByteQueue.noStorage
+    }
+
+    /// Where `storage` points while a queue has none: never read or written (capacity 0), never freed.
+    private nonisolated(unsafe) static let noStorage = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+
+    /// Frees the storage (none: nothing to do); the owner calls this exactly once.
+    public func deallocate() {
+        if capacity != 0 { storage.deallocate() }
+    }
+
+    /// True while the queue holds storage.
+    @inline(__always) public var hasStorage: Bool { capacity != 0 }
+
+    /// Gives a queue without storage a block from `pool` (one comparison when it has one).
+    @inline(__always) public mutating func attach(_ pool: BufferPool) {
+        if capacity == 0 {
+            storage = pool.take()
+            capacity = pool.blockSize
+        }
+    }
+
+    /// Gives the storage of an empty queue back: to `pool` when it is a pool-sized block, freed
+    /// when it grew past that. A queue holding bytes keeps its storage (nothing happens).
+    public mutating func detach(to pool: BufferPool) {
+        guard capacity != 0, head == tail else { return }
+        if capacity == pool.blockSize { pool.give(storage) } else { storage.deallocate() }
+        storage = ByteQueue.noStorage
+        capacity = 0
+        head = 0
+        tail = 0
+    }
 
     /// Bytes waiting.
     @inline(__always) public var count: Int { tail - head }
@@ -71,11 +107,11 @@ public struct ByteQueue {
             head = 0
             if capacity - tail >= n { return }
         }
-        var newCapacity = capacity * 2
+        var newCapacity = max(capacity * 2, 4096)
         while newCapacity - tail < n { newCapacity *= 2 }
         let fresh = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         fresh.copyMemory(from: storage, byteCount: tail)
-        storage.deallocate()
+        if capacity != 0 { storage.deallocate() }
         storage = fresh
         capacity = newCapacity
     }

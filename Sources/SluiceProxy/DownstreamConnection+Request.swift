@@ -97,6 +97,7 @@ extension DownstreamConnection {
         }
         guard up.output.count + bodyLength <= 64 * 1024 else { return }
         replay.removeAll(keepingCapacity: true)
+        if replay.capacity == 0 { replay.reserveCapacity(4096) }
         replay.append(contentsOf: up.output.readable)
         replay.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readable[0..<bodyLength]))
         exchange.replayable = true

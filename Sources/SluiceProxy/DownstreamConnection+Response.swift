@@ -315,5 +315,6 @@ extension DownstreamConnection {
         readPaused = false
         if !input.isEmpty { process() }
         if wasPaused && !readPaused && phase != .closing && phase != .closed { onReadable() }
+        releaseIdleBuffers()
     }
 }

@@ -14,8 +14,11 @@ final class DownstreamConnection: ExchangeHandler {
     /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
     /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
     unowned(unsafe) let worker: Worker
-    var input = ByteQueue(capacity: 64 * 1024)
-    var output = ByteQueue(capacity: 64 * 1024)
+    /// Request bytes; a worker pool block while bytes arrive or wait, none while idle (see
+    /// `releaseIdleBuffers`). Its block size is the most a request head can take.
+    var input = ByteQueue()
+    /// Response bytes; a pool block from the start of a request until the response is written.
+    var output = ByteQueue()
     var parser: RequestHeadParser
     var head = RequestHead()
     var phase = Phase.idle
@@ -57,13 +60,12 @@ final class DownstreamConnection: ExchangeHandler {
 
     init(worker: Worker, peer: UnsafeRawPointer, tls: TLSContext?) {
         self.worker = worker
-        if let tls { transport = TLSTransport(context: tls) }
+        if let tls { transport = TLSTransport(context: tls, buffers: worker.buffers) }
         let limits = worker.snapshot.limits
         parser = RequestHeadParser(limits: HTTP1Limits(maxHeadBytes: limits.maxRequestHeaders, maxHeaderCount: limits.maxHeaderCount))
         super.init()
         Sockets.peerIP(peer, into: &peerIP)
         exchange.requestID.reserveCapacity(64)
-        replay.reserveCapacity(4096)
     }
 
     deinit {
@@ -73,6 +75,15 @@ final class DownstreamConnection: ExchangeHandler {
 
     /// True between requests with nothing buffered (drain may close it).
     var isIdle: Bool { phase == .idle && input.isEmpty }
+
+    /// Between requests with nothing to read or write: gives both buffers back to the worker's
+    /// pool, so a kept-alive connection costs its object and socket only. The next bytes take a
+    /// block again (`onReadable`).
+    func releaseIdleBuffers() {
+        guard phase == .idle, input.isEmpty, output.isEmpty else { return }
+        input.detach(to: worker.buffers)
+        output.detach(to: worker.buffers)
+    }
 
     func start() {
         deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
@@ -117,6 +128,7 @@ final class DownstreamConnection: ExchangeHandler {
                 continue
             default: break
             }
+            input.attach(worker.buffers)
             let room = input.compactForRead()
             if room == 0 {
                 // Full of a pipelined request (or a head at the size limit, which the parser rejects).
@@ -130,9 +142,15 @@ final class DownstreamConnection: ExchangeHandler {
             case .bytes(let n):
                 process()
                 // A short plain read drained the socket (edge-triggered); TLS may hold more.
-                if n < room && transport == nil && !peerHungUp { return }
+                if n < room && transport == nil && !peerHungUp {
+                    releaseIdleBuffers()
+                    return
+                }
             case .wouldBlock:
-                guard let t = transport, t.handshakeDone, !alpnChecked else { return }
+                guard let t = transport, t.handshakeDone, !alpnChecked else {
+                    releaseIdleBuffers()
+                    return
+                }
                 alpnChecked = true
                 if t.tls.negotiatedALPN == "h2" {
                     worker.switchToHTTP2(self)
@@ -180,6 +198,8 @@ final class DownstreamConnection: ExchangeHandler {
             if phase == .idle {
                 phase = .head
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
+                // A response (or an error) will be written: take its buffer now, not mid-write.
+                output.attach(worker.buffers)
             }
             switch parser.parse(input.readable, into: &head) {
             case .incomplete:
@@ -223,6 +243,10 @@ final class DownstreamConnection: ExchangeHandler {
             up.closeNow(loop: worker.loop)
         }
         worker.loop.close(self)
+        input.clear()
+        output.clear()
+        input.detach(to: worker.buffers)
+        output.detach(to: worker.buffers)
         worker.connectionClosed()
     }
 
@@ -244,6 +268,7 @@ final class DownstreamConnection: ExchangeHandler {
 
     /// Reads and drops bytes while lingering; returns true if more may come.
     private func discardInput() -> Bool {
+        input.attach(worker.buffers)
         while true {
             input.clear()
             switch SocketIO.read(fd, input.writePointer, input.writableCount) {
@@ -286,7 +311,9 @@ final class DownstreamConnection: ExchangeHandler {
             return
         }
         if pendingOutput == 0 {
-            if phase == .closing {
+            if phase == .idle {
+                releaseIdleBuffers()
+            } else if phase == .closing {
                 finishClosing()
             } else if exchange.h2Unconsumed > 0, let h2 = exchange.h2Upstream {
                 h2.session.consume(stream: exchange.h2Stream, exchange.h2Unconsumed)

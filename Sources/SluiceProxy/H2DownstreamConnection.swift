@@ -11,8 +11,10 @@ final class H2DownstreamConnection: EventHandler {
     unowned(unsafe) let worker: Worker
     let events: H2ServerEvents
     var session: H2Session!
-    var input = ByteQueue(capacity: 64 * 1024)
-    var output = ByteQueue(capacity: 64 * 1024)
+    /// Bytes read for nghttp2; a worker pool block only while reading (nghttp2 takes all of it).
+    var input = ByteQueue()
+    /// Frames for the client; a worker pool block only while frames wait to be written.
+    var output = ByteQueue()
     var streams: [Int32: H2StreamExchange] = [:]
     private var free: [H2StreamExchange] = []
     /// The stream `withStream` found last, unretained: `streams` holds it, and
@@ -46,6 +48,7 @@ final class H2DownstreamConnection: EventHandler {
         let limits = worker.snapshot.limits
         session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
                                                                        maxHeaderCount: limits.maxHeaderCount))
+        input.attach(worker.buffers)
         input.append(buffered)
     }
 
@@ -70,7 +73,10 @@ final class H2DownstreamConnection: EventHandler {
     }
 
     private func onReadable() {
+        // `feed` hands nghttp2 everything read, so the block goes back once the socket is drained.
+        defer { input.detach(to: worker.buffers) }
         while !closed, !readPaused {
+            input.attach(worker.buffers)
             input.reserve(16 * 1024)
             let room = input.writableCount
             switch TransportIO.read(fd, transport, into: &input, max: room) {
@@ -104,6 +110,7 @@ final class H2DownstreamConnection: EventHandler {
     override func handleDeferred() {
         guard !closed else { return }
         if pendingOutput < H2DownstreamConnection.highWater {
+            output.attach(worker.buffers)
             session.flush(into: &output, limit: H2DownstreamConnection.highWater - pendingOutput)
         }
         writeOut()
@@ -114,6 +121,7 @@ final class H2DownstreamConnection: EventHandler {
         guard !closed else { return }
         if !writeOutput() { close(); return }
         if pendingOutput == 0 && session.wantsWrite {
+            output.attach(worker.buffers)
             session.flush(into: &output, limit: H2DownstreamConnection.highWater)
             if !writeOutput() { close(); return }
         }
@@ -125,6 +133,8 @@ final class H2DownstreamConnection: EventHandler {
             readPaused = true
         }
         if pendingOutput == 0 && !session.wantsRead && !session.wantsWrite { close() }
+        // Everything written: the block goes back until the session has frames again.
+        output.detach(to: worker.buffers)
     }
 
     @inline(__always)
@@ -160,6 +170,10 @@ final class H2DownstreamConnection: EventHandler {
         for (_, s) in streams { s.abort() }
         streams.removeAll()
         worker.loop.close(self)
+        input.clear()
+        output.clear()
+        input.detach(to: worker.buffers)
+        output.detach(to: worker.buffers)
         worker.connectionClosed()
     }
 

@@ -291,7 +291,7 @@ final class H2UpstreamPool {
         if let tls {
             // The builder made an h2 context for every TLS endpoint of an h2 backend.
             guard let context = tls.h2 else { return nil }
-            transport = TLSTransport(context: context, serverName: tls.peer.serverName)
+            transport = TLSTransport(context: context, serverName: tls.peer.serverName, buffers: worker.buffers)
         }
         let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout, transport: transport)
         guard c.connect(address) else { return nil }

@@ -14,14 +14,20 @@ public final class ProxyServer: @unchecked Sendable {
     /// Actual address of each listener by name (port 0 resolved), after `bind`.
     public private(set) var bound: [String: SocketAddress] = [:]
 
-    /// Creates `workerCount` workers serving the publisher's snapshots.
-    public init(workerCount: Int, publisher: SnapshotPublisher, accessLog: AccessLog? = nil) {
+    /// Open client connections across workers against `limits.max_connections`; owned here,
+    /// shared by every worker.
+    public let budget: ConnectionBudget
+
+    /// Creates `workerCount` workers serving the publisher's snapshots. `budget` defaults to one
+    /// sized from this process's `RLIMIT_NOFILE`.
+    public init(workerCount: Int, publisher: SnapshotPublisher, accessLog: AccessLog? = nil, budget: ConnectionBudget = ConnectionBudget()) {
+        self.budget = budget
         var ws: [Worker] = []
         var gs: [WorkerGauges] = []
         for i in 0..<workerCount {
             let g = WorkerGauges()
             gs.append(g)
-            ws.append(Worker(index: i, publisher: publisher, gauges: g, accessLog: accessLog))
+            ws.append(Worker(index: i, publisher: publisher, gauges: g, budget: budget, accessLog: accessLog))
         }
         workers = ws
         gauges = gs
@@ -35,7 +41,7 @@ public final class ProxyServer: @unchecked Sendable {
                 throw SocketError(operation: "resolve \(l.host)", code: EINVAL)
             }
             for (i, w) in workers.enumerated() {
-                let fd = try Sockets.listen(address)
+                let fd = try Sockets.listen(address, backlog: l.backlog)
                 if i == 0, l.port == 0, let actual = Sockets.localAddress(fd) { address = actual }
                 w.addListener(fd: fd, name: l.name)
             }

@@ -6,10 +6,16 @@ import SluiceTLS
 /// `tls:` listener (server role) or a backend with `tls:` (client role). Ciphertext read from
 /// the socket goes into OpenSSL's memory BIO, plaintext comes out into the connection's input;
 /// plaintext output is encrypted as one batch and written from `cipherOut`.
+///
+/// With a worker's `BufferPool` the two ciphertext buffers hold a pool block only while bytes
+/// move (`cipherIn` during a read, `cipherOut` until its bytes are written), so an idle TLS
+/// connection holds none; without one (health probes, off the workers) each keeps 16 KiB.
 final class TLSTransport {
     let tls: TLSConnection
-    var cipherIn = ByteQueue(capacity: 16 * 1024)
-    var cipherOut = ByteQueue(capacity: 16 * 1024)
+    var cipherIn: ByteQueue
+    var cipherOut: ByteQueue
+    /// The owning worker's pool (nil: fixed buffers); used only on that worker's thread.
+    private let buffers: BufferPool?
     /// Set once the handshake finished (the owner then checks ALPN once).
     private(set) var handshakeDone = false
     /// Why the session failed (TLS or socket), for the owner's log line.
@@ -29,8 +35,39 @@ final class TLSTransport {
 
     /// A server session (`serverName` nil, server context) or a client session that sends
     /// `serverName` as SNI and, when the context verifies, checks the certificate against it.
-    init(context: TLSContext, serverName: String? = nil) {
+    /// `buffers`: the worker's pool when the transport lives on a worker's loop.
+    init(context: TLSContext, serverName: String? = nil, buffers: BufferPool? = nil) {
         tls = TLSConnection(context: context, serverName: serverName)
+        self.buffers = buffers
+        if buffers == nil {
+            cipherIn = ByteQueue(capacity: 16 * 1024)
+            cipherOut = ByteQueue(capacity: 16 * 1024)
+        } else {
+            cipherIn = ByteQueue()
+            cipherOut = ByteQueue()
+        }
+    }
+
+    /// Gives `cipherIn` a block for a read (no-op without a pool: it always has one).
+    @inline(__always)
+    private func attachCipherIn() {
+        if let buffers { cipherIn.attach(buffers) }
+    }
+
+    /// Gives `cipherOut` a block before OpenSSL's output is drained into it.
+    @inline(__always)
+    private func attachCipherOut() {
+        if let buffers { cipherOut.attach(buffers) }
+    }
+
+    /// Returns the ciphertext blocks that hold nothing (all of `cipherIn` was fed to OpenSSL,
+    /// `cipherOut` was written) to the pool. Called when a read or write round ends.
+    @inline(__always)
+    private func releaseEmptyBuffers() {
+        guard let buffers else { return }
+        cipherIn.clear()
+        cipherIn.detach(to: buffers)
+        cipherOut.detach(to: buffers)
     }
 
     deinit {
@@ -45,8 +82,10 @@ final class TLSTransport {
     /// client's first call sends its ClientHello). Call on every event until `.done`.
     func handshake(fd: Int32) -> HandshakeProgress {
         if handshakeDone { return .done }
+        defer { releaseEmptyBuffers() }
         while true {
             let status = tls.handshake()
+            attachCipherOut()
             tls.drainCiphertext(into: &cipherOut)
             // A failed write shows up as an error or EOF on the next read.
             _ = cipherOut.flush(to: fd)
@@ -63,6 +102,7 @@ final class TLSTransport {
                 handshakeDone = true
                 return .done
             }
+            attachCipherIn()
             cipherIn.clear()
             switch SocketIO.read(fd, cipherIn.writePointer, cipherIn.writableCount) {
             case .bytes(0):
@@ -136,6 +176,7 @@ final class TLSTransport {
             case .failed(let e): return .failed(e)
             }
         }
+        defer { releaseEmptyBuffers() }
         while true {
             let (n, status) = tls.readPlaintext(into: &input, max: max)
             if n > 0 { return .bytes(n) }
@@ -146,6 +187,7 @@ final class TLSTransport {
                 return .failed(EPROTO)
             case .ok, .wantRead: break
             }
+            attachCipherIn()
             cipherIn.clear()
             switch SocketIO.read(fd, cipherIn.writePointer, cipherIn.writableCount) {
             case .bytes(0): return .bytes(0)
@@ -163,6 +205,7 @@ final class TLSTransport {
     /// `output` while the socket is backed up, so its size stays the owner's backpressure
     /// signal. False on error.
     func write(fd: Int32, from output: inout ByteQueue) -> Bool {
+        defer { releaseEmptyBuffers() }
         if !cipherOut.isEmpty {
             guard cipherOut.flush(to: fd) else { return false }
             if !cipherOut.isEmpty { return true }
@@ -174,6 +217,7 @@ final class TLSTransport {
             }
             output.clear()
         }
+        attachCipherOut()
         tls.drainCiphertext(into: &cipherOut)
         return cipherOut.flush(to: fd)
     }

@@ -34,6 +34,12 @@ final class Worker {
     private(set) var draining = false
     /// Shared with the control thread: how many connections are open (drain progress).
     let gauges: WorkerGauges
+    /// The process-wide count of open client connections (`limits.max_connections`), shared by all workers.
+    let budget: ConnectionBudget
+    /// Read and write buffers of this worker's client connections, taken while bytes move and
+    /// given back when a connection goes idle or closes. 64 KiB blocks (the most a request head
+    /// may take); up to 256 (16 MiB) are kept for reuse.
+    let buffers = BufferPool(blockSize: 64 * 1024, maxFree: 256)
     /// Upstream TLS failure log pacing per endpoint: when one was last logged, how many since.
     var tlsFailureLog: [SocketAddress: (loggedAt: UInt64, suppressed: Int)] = [:]
 
@@ -41,8 +47,9 @@ final class Worker {
     let accessLog: AccessLogRing?
     let accessLogThreshold: UInt64
 
-    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges, accessLog: AccessLog?) {
+    init(index: Int, publisher: SnapshotPublisher, gauges: WorkerGauges, budget: ConnectionBudget, accessLog: AccessLog?) {
         self.index = index
+        self.budget = budget
         self.accessLog = accessLog?.rings[index]
         accessLogThreshold = accessLog?.sampleThreshold ?? 0
         self.publisher = publisher
@@ -139,7 +146,7 @@ final class Worker {
         if let tls = snapshot.endpointTLS[endpoint] {
             // The builder made an http/1.1 context for every TLS endpoint of an HTTP/1.1 backend.
             guard let context = tls.http1 else { c.state = .closed; return c }
-            c.transport = TLSTransport(context: context, serverName: tls.peer.serverName)
+            c.transport = TLSTransport(context: context, serverName: tls.peer.serverName, buffers: buffers)
             c.tlsPeer = tls.peer
             c.tlsWorker = self
         }
@@ -217,11 +224,17 @@ final class Worker {
 
     private static let sixteenZeros = [UInt8](repeating: 48, count: 16)
 
-    /// Takes ownership of an accepted client socket.
+    /// Takes ownership of an accepted client socket, or closes it at once when the process
+    /// already has `limits.max_connections` client connections open (counted, nothing sent).
     func adopt(client fd: Int32, peer: UnsafeRawPointer, listener: String) {
         if draining { SocketIO.close(fd); return }
-        SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         refreshSnapshot()
+        guard budget.tryAcquire(limit: snapshot.limits.maxConnections ?? budget.defaultLimit) else {
+            SocketIO.close(fd)
+            snapshot.global.increment(.connectionsRefusedOverLimit, worker: index)
+            return
+        }
+        SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let conn = DownstreamConnection(worker: self, peer: peer, tls: snapshot.tlsContext(listener: listener))
         loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         connections += 1
@@ -236,6 +249,9 @@ final class Worker {
         let h2 = H2DownstreamConnection(worker: self, peerIP: h1.peerIP, buffered: h1.input.readable, transport: h1.transport)
         h1.transport = nil
         h1.input.clear()
+        h1.output.clear()
+        h1.input.detach(to: buffers)
+        h1.output.detach(to: buffers)
         h1.phase = .closed
         loop.transfer(from: h1, to: h2, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         snapshot.global.increment(.h2Connections, worker: index)
@@ -244,6 +260,7 @@ final class Worker {
 
     /// Called by a downstream connection when it closes.
     func connectionClosed() {
+        budget.release()
         connections -= 1
         gauges.connections.store(connections, ordering: .relaxed)
         snapshot.global.adjust(.openClientConnections, by: -1, worker: index)

@@ -83,6 +83,8 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case adminConnectionsRejected
     /// Admin connections closed because their overall deadline passed.
     case adminConnectionTimeouts
+    /// Client connections closed right after accept because `limits.max_connections` were open.
+    case connectionsRefusedOverLimit
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -132,6 +134,7 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .adminRequestsRefused: return "Admin requests refused by the Host, Origin, preflight or content-type policy."
         case .adminConnectionsRejected: return "Admin connections refused with 503 because every connection slot was busy."
         case .adminConnectionTimeouts: return "Admin connections closed at their overall deadline."
+        case .connectionsRefusedOverLimit: return "Client connections closed at accept because limits.max_connections were open."
         }
     }
 

@@ -81,6 +81,7 @@ enum Supervisor {
         let listening = server.bound.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
         logger.info("sluice started", metadata: [
             "workers": "\(workers)", "listeners": "\(listening)",
+            "max_connections": "\(config.limits.maxConnections ?? server.budget.defaultLimit)",
             "admin": "\(admin.map { "\($0.address)" } ?? "off")",
             "routes": "\(config.routeTable.routes.map(\.name).joined(separator: ","))",
             "config": "\(configPath ?? "built-in")",

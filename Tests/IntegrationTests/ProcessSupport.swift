@@ -68,8 +68,9 @@ final class SluiceProcess: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
     var adminBase: String { "http://127.0.0.1:\(adminPort)" }
 
-    /// Starts the binary and waits (bounded) until `/ready` answers 200.
-    init(yaml: String, port: UInt16? = nil, adminPort: UInt16? = nil, readyTimeout: Double = 15) throws {
+    /// Starts the binary and waits (bounded) until `/ready` answers 200. `descriptorLimit` runs it
+    /// under `prlimit --nofile=N:N` (prlimit execs it: `pid` is sluice's).
+    init(yaml: String, port: UInt16? = nil, adminPort: UInt16? = nil, readyTimeout: Double = 15, descriptorLimit: Int? = nil) throws {
         let sluice = try sluiceExecutable()
         self.port = try port ?? freeLoopbackPort()
         var admin = try adminPort ?? freeLoopbackPort()
@@ -82,8 +83,13 @@ final class SluiceProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         try writeConfig(yaml)
-        process.executableURL = URL(fileURLWithPath: sluice)
-        process.arguments = ["run", "--config", configPath]
+        if let n = descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(n):\(n)", sluice, "run", "--config", configPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: sluice)
+            process.arguments = ["run", "--config", configPath]
+        }
         process.standardInput = FileHandle.nullDevice
         // One open file description for both streams (a shared offset), closed here once the child has it.
         let out = FileHandle(forUpdatingAtPath: stderrPath)
