@@ -122,6 +122,8 @@ final class AdminLoop: Sendable {
         var refusals = AdminBusyRefusals()
         var lastBusyLog: UInt64 = 0
         var refusedSinceLog = 0
+        var lastAcceptFailureLog: UInt64 = 0
+        var acceptFailuresSinceLog = 0
         while !stopping.load(ordering: .relaxed) {
             var pfds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] + refusals.pollDescriptors
             let ready = poll(&pfds, nfds_t(pfds.count), Self.pollMillis)
@@ -132,7 +134,17 @@ final class AdminLoop: Sendable {
             if fd < 0 {
                 let e = errno
                 if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED {
-                    logger.warning("admin accept failed", metadata: ["error": "\(SocketIO.describe(e))"])
+                    // EMFILE and friends: counted every time, logged at most once per interval, and a
+                    // pause so that the level-triggered poll does not spin.
+                    global.incrementShared(.acceptFailures)
+                    acceptFailuresSinceLog += 1
+                    if now &- lastAcceptFailureLog >= Self.busyLogIntervalNanos || lastAcceptFailureLog == 0 {
+                        logger.warning("admin accept failed", metadata: [
+                            "error": "\(SocketIO.describe(e))", "failures": "\(acceptFailuresSinceLog)",
+                        ])
+                        lastAcceptFailureLog = now
+                        acceptFailuresSinceLog = 0
+                    }
                     usleep(50_000)
                 }
                 continue
