@@ -43,7 +43,7 @@ let package = Package(
             "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1"]),
+        .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1", "SluiceStats"]),
         .target(name: "SluiceNotify", dependencies: [
             "SluiceConfig", "SluiceDemo", "SluiceStats", "SluiceCore",
             .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import SluiceStats
 import Foundation
 
 /// The toy fraud model behind the predict endpoints: a deterministic function of the transaction amount,

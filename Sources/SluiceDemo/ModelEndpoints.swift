@@ -1,3 +1,4 @@
+import SluiceStats
 import Foundation
 
 /// The `ModelServer`'s endpoints:

@@ -1,3 +1,4 @@
+import SluiceStats
 /// A response the `ModelServer` is about to write.
 struct ModelResponse: Sendable {
     /// How the body is produced.

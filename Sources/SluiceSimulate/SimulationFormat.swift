@@ -52,27 +52,6 @@ public enum SimulationFormat {
         rounded(seconds, digits: seconds < 10 ? 2 : 1) + "s"
     }
 
-    /// `text` as a JSON string literal.
-    public static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// Times with decimals and a unit, as the simulator's flags take them (`2.5ms`, `800us`, `1s`).

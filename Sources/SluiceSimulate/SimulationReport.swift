@@ -1,3 +1,4 @@
+import SluiceStats
 /// The printed result of `sluice simulate`: a readable table, or one JSON object.
 public enum SimulationReport {
     /// The setup and the figures as aligned `label  value` lines.
@@ -50,7 +51,7 @@ public enum SimulationReport {
         let route = plan.route
         let traffic = plan.traffic
         let s = SimulationSummary(result)
-        let str = SimulationFormat.jsonString
+        let str = JSONText.quote
         func num(_ x: Double) -> String { LatencyText.number(x) }
         func percentiles(_ p: SecondsPercentiles?) -> String {
             guard let p else { return "null" }

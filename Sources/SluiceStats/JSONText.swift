@@ -1,7 +1,8 @@
-/// Writing JSON text by hand, so responses keep a readable, documented key order.
-enum JSONText {
+/// Writing JSON text by hand, so responses and reports keep a readable, documented key order
+/// (the demo model servers, `sluice simulate --format json`).
+public enum JSONText {
     /// `s` as a JSON string literal, quotes included.
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for u in s.unicodeScalars {
@@ -25,7 +26,7 @@ enum JSONText {
     }
 
     /// `x` rounded to `decimals` places, as a JSON number (`null` if not finite).
-    static func number(_ x: Double, decimals: Int = 4) -> String {
+    public static func number(_ x: Double, decimals: Int = 4) -> String {
         guard x.isFinite else { return "null" }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
