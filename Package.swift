@@ -10,6 +10,19 @@ let hotPath: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
+/// libFuzzer targets (docs/fuzzing.md). Each defines `LLVMFuzzerTestOneInput` and no `main`, so it
+/// links only with `-sanitize=fuzzer`: they exist only when `SLUICE_FUZZ` is set (scripts/fuzz sets it),
+/// and a plain `swift build` / `swift build -c release` never sees them.
+let fuzzing = Context.environment["SLUICE_FUZZ"].map { !$0.isEmpty && $0 != "0" } ?? false
+let fuzzTargets: [Target] = !fuzzing ? [] : [
+    .executableTarget(name: "FuzzHTTP1Request", dependencies: ["SluiceHTTP1"], path: "Fuzz/Sources/FuzzHTTP1Request"),
+    .executableTarget(name: "FuzzHTTP1Response", dependencies: ["SluiceHTTP1"], path: "Fuzz/Sources/FuzzHTTP1Response"),
+    .executableTarget(name: "FuzzChunked", dependencies: ["SluiceHTTP1"], path: "Fuzz/Sources/FuzzChunked"),
+    .executableTarget(name: "FuzzH2Session", dependencies: ["SluiceHTTP2", "SluiceCore"], path: "Fuzz/Sources/FuzzH2Session"),
+    .executableTarget(name: "FuzzConfig", dependencies: ["SluiceConfig"], path: "Fuzz/Sources/FuzzConfig"),
+    .executableTarget(name: "FuzzJSONPointer", dependencies: ["SluiceRouting"], path: "Fuzz/Sources/FuzzJSONPointer"),
+]
+
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
@@ -67,6 +80,6 @@ let package = Package(
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
         .testTarget(name: "SluiceSimulateTests", dependencies: ["SluiceSimulate", "SluiceRouting", "SluiceStats", "SluiceConfig"]),
-    ],
+    ] + fuzzTargets,
     swiftLanguageModes: [.v6]
 )

@@ -46,11 +46,13 @@ public struct JSONPointer: Sendable, Equatable {
     public func agree(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, tolerance: Double) -> Bool {
         guard let ra = valueRange(in: a), let rb = valueRange(in: b) else { return false }
         let va = UnsafeRawBufferPointer(rebasing: a[ra]), vb = UnsafeRawBufferPointer(rebasing: b[rb])
+        // Identical values always agree, even numbers whose difference is NaN (1e999, NaN, Infinity).
+        if va.elementsEqual(vb) { return true }
         if let x = Double(String(decoding: va, as: UTF8.self)), let y = Double(String(decoding: vb, as: UTF8.self)) {
             // A hair of slack so 0.82 vs 0.83 agrees at tolerance 0.01 despite binary rounding.
-            return abs(x - y) <= tolerance + 1e-9
+            return x == y || abs(x - y) <= tolerance + 1e-9
         }
-        return va.elementsEqual(vb)
+        return false
     }
 }
 

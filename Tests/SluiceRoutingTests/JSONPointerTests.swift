@@ -38,4 +38,17 @@ import Testing
         #expect(!agree(#"{"l":"cat"}"#, #"{"l":"dog"}"#, "/l"))
         #expect(!agree(a, #"{"other":1}"#, "/predictions/fraud_probability"))
     }
+
+    /// Found by FuzzJSONPointer (`/0/0 NUL [[1e31000]]`): a number too large for a Double is
+    /// infinite, infinity minus infinity is NaN, so a prediction disagreed with itself. The same
+    /// held for NaN and Infinity, which Python's json module writes. Identical values agree.
+    @Test func identicalValuesAgreeEvenWhenNotFinite() {
+        #expect(agree("[[1e31000]]", "[[1e31000]]", "/0/0"))
+        #expect(agree("[[1e31000]]", "[[1e31000]]", "/0/0", tolerance: 0))
+        #expect(agree(#"{"p":NaN}"#, #"{"p":NaN}"#, "/p"))
+        #expect(agree(#"{"p":Infinity}"#, #"{"p": 1e999}"#, "/p"))
+        #expect(!agree(#"{"p":Infinity}"#, #"{"p":-Infinity}"#, "/p"))
+        #expect(!agree(#"{"p":NaN}"#, #"{"p":0.5}"#, "/p"))
+        #expect(!agree(#"{"p":1e999}"#, #"{"p":0.5}"#, "/p"))
+    }
 }
