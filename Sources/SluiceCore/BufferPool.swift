@@ -11,32 +11,42 @@ public final class BufferPool {
     public let blockSize: Int
     /// Most blocks kept for reuse.
     public let maxFree: Int
-    /// Blocks waiting for reuse.
-    private var free: [UnsafeMutableRawPointer] = []
+    /// Blocks waiting for reuse: `freeBlocks[0 ..< freeCount]` (a fixed array of `maxFree` slots, so
+    /// taking and giving back are a load and a store, with no array bookkeeping on the hot path).
+    private let freeBlocks: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Blocks waiting for reuse now.
+    public private(set) var freeCount = 0
 
     /// An empty pool of `blockSize`-byte blocks keeping at most `maxFree` of them.
     public init(blockSize: Int, maxFree: Int) {
         self.blockSize = blockSize
-        self.maxFree = maxFree
-        free.reserveCapacity(maxFree)
+        self.maxFree = max(maxFree, 0)
+        freeBlocks = .allocate(capacity: max(maxFree, 1))
     }
 
     deinit {
-        for b in free { b.deallocate() }
+        for i in 0..<freeCount { freeBlocks[i]?.deallocate() }
+        freeBlocks.deallocate()
     }
-
-    /// Blocks waiting for reuse now.
-    public var freeCount: Int { free.count }
 
     /// A block: a reused one, or a new one when none waits.
     @inline(__always)
     public func take() -> UnsafeMutableRawPointer {
-        free.popLast() ?? .allocate(byteCount: blockSize, alignment: 16)
+        if freeCount > 0, let block = freeBlocks[freeCount - 1] {
+            freeCount -= 1
+            return block
+        }
+        return .allocate(byteCount: blockSize, alignment: 16)
     }
 
     /// Takes back a block that came from `take` (its contents are dropped).
     @inline(__always)
     public func give(_ block: UnsafeMutableRawPointer) {
-        if free.count < maxFree { free.append(block) } else { block.deallocate() }
+        if freeCount < maxFree {
+            freeBlocks[freeCount] = block
+            freeCount += 1
+        } else {
+            block.deallocate()
+        }
     }
 }

@@ -81,8 +81,9 @@ final class DownstreamConnection: ExchangeHandler {
     /// block again (`onReadable`).
     func releaseIdleBuffers() {
         guard phase == .idle, input.isEmpty, output.isEmpty else { return }
-        input.detach(to: worker.buffers)
-        output.detach(to: worker.buffers)
+        let pool = worker.buffers
+        input.detach(to: pool)
+        output.detach(to: pool)
     }
 
     func start() {
@@ -128,7 +129,7 @@ final class DownstreamConnection: ExchangeHandler {
                 continue
             default: break
             }
-            input.attach(worker.buffers)
+            if !input.hasStorage { input.attach(worker.buffers) }
             let room = input.compactForRead()
             if room == 0 {
                 // Full of a pipelined request (or a head at the size limit, which the parser rejects).
@@ -199,7 +200,7 @@ final class DownstreamConnection: ExchangeHandler {
                 phase = .head
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
                 // A response (or an error) will be written: take its buffer now, not mid-write.
-                output.attach(worker.buffers)
+                if !output.hasStorage { output.attach(worker.buffers) }
             }
             switch parser.parse(input.readable, into: &head) {
             case .incomplete:
@@ -268,7 +269,7 @@ final class DownstreamConnection: ExchangeHandler {
 
     /// Reads and drops bytes while lingering; returns true if more may come.
     private func discardInput() -> Bool {
-        input.attach(worker.buffers)
+        if !input.hasStorage { input.attach(worker.buffers) }
         while true {
             input.clear()
             switch SocketIO.read(fd, input.writePointer, input.writableCount) {

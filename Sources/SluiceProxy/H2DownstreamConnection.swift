@@ -48,7 +48,7 @@ final class H2DownstreamConnection: EventHandler {
         let limits = worker.snapshot.limits
         session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
                                                                        maxHeaderCount: limits.maxHeaderCount))
-        input.attach(worker.buffers)
+        if !input.hasStorage { input.attach(worker.buffers) }
         input.append(buffered)
     }
 
@@ -76,7 +76,7 @@ final class H2DownstreamConnection: EventHandler {
         // `feed` hands nghttp2 everything read, so the block goes back once the socket is drained.
         defer { input.detach(to: worker.buffers) }
         while !closed, !readPaused {
-            input.attach(worker.buffers)
+            if !input.hasStorage { input.attach(worker.buffers) }
             input.reserve(16 * 1024)
             let room = input.writableCount
             switch TransportIO.read(fd, transport, into: &input, max: room) {
@@ -110,7 +110,7 @@ final class H2DownstreamConnection: EventHandler {
     override func handleDeferred() {
         guard !closed else { return }
         if pendingOutput < H2DownstreamConnection.highWater {
-            output.attach(worker.buffers)
+            if !output.hasStorage { output.attach(worker.buffers) }
             session.flush(into: &output, limit: H2DownstreamConnection.highWater - pendingOutput)
         }
         writeOut()
@@ -121,7 +121,7 @@ final class H2DownstreamConnection: EventHandler {
         guard !closed else { return }
         if !writeOutput() { close(); return }
         if pendingOutput == 0 && session.wantsWrite {
-            output.attach(worker.buffers)
+            if !output.hasStorage { output.attach(worker.buffers) }
             session.flush(into: &output, limit: H2DownstreamConnection.highWater)
             if !writeOutput() { close(); return }
         }
