@@ -15,12 +15,13 @@ let hotPath: [SwiftSetting] = [
 /// and a plain `swift build` / `swift build -c release` never sees them.
 let fuzzing = Context.environment["SLUICE_FUZZ"].map { !$0.isEmpty && $0 != "0" } ?? false
 let fuzzTargets: [Target] = !fuzzing ? [] : [
-    .executableTarget(name: "FuzzHTTP1Request", dependencies: ["SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzHTTP1Request"),
-    .executableTarget(name: "FuzzHTTP1Response", dependencies: ["SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzHTTP1Response"),
-    .executableTarget(name: "FuzzChunked", dependencies: ["SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzChunked"),
-    .executableTarget(name: "FuzzH2Session", dependencies: ["SluiceHTTP2", "SluiceCore"], path: "Tests/Fuzz/Sources/FuzzH2Session"),
-    .executableTarget(name: "FuzzConfig", dependencies: ["SluiceConfig"], path: "Tests/Fuzz/Sources/FuzzConfig"),
-    .executableTarget(name: "FuzzJSONPointer", dependencies: ["SluiceRouting"], path: "Tests/Fuzz/Sources/FuzzJSONPointer"),
+    .target(name: "FuzzSupport", path: "Tests/Fuzz/Sources/FuzzSupport"),
+    .executableTarget(name: "FuzzHTTP1Request", dependencies: ["FuzzSupport", "SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzHTTP1Request"),
+    .executableTarget(name: "FuzzHTTP1Response", dependencies: ["FuzzSupport", "SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzHTTP1Response"),
+    .executableTarget(name: "FuzzChunked", dependencies: ["FuzzSupport", "SluiceHTTP1"], path: "Tests/Fuzz/Sources/FuzzChunked"),
+    .executableTarget(name: "FuzzH2Session", dependencies: ["FuzzSupport", "SluiceHTTP2", "SluiceCore"], path: "Tests/Fuzz/Sources/FuzzH2Session"),
+    .executableTarget(name: "FuzzConfig", dependencies: ["FuzzSupport", "SluiceConfig"], path: "Tests/Fuzz/Sources/FuzzConfig"),
+    .executableTarget(name: "FuzzJSONPointer", dependencies: ["FuzzSupport", "SluiceRouting"], path: "Tests/Fuzz/Sources/FuzzJSONPointer"),
 ]
 
 let package = Package(

@@ -10,11 +10,9 @@
 // - without an error, everything is consumed unless the body finished (only bytes after the end
 //   of the message are ever left over), and a finished decoder consumes nothing more;
 // - errors have the decoder's status class (4xx for requests, 502 for responses).
+import FuzzSupport
 import SluiceHTTP1
 
-func check(_ ok: Bool, _ message: @autoclosure () -> String) {
-    if !ok { fatalError("property violated: \(message())") }
-}
 
 struct Outcome: Equatable {
     var consumed = 0
@@ -69,20 +67,6 @@ func decode(_ buf: UnsafeRawBufferPointer, _ ends: some Sequence<Int>, _ templat
     return out
 }
 
-/// Where to split the input in two: every offset for short inputs; else both ends and 14 offsets
-/// picked by a hash of the bytes (the byte-at-a-time pass covers every offset incrementally).
-func splits(_ buf: UnsafeRawBufferPointer) -> [Int] {
-    let n = buf.count
-    if n <= 16 { return Array(0 ... n) }
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in buf { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    var result = [0, n]
-    for _ in 0 ..< 14 {
-        h = h &* 6364136223846793005 &+ 1442695040888963407
-        result.append(Int((h >> 33) % UInt64(n + 1)))
-    }
-    return result
-}
 
 func run(_ buf: UnsafeRawBufferPointer, _ template: ChunkedDecoder) {
     let expected = decode(buf, [], template)

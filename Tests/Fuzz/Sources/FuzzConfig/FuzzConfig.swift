@@ -3,11 +3,9 @@
 //
 // Properties: never crashes, whatever the bytes; a rejected file always carries at least one error
 // with a message; parsing the same text twice gives the same verdict (errors included).
+import FuzzSupport
 import SluiceConfig
 
-func check(_ ok: Bool, _ message: @autoclosure () -> String) {
-    if !ok { fatalError("property violated: \(message())") }
-}
 
 func load(_ text: String) -> ConfigErrors? {
     do {

@@ -10,12 +10,10 @@
 // - total output is bounded by the input: at most 8 KiB + 16 bytes per input byte;
 // - open stream states never exceed the advertised concurrency limit, on both limit sets;
 // - once receive failed, it keeps failing.
+import FuzzSupport
 import SluiceCore
 import SluiceHTTP2
 
-func check(_ ok: Bool, _ message: @autoclosure () -> String) {
-    if !ok { fatalError("property violated: \(message())") }
-}
 
 let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 let body = [UInt8](repeating: 0x61, count: 32)

@@ -8,13 +8,11 @@
 //   close never leaves the connection reusable;
 // - every error is an upstream error (502);
 // - parsing exactly the first `headLength` bytes gives the same head.
+import FuzzSupport
 import SluiceHTTP1
 
 let smallLimits = HTTP1Limits(maxRequestLine: 64, maxHeaderLine: 64, maxHeadBytes: 256, maxHeaderCount: 6)
 
-func check(_ ok: Bool, _ message: @autoclosure () -> String) {
-    if !ok { fatalError("property violated: \(message())") }
-}
 
 func parseInPieces(_ buf: UnsafeRawBufferPointer, _ ends: some Sequence<Int>, _ limits: HTTP1Limits,
                    _ isHEAD: Bool) -> (ParseResult, ResponseHead) {
@@ -29,20 +27,6 @@ func parseInPieces(_ buf: UnsafeRawBufferPointer, _ ends: some Sequence<Int>, _ 
     return (r, head)
 }
 
-/// Where to split the input in two: every offset for short inputs; else both ends and 14 offsets
-/// picked by a hash of the bytes (the byte-at-a-time pass covers every offset incrementally).
-func splits(_ buf: UnsafeRawBufferPointer) -> [Int] {
-    let n = buf.count
-    if n <= 16 { return Array(0 ... n) }
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in buf { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    var result = [0, n]
-    for _ in 0 ..< 14 {
-        h = h &* 6364136223846793005 &+ 1442695040888963407
-        result.append(Int((h >> 33) % UInt64(n + 1)))
-    }
-    return result
-}
 
 func checkHead(_ head: ResponseHead, _ n: Int, _ isHEAD: Bool) {
     let h = head.headLength

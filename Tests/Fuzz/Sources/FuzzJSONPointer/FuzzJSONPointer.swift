@@ -8,11 +8,9 @@
 //   itself one whole value (looking it up with the empty pointer inside the slice finds all of it);
 // - `agree` is symmetric, for tolerance 0 and 0.01, and agreeing implies both values exist;
 // - a document agrees with itself wherever the pointer finds a value (reflexive).
+import FuzzSupport
 import SluiceRouting
 
-func check(_ ok: Bool, _ message: @autoclosure () -> String) {
-    if !ok { fatalError("property violated: \(message())") }
-}
 
 let root = JSONPointer("")!
 
