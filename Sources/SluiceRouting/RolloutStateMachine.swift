@@ -389,7 +389,6 @@ public struct RolloutStateMachine: Sendable, Equatable {
             record.targets.append(TargetEvaluation(target: t, figures: RolloutFiguresSummary(c), outcome: outcome,
                                                    consecutiveBreaches: consecutiveBreaches[t], checks: checks))
         }
-        record.latencyThresholdMicros = latencyThresholdMicros
         lastEvaluation = record
         lastEvaluationBreached = anyBreach
         guard !tripped.isEmpty else { return actions }
@@ -422,6 +421,8 @@ public struct RolloutStateMachine: Sendable, Equatable {
     private mutating func feedSequential(
         _ relative: RelativeThresholds, spec: RollbackSpec, window: RolloutWindowFigures?, increment: [RolloutWindowFigures]?
     ) {
+        // Traffic from before a baseline quantile was known is not fed to the latency test.
+        var feedLatency = true
         if latencyThresholdMicros == nil {
             switch relative.latencyThreshold {
             case .micros(let t):
@@ -429,16 +430,14 @@ public struct RolloutStateMachine: Sendable, Equatable {
             case .baselineQuantile(let q):
                 if let w = window, w.latencyCount >= UInt64(max(spec.minRequests, 1)) {
                     latencyThresholdMicros = w.quantileBoundMicros(q)
-                    // Traffic before the threshold was known is not fed to the latency test.
-                    return feedErrorsOnly(increment)
+                    feedLatency = false
                 }
             }
         }
-        guard let increment else { return }
         let b = route.baseline
-        guard increment.indices.contains(b) else { return }
+        guard let increment, increment.indices.contains(b) else { return }
         let base = increment[b]
-        let threshold = latencyThresholdMicros
+        let threshold = feedLatency ? latencyThresholdMicros : nil
         for t in sequential.indices where t != b && increment.indices.contains(t) {
             let c = increment[t]
             sequential[t].errors.add(candidateRequests: c.requests, candidateEvents: c.errors,
@@ -447,16 +446,6 @@ public struct RolloutStateMachine: Sendable, Equatable {
                 sequential[t].latency.add(candidateRequests: c.latencyCount, candidateEvents: c.count(slowerThan: threshold),
                                           baselineRequests: base.latencyCount, baselineEvents: base.count(slowerThan: threshold))
             }
-        }
-    }
-
-    /// Adds `increment` to the error tests only.
-    private mutating func feedErrorsOnly(_ increment: [RolloutWindowFigures]?) {
-        let b = route.baseline
-        guard let increment, increment.indices.contains(b) else { return }
-        for t in sequential.indices where t != b && increment.indices.contains(t) {
-            sequential[t].errors.add(candidateRequests: increment[t].requests, candidateEvents: increment[t].errors,
-                                     baselineRequests: increment[b].requests, baselineEvents: increment[b].errors)
         }
     }
 

@@ -109,6 +109,18 @@ struct RolloutVerdictTests {
         #expect(m.reason?.contains("slower than") == true, "\(m.reason ?? "")")
     }
 
+    @Test func aFixedLatencyThresholdIsUsedFromTheStart() {
+        var spec = Self.sequentialSpec()
+        spec.relativeToBaseline?.latencyThreshold = .micros(30_000)
+        var m = RolloutStateMachine(route: Self.canary(spec), targetNames: Self.names)
+        var traffic = RecordedTraffic(targets: 2)
+        _ = m.start(now: sec(0))
+        _ = Self.run(&m, &traffic, from: 0, seconds: 120, errorEvery: [0, 0], micros: [20_000, 40_000])
+        #expect(m.state == .rolledBack)
+        #expect(m.reason?.contains("slower than 30ms") == true, "\(m.reason ?? "")")
+        #expect(m.lastEvaluation?.latencyThresholdMicros == 30_000)
+    }
+
     @Test func dryRunReportsButMovesNothing() {
         var spec = Self.sequentialSpec(dryRun: true)
         spec.maxErrorRate = 0.02
