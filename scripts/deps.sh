@@ -10,7 +10,7 @@ sluice_install_deps() {
   local mode="$1"   # run | test
   for p in libssl-dev libnghttp2-dev pkg-config openssl ca-certificates; do sluice_check_pkg "$p"; done
   if [ "$mode" = test ]; then
-    for p in curl nghttp2-client nghttp2-proxy wrk python3 python3-pip; do sluice_check_pkg "$p"; done
+    for p in curl nghttp2-client nghttp2-proxy wrk python3 python3-pip etcd-server etcd-client chromium; do sluice_check_pkg "$p"; done
   fi
   if [ ${#sluice_need_apt[@]} -gt 0 ]; then
     echo "installing: ${sluice_need_apt[*]}" >&2
@@ -19,8 +19,8 @@ sluice_install_deps() {
     apt-get install -y -qq "${sluice_need_apt[@]}" >/dev/null
   fi
   if [ "$mode" = test ]; then
-    python3 - <<'PY' 2>/dev/null || python3 -m pip install -q --break-system-packages prometheus-client grpcio 2>/dev/null || python3 -m pip install -q prometheus-client grpcio
-import prometheus_client, grpc
+    python3 - <<'PY' 2>/dev/null || python3 -m pip install -q --break-system-packages prometheus-client grpcio grpcio-tools 2>/dev/null || python3 -m pip install -q prometheus-client grpcio grpcio-tools
+import prometheus_client, grpc, grpc_tools
 PY
   fi
   if ! command -v swift >/dev/null; then
