@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SluiceHTTP1Tests", dependencies: ["SluiceHTTP1"]),
         .testTarget(name: "SluiceRoutingTests", dependencies: ["SluiceRouting", "SluiceStats"]),
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
-        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "Yams"]),
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
         .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
