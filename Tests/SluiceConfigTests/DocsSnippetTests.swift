@@ -30,7 +30,7 @@ struct DocsSnippetTests {
         let files = Set(blocks.map(\.file))
         #expect(files.contains("docs/configuration.md"))
         #expect(files.contains("README.md"))
-        #expect(blocks.count >= 20, "only \(blocks.count) yaml blocks found")
+        #expect(blocks.count >= 15, "only \(blocks.count) yaml blocks found")
         #expect(blocks.contains { $0.marker == .fragment })
         #expect(blocks.contains { $0.marker == .whole })
         #expect(blocks.contains { $0.marker == .invalid(fragment: false) || $0.marker == .invalid(fragment: true) })
