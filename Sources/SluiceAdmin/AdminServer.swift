@@ -8,7 +8,7 @@ import SluiceProxy
 import SluiceStats
 
 /// The admin API listener: `/health`, `/ready`, `/stats`, `/metrics`, `/reload` and the
-/// `/routes/NAME/...` operations (see the README's admin API contract).
+/// `/routes/NAME/...` operations (contract: docs/admin-api.md).
 ///
 /// One accept thread hands each connection to a thread of its own, at most
 /// `AdminServerLimits.maxConnections` (16) at once; a connection accepted while all are busy is

@@ -3,7 +3,7 @@ import SluiceConfig
 import SluiceRouting
 import Testing
 
-/// Every example in `config/` must load; the README and operators copy from them.
+/// Every example in `config/` must load; the docs and operators copy from them.
 struct ExampleConfigTests {
     static let repoRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

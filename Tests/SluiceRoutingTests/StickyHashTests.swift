@@ -2,7 +2,7 @@ import Testing
 import SluiceRouting
 
 /// Pinned vectors: H = fmix64(FNV-1a-64(salt + ":" + key)), bucket = H mod 10000.
-/// They are published in the README; changing any of them reassigns every user.
+/// They are published in docs/rollouts.md; changing any of them reassigns every user.
 struct StickyHashTests {
     struct Vector: Sendable, CustomTestStringConvertible {
         let salt: String
