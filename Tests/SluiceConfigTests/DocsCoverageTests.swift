@@ -114,12 +114,16 @@ struct DocsCoverageTests {
         let lines = all.split(separator: "\n").map(String.init)
         var options: [String] = []
         for (i, line) in lines.enumerated() where line.contains("@Option") || line.contains("@Flag") {
+            // The attribute may span lines; the property is the first `var` after it.
+            guard let j = lines[i...].prefix(8).firstIndex(where: { $0.contains("var ") }),
+                  let v = lines[j].range(of: "var ") else { continue }
+            let declaration = lines[j]
+            let attribute = lines[i...j].joined(separator: " ")
             var long: String?
-            if let r = line.range(of: "customLong(\"") {
-                long = String(line[r.upperBound...].prefix { $0 != "\"" })
+            if let r = attribute.range(of: "customLong(\"") {
+                long = String(attribute[r.upperBound...].prefix { $0 != "\"" })
             }
-            guard i + 1 < lines.count, let v = lines[i + 1].range(of: "var ") else { continue }
-            let property = lines[i + 1][v.upperBound...].prefix { $0.isLetter || $0.isNumber }
+            let property = declaration[v.upperBound...].prefix { $0.isLetter || $0.isNumber }
             let kebab = property.reduce(into: "") { out, c in
                 if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
             }
