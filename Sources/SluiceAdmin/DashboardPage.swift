@@ -123,6 +123,7 @@ ol.events .type.rollback { color:var(--bad); }
   let lastSeq = 0;
   let busy = false;
   let polls = 0;
+  let renderMaxMs = 0;
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -245,15 +246,27 @@ ol.events .type.rollback { color:var(--bad); }
     const s = svg("svg", { class: "chart", viewBox: "0 0 600 100", preserveAspectRatio: "none" });
     for (const y of [25, 50, 75]) s.appendChild(svg("line", { class: "grid", x1: 0, x2: 600, y1: y, y2: y }));
     const axis = el("div", "axis");
-    axis.append(el("span", null, "−10 min"), el("span", null, "−5 min"), el("span", null, "now"));
+    const left = el("span"), middle = el("span");
+    axis.append(left, middle, el("span", null, "now"));
     fig.append(cap, s, axis);
     parent.appendChild(fig);
-    return { svg: s, max: max, unit: unit, paths: new Map() };
+    return { svg: s, max: max, unit: unit, paths: new Map(), left: left, middle: middle, span: 0 };
   }
   // series: [{key, color, values: [[t, v|null], ...]}]
-  function drawChart(chart, series, now, format) {
+  // The time axis spans the history held, between 1 and 10 minutes, so a young process shows more than a sliver.
+  function chartSpan(list) {
+    const held = list.length > 1 ? list[list.length - 1].t - list[0].t : 0;
+    return held <= 60 ? 60 : held <= 300 ? 300 : 600;
+  }
+  function spanText(seconds) { return seconds >= 120 ? "−" + seconds / 60 + " min" : "−" + seconds + " s"; }
+  function drawChart(chart, series, now, format, span) {
+    if (chart.span !== span) {
+      chart.span = span;
+      setText(chart.left, spanText(span));
+      setText(chart.middle, spanText(span / 2));
+    }
     let top = 0;
-    for (const sr of series) for (const p of sr.values) if (p[1] !== null && p[1] > top) top = p[1];
+    for (const sr of series) for (const p of sr.values) if (p[1] !== null && p[1] > top && now - p[0] <= span) top = p[1];
     const scale = top > 0 ? top * 1.1 : 1;
     setText(chart.max, "max " + format(top));
     const seen = new Set();
@@ -264,7 +277,7 @@ ol.events .type.rollback { color:var(--bad); }
       let d = "", pen = false;
       for (const p of sr.values) {
         if (p[1] === null) { pen = false; continue; }
-        const x = 600 - (now - p[0]);
+        const x = 600 - (now - p[0]) * 600 / span;
         if (x < 0) continue;
         const y = 100 - (p[1] / scale) * 100;
         d += (pen ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1);
@@ -456,8 +469,10 @@ ol.events .type.rollback { color:var(--bad); }
       row.cells.p99.title = row.cells.errors.title;
       updateEndpoints(row.cells.endpoints, t.endpoints || []);
       row.segC.style.width = t.weight + "%";
+      row.segC.style.display = t.weight > 0 ? "" : "none";
       setText(row.segC, t.weight > 0 ? t.backend + " " + t.weight + "%" : "");
       row.segO.style.width = share === null ? "0%" : (share * 100).toFixed(2) + "%";
+      row.segO.style.display = share ? "" : "none";
       setText(row.segO, share ? t.backend + " " + pct(share) : "");
       const input = c.inputs.get(t.backend);
       if (input && !c.dirty && document.activeElement !== input) input.value = String(t.weight);
@@ -465,6 +480,7 @@ ol.events .type.rollback { color:var(--bad); }
 
     const list = history.get(route.name) || [];
     const now = list.length ? list[list.length - 1].t : Date.now() / 1000;
+    const span = chartSpan(list);
     const series = function (pick) {
       return route.targets.map(function (t) {
         const row = c.rows.get(t.backend);
@@ -472,9 +488,9 @@ ol.events .type.rollback { color:var(--bad); }
                  values: list.map(function (s) { const x = s.targets[t.backend]; return [s.t, x ? pick(x) : null]; }) };
       });
     };
-    drawChart(c.charts.rps, series(function (x) { return x.requests; }), now, num);
-    drawChart(c.charts.err, series(function (x) { return x.error_rate; }), now, pct);
-    drawChart(c.charts.p99, series(function (x) { return x.p99_ms; }), now, ms);
+    drawChart(c.charts.rps, series(function (x) { return x.requests; }), now, num, span);
+    drawChart(c.charts.err, series(function (x) { return x.error_rate; }), now, pct, span);
+    drawChart(c.charts.p99, series(function (x) { return x.p99_ms; }), now, ms, span);
 
     if (route.shadow) {
       const s = route.shadow;
@@ -485,10 +501,10 @@ ol.events .type.rollback { color:var(--bad); }
       drawChart(c.shadowCharts.flow, [
         { key: "mirrored", color: COLORS[0], values: list.map(function (x) { return [x.t, x.shadow ? x.shadow.mirrored : null]; }) },
         { key: "dropped", color: COLORS[1], values: list.map(function (x) { return [x.t, x.shadow ? x.shadow.dropped : null]; }) },
-      ], now, num);
+      ], now, num, span);
       drawChart(c.shadowCharts.agree, [
         { key: "agreement", color: COLORS[2], values: list.map(function (x) { return [x.t, x.shadow ? x.shadow.agreement_rate : null]; }) },
-      ], now, pct);
+      ], now, pct, span);
     }
 
     const st = route.state;
@@ -563,10 +579,15 @@ ol.events .type.rollback { color:var(--bad); }
     busy = true;
     try {
       const both = await Promise.all([getJSON("/stats"), getJSON("/stats/history?since=" + lastSeq)]);
+      const started = performance.now();
       ingest(both[1]);
       render(both[0]);
+      const took = performance.now() - started;
+      renderMaxMs = Math.max(renderMaxMs, took);
       polls++;
       document.body.dataset.polls = String(polls);
+      document.body.dataset.renderMs = took.toFixed(1);
+      document.body.dataset.renderMaxMs = renderMaxMs.toFixed(1);
       banner(null);
     } catch (e) {
       banner("Cannot read the admin API: " + e.message + " (retrying every second)");

@@ -159,7 +159,8 @@ public final class StatsHistory: Sendable {
             guard s.lastSecond < sampled else { return }
             for i in routes.indices {
                 guard let total = routes[i].shadow else { continue }
-                let before = s.shadowTotals[routes[i].route] ?? total
+                // The first sample of a route counts everything since the process (or the route) started.
+                let before = s.shadowTotals[routes[i].route] ?? HistoryShadowSample(mirrored: 0, dropped: 0, compared: 0, agreed: 0)
                 routes[i].shadow = HistoryShadowSample(
                     mirrored: total.mirrored &- min(before.mirrored, total.mirrored),
                     dropped: total.dropped &- min(before.dropped, total.dropped),
