@@ -7,7 +7,8 @@ extension Integration {
     /// The admin dashboard (`GET /`) in headless Chromium against a real `sluice run` with real model
     /// servers and client traffic. Screenshots go to `$SLUICE_ARTIFACTS` or `.build/artifacts/`
     /// (`dashboard-overview.png`, `dashboard-progressive.png`, `dashboard-rolled-back.png`).
-    @Suite(.serialized, .enabled(if: BrowserSession.available, "needs /usr/bin/chromium and python3 websocket-client (scripts/deps.sh)"))
+    @Suite(.serialized, .enabled(if: BrowserSession.available || ProcessInfo.processInfo.environment["CI"] != nil,
+                                 "needs /usr/bin/chromium and python3 websocket-client (scripts/deps.sh); never skipped under CI"))
     struct DashboardBrowser {
         /// Two routes, `models` (stable 90 / canary 10) and `ab` (stable 50 / canary 50 on /ab).
         static func twoRouteYAML(stable: UInt16, canary: UInt16, routeExtra: String = "", adminExtra: String = "") -> String {
