@@ -8,7 +8,8 @@ import Glibc
 /// `prompt_text`).
 ///
 /// Commands: `navigate {url}`, `eval {expr}` (awaits promises), `wait {expr, timeout}` (polls until
-/// truthy), `click {selector}` (real mouse events at the element's centre), `screenshot {path}`,
+/// truthy), `click {selector}` (real mouse events at the element's centre), `type {selector, text}`
+/// (focus, select, insert text as typed), `screenshot {path}`,
 /// `report` (`{console_errors, requests, dialogs}`), `quit`.
 final class BrowserSession: @unchecked Sendable {
     // @unchecked: used from the test's thread only; the process handle is thread-safe.
@@ -79,6 +80,9 @@ final class BrowserSession: @unchecked Sendable {
     }
 
     func click(_ selector: String) throws { try send(["cmd": "click", "selector": selector]) }
+
+    /// Focuses an input, selects its text and types `text` over it (real key input).
+    func type(_ selector: String, _ text: String) throws { try send(["cmd": "type", "selector": selector, "text": text]) }
 
     func screenshot(_ path: String) throws { try send(["cmd": "screenshot", "path": path]) }
 
@@ -227,13 +231,17 @@ for line in sys.stdin:
             answer({"value": evaluate(cmd["expr"])})
         elif c == "wait":
             start = time.time()
-            value = None
+            value, last = None, None
             while True:
-                value = evaluate(cmd["expr"])
+                try:
+                    value = evaluate(cmd["expr"])
+                    last = value
+                except RuntimeError as e:  # e.g. the element is not there yet: keep polling
+                    value, last = None, str(e)[:300]
                 if value:
                     break
                 if time.time() - start > cmd.get("timeout", 10):
-                    raise RuntimeError("timed out after %.1f s waiting for %s (last value %r)" % (time.time() - start, cmd["expr"], value))
+                    raise RuntimeError("timed out after %.1f s waiting for %s (last: %r)" % (time.time() - start, cmd["expr"], last))
                 time.sleep(0.05)
             answer({"value": value, "elapsed": time.time() - start})
         elif c == "click":
@@ -245,6 +253,12 @@ for line in sys.stdin:
                 raise RuntimeError("element " + cmd["selector"] + " is disabled")
             for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
                 call("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1})
+            answer({"ok": True})
+        elif c == "type":
+            sel = json.dumps(cmd["selector"])
+            if not evaluate("(() => { const e = document.querySelector(%s); if (!e) return false; e.focus(); e.select(); return true; })()" % sel):
+                raise RuntimeError("no element " + cmd["selector"])
+            call("Input.insertText", {"text": cmd["text"]})
             answer({"ok": True})
         elif c == "screenshot":
             evaluate("window.scrollTo(0, 0)")

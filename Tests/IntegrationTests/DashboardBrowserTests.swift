@@ -85,6 +85,14 @@ extension Integration {
             let input = try browser.eval("document.querySelector('section.route[data-route=\"models\"] input[data-backend=\"canary\"]').value") as? String
             #expect(input == "60")
 
+            // Weights typed into the page and sent with its button (confirm accepted).
+            try browser.type("section.route[data-route=\"models\"] input[data-backend=\"stable\"]", "75")
+            try browser.type("section.route[data-route=\"models\"] input[data-backend=\"canary\"]", "25")
+            try browser.click("section.route[data-route=\"models\"] button[data-action=\"weights\"]")
+            try browser.wait("(() => { const w = \(Self.column("models", "weight")); return w.stable === '75%' && w.canary === '25%'; })()", timeout: 3)
+            #expect(try p.weights("models") == ["stable": 75, "canary": 25])
+            #expect(try browser.report().dialogs.contains { $0.contains("Set the weights of route models to stable 75%, canary 25%?") })
+
             // Charts and the observed share fill in from /stats/history.
             try browser.wait("(() => { const o = \(Self.column("models", "observed")); return o.canary !== '–' && o.stable !== '–'; })()", timeout: 8)
             try browser.wait("document.querySelector('section.route[data-route=\"models\"] svg.chart path[d^=\"M\"][d*=\"L\"]') !== null", timeout: 8)
@@ -189,6 +197,48 @@ extension Integration.DashboardBrowser {
         print("dashboard with 20 routes: render of one update \(lastMs) ms (slowest so far \(maxMs) ms)")
         #expect(lastMs < 100, "one update of 20 routes took \(lastMs) ms")
         try browser.screenshot(try BrowserSession.artifactsDirectory() + "/dashboard-20-routes.png")
+        try Self.expectClean(browser, adminBase: p.adminBase)
+    }
+}
+
+extension Integration.DashboardBrowser {
+    /// A gated progressive rollout driven from the page: approve at the gate, pause, resume, promote.
+    @Test(.timeLimit(.minutes(2)))
+    func gatedRolloutIsApprovedPausedAndPromotedFromThePage() throws {
+        let stable = try startModelServer("stable"), canary = try startModelServer("canary")
+        defer { stable.stop(); canary.stop() }
+        let yaml = Self.twoRouteYAML(stable: stable.port, canary: canary.port,
+                                     routeExtra: "    progressive: { target: canary, steps: [10, 50, 80, 100], interval: 3s, gates: [{ at: 50, approval: manual }] }")
+        let p = try SluiceProcess(yaml: yaml)
+        defer { p.stop(); p.removeFiles() }
+        let browser = try BrowserSession()
+        try browser.navigate(p.adminBase + "/")
+        let route = "section.route[data-route=\"models\"]"
+        try browser.wait("document.querySelector('\(route)')?.dataset.state === 'awaiting_approval'", timeout: 10)
+        let detail = try browser.eval("document.querySelector('\(route) .detail').textContent") as? String
+        #expect(detail == "canary at 10%, step 1 of 4: 50% waits for approval")
+        #expect(try browser.eval("document.querySelector('\(route) button[data-action=\"approve\"]').hidden") as? Bool == false)
+        #expect(try browser.eval("document.querySelector('section.route[data-route=\"ab\"] button[data-action=\"approve\"]').hidden") as? Bool == true)
+
+        try browser.click("\(route) button[data-action=\"approve\"]")
+        try browser.wait("\(Self.column("models", "weight")).canary === '50%'", timeout: 5)
+        // Paused within the 3 s step interval: the rollout stays at 50 %.
+        try browser.click("\(route) button[data-action=\"pause\"]")
+        try browser.wait("document.querySelector('\(route)').dataset.state === 'paused'", timeout: 5)
+        usleep(3_500_000)
+        #expect(try p.weights("models")["canary"] == 50, "a paused rollout moved")
+        // Promote takes one step by hand, resume lets time finish the rollout.
+        try browser.click("\(route) button[data-action=\"promote\"]")
+        try browser.wait("\(Self.column("models", "weight")).canary === '80%'", timeout: 5)
+        if try browser.eval("document.querySelector('\(route)').dataset.state") as? String == "paused" {
+            try browser.click("\(route) button[data-action=\"resume\"]")
+        }
+        try browser.wait("document.querySelector('\(route)').dataset.state === 'promoted'", timeout: 10)
+        #expect(try p.weights("models") == ["stable": 0, "canary": 100])
+        let dialogs = try browser.report().dialogs
+        #expect(dialogs.contains { $0.hasPrefix("confirm: Approve the next gated step of route models?") }, "\(dialogs)")
+        #expect(dialogs.contains { $0.hasPrefix("confirm: Pause the rollout of route models?") }, "\(dialogs)")
+        #expect(dialogs.contains { $0.hasPrefix("confirm: Promote route models one step?") }, "\(dialogs)")
         try Self.expectClean(browser, adminBase: p.adminBase)
     }
 }
