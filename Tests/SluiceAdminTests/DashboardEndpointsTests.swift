@@ -28,6 +28,25 @@ struct DashboardEndpointsTests {
         #expect(ring.samples().map(\.seq) == [698, 699, 700])
     }
 
+    /// A full ring of 20 routes × 3 targets: its JSON size and the time to build it (printed).
+    @Test func aFullRingOfTwentyRoutesSerializesQuickly() {
+        var ring = HistoryRing()
+        let route = { (i: Int) in
+            HistoryRouteSample(route: "route-\(i)", state: "progressing", targets: (0..<3).map { t in
+                HistoryTargetSample(backend: "backend-\(t)", weight: 3_333, requests: 1_234, errors: 5, p50Ms: 2.345, p99Ms: 12.5)
+            }, shadow: i == 0 ? HistoryShadowSample(mirrored: 100, dropped: 1, compared: 99, agreed: 98) : nil)
+        }
+        for s in 0..<600 { ring.append(time: 1_800_000_000 + Double(s), routes: (0..<20).map(route)) }
+        let started = MonotonicClock.now()
+        let full = StatsHistory.json(samples: ring.samples(), capacity: ring.capacity, latest: ring.latestSeq).serialized
+        let fullMs = Double(MonotonicClock.now() - started) / 1e6
+        let one = StatsHistory.json(samples: ring.samples(after: 599), capacity: ring.capacity, latest: ring.latestSeq).serialized
+        print("history of 20 routes × 3 targets: full ring \(full.count / 1024) KiB in \(Int(fullMs)) ms (debug build), one new sample \(one.count) bytes")
+        #expect(ring.count == 600)
+        #expect(one.count < 20_000)
+        #expect(full.count < 10_000_000)
+    }
+
     @Test func historyRecordsOnePerSecondFromTheWorkersCounters() throws {
         let f = try AdminFixture()
         defer { f.tearDown() }
