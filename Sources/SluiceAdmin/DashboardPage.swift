@@ -124,6 +124,7 @@ ol.events .type.rollback { color:var(--bad); }
   let busy = false;
   let polls = 0;
   let renderMaxMs = 0;
+  let lastUptime = 0;
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -425,7 +426,10 @@ ol.events .type.rollback { color:var(--bad); }
       const weight = at ? at.weight + "%" : "?";
       if (route.state === "progressing") {
         text = r.target + " at " + weight + ", step " + r.step + " of " + r.steps;
-        if (r.next_step_in_seconds !== null) text += r.next_step_in_seconds > 0 ? ", next step in " + duration(r.next_step_in_seconds) : ", next step due (waiting for a passing evaluation)";
+        if (r.next_step_in_seconds !== null) {
+          text += r.next_step_in_seconds > 0 ? ", next step in " + duration(r.next_step_in_seconds)
+            : "evaluation" in route ? ", next step due (held until a passing evaluation)" : ", next step due";
+        }
       } else if (route.state === "awaiting_approval") {
         const next = r.step_percents[r.step] !== undefined ? r.step_percents[r.step] + "%" : "the next step";
         text = r.target + " at " + weight + ", step " + r.step + " of " + r.steps + ": " + next + " waits for approval";
@@ -580,6 +584,12 @@ ol.events .type.rollback { color:var(--bad); }
     try {
       const both = await Promise.all([getJSON("/stats"), getJSON("/stats/history?since=" + lastSeq)]);
       const started = performance.now();
+      if (both[0].uptime_seconds < lastUptime) {
+        // Another process answers now (a restart): its history starts over.
+        history.clear();
+        lastSeq = 0;
+      }
+      lastUptime = both[0].uptime_seconds;
       ingest(both[1]);
       render(both[0]);
       const took = performance.now() - started;
