@@ -269,7 +269,7 @@ ol.events .type.rollback { color:var(--bad); }
     let top = 0;
     for (const sr of series) for (const p of sr.values) if (p[1] !== null && p[1] > top && now - p[0] <= span) top = p[1];
     const scale = top > 0 ? top * 1.1 : 1;
-    setText(chart.max, "max " + format(top));
+    setText(chart.max, top > 0 ? "max " + format(top) : "");
     const seen = new Set();
     for (const sr of series) {
       seen.add(sr.key);

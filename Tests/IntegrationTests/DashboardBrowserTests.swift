@@ -96,6 +96,7 @@ extension Integration {
             // Charts and the observed share fill in from /stats/history.
             try browser.wait("(() => { const o = \(Self.column("models", "observed")); return o.canary !== '–' && o.stable !== '–'; })()", timeout: 8)
             try browser.wait("document.querySelector('section.route[data-route=\"models\"] svg.chart path[d^=\"M\"][d*=\"L\"]') !== null", timeout: 8)
+            try browser.wait("Number(document.body.dataset.polls) >= 8", timeout: 10)
             let shot = try BrowserSession.artifactsDirectory() + "/dashboard-overview.png"
             try browser.screenshot(shot)
             #expect(((try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0) > 10_000)
