@@ -97,9 +97,9 @@ struct HistoryRing: Sendable, Equatable {
 /// The history behind `GET /stats/history` and the dashboard's charts: one sample per second of every
 /// route's per-target traffic, errors and latency, and of its shadow, kept for ten minutes.
 ///
-/// Sampled by the supervisor's controller tick (``record(control:)``, every ~200 ms, recording at most
-/// once per monotonic second), never on a worker thread: it only reads the per-worker counters the
-/// workers already keep, so the data plane does no extra work. The ring sits behind a mutex shared by
+/// Sampled by the supervisor's controller tick (``record(control:)``, every ~200 ms, recording each
+/// ended second once, and up to five seconds a late tick missed), never on a worker thread: it only
+/// reads the per-worker counters the workers already keep, so the data plane does no extra work. The ring sits behind a mutex shared by
 /// the tick and admin connection threads; nothing else touches it.
 public final class StatsHistory: Sendable {
     private struct State {
@@ -122,54 +122,76 @@ public final class StatsHistory: Sendable {
         record(control: control, now: MonotonicClock.now(), wallNow: MonotonicClock.wallSeconds())
     }
 
+    /// Most seconds recorded at once when the tick comes late: the seconds the tick missed (a stalled
+    /// supervisor thread) are read back from the per-second windows, which hold at least this many.
+    static let maxBackfillSeconds: UInt64 = 5
+
     /// ``record(control:)`` at monotonic `now` (nanoseconds) and wall-clock `wallNow` (seconds).
+    ///
+    /// Records every ended second not recorded yet, at most ``maxBackfillSeconds`` of them (the first
+    /// call records only the last one). Shadow counters are totals, not per second: their increment since
+    /// the previous sample goes to the newest second recorded.
     func record(control: ControlPlane, now: UInt64, wallNow: Double) {
         let second = now / 1_000_000_000
-        guard second >= 1, state.withLock({ $0.lastSecond < second - 1 }) else { return }
-        let sampled = second - 1
+        guard second >= 1 else { return }
+        let newest = second - 1
+        let last = state.withLock { $0.lastSecond }
+        guard last < newest else { return }
+        let oldest = last == 0 ? newest : max(last + 1, newest - min(newest, Self.maxBackfillSeconds - 1))
         let snapshot = control.currentSnapshot
         let runtime = control.routeRuntime
         let table = snapshot.table
-        var routes: [HistoryRouteSample] = []
         var shadowTotals: [String: HistoryShadowSample] = [:]
-        routes.reserveCapacity(table.routes.count)
-        for (r, route) in table.routes.enumerated() {
-            var targets: [HistoryTargetSample] = []
-            targets.reserveCapacity(route.targets.count)
-            for (t, target) in route.targets.enumerated() {
-                let w = snapshot.targetStats[r][t].windowSnapshot(nowSecond: sampled, windowSeconds: 1)
-                targets.append(HistoryTargetSample(
-                    backend: table.backends[target.backend].name, weight: target.weight,
-                    requests: w.requests, errors: w.errors,
-                    p50Ms: StatsReport.rounded(w.p50Ms), p99Ms: StatsReport.rounded(w.p99Ms)))
+        var seconds: [(second: UInt64, routes: [HistoryRouteSample])] = []
+        for sampled in oldest...newest {
+            var routes: [HistoryRouteSample] = []
+            routes.reserveCapacity(table.routes.count)
+            for (r, route) in table.routes.enumerated() {
+                var targets: [HistoryTargetSample] = []
+                targets.reserveCapacity(route.targets.count)
+                for (t, target) in route.targets.enumerated() {
+                    let w = snapshot.targetStats[r][t].windowSnapshot(nowSecond: sampled, windowSeconds: 1)
+                    targets.append(HistoryTargetSample(
+                        backend: table.backends[target.backend].name, weight: target.weight,
+                        requests: w.requests, errors: w.errors,
+                        p50Ms: StatsReport.rounded(w.p50Ms), p99Ms: StatsReport.rounded(w.p99Ms)))
+                }
+                var shadow: HistoryShadowSample?
+                if route.shadow != nil, let stats = snapshot.shadowStats[r] {
+                    if sampled == newest {
+                        let s = stats.snapshot(nowSecond: sampled)
+                        let total = HistoryShadowSample(mirrored: s.mirrored, dropped: s.dropped, compared: s.compared, agreed: s.agreed)
+                        shadowTotals[route.name] = total
+                        shadow = total
+                    } else {
+                        shadow = HistoryShadowSample(mirrored: 0, dropped: 0, compared: 0, agreed: 0)
+                    }
+                }
+                routes.append(HistoryRouteSample(route: route.name, state: runtime[route.name]?.state ?? "steady",
+                                                 targets: targets, shadow: shadow))
             }
-            var shadow: HistoryShadowSample?
-            if route.shadow != nil, let stats = snapshot.shadowStats[r] {
-                let s = stats.snapshot(nowSecond: sampled)
-                let total = HistoryShadowSample(mirrored: s.mirrored, dropped: s.dropped, compared: s.compared, agreed: s.agreed)
-                shadowTotals[route.name] = total
-                shadow = total
-            }
-            routes.append(HistoryRouteSample(route: route.name, state: runtime[route.name]?.state ?? "steady",
-                                             targets: targets, shadow: shadow))
+            seconds.append((sampled, routes))
         }
-        // The end of the sampled second in wall-clock time.
-        let endOfSecond = wallNow - Double(now - second * 1_000_000_000) / 1e9
         state.withLock { s in
-            guard s.lastSecond < sampled else { return }
-            for i in routes.indices {
-                guard let total = routes[i].shadow else { continue }
-                // The first sample of a route counts everything since the process (or the route) started.
-                let before = s.shadowTotals[routes[i].route] ?? HistoryShadowSample(mirrored: 0, dropped: 0, compared: 0, agreed: 0)
-                routes[i].shadow = HistoryShadowSample(
-                    mirrored: total.mirrored &- min(before.mirrored, total.mirrored),
-                    dropped: total.dropped &- min(before.dropped, total.dropped),
-                    compared: total.compared &- min(before.compared, total.compared),
-                    agreed: total.agreed &- min(before.agreed, total.agreed))
+            for (sampled, var routes) in seconds where s.lastSecond < sampled {
+                if sampled == newest {
+                    for i in routes.indices {
+                        guard let total = routes[i].shadow else { continue }
+                        // The first sample of a route counts everything since the process (or the route) started.
+                        let before = s.shadowTotals[routes[i].route] ?? HistoryShadowSample(mirrored: 0, dropped: 0, compared: 0, agreed: 0)
+                        routes[i].shadow = HistoryShadowSample(
+                            mirrored: total.mirrored &- min(before.mirrored, total.mirrored),
+                            dropped: total.dropped &- min(before.dropped, total.dropped),
+                            compared: total.compared &- min(before.compared, total.compared),
+                            agreed: total.agreed &- min(before.agreed, total.agreed))
+                    }
+                    s.shadowTotals = shadowTotals
+                }
+                // The end of the sampled second in wall-clock time.
+                let end = wallNow - (Double(now) - Double(sampled + 1) * 1e9) / 1e9
+                s.lastSecond = sampled
+                s.ring.append(time: (end * 1000).rounded() / 1000, routes: routes)
             }
-            s.shadowTotals = shadowTotals
-            s.lastSecond = sampled
-            s.ring.append(time: (endOfSecond * 1000).rounded() / 1000, routes: routes)
         }
     }
 

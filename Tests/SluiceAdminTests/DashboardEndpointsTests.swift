@@ -76,6 +76,14 @@ struct DashboardEndpointsTests {
         let later = try #require(samples.first?.routes.first { $0.route == "canary" })
         #expect(later.targets[0].requests == 0)
         #expect(later.shadow == HistoryShadowSample(mirrored: 0, dropped: 0, compared: 0, agreed: 0))
+
+        // A tick 3 s late records the seconds it missed, one second apart; a week late, the last five.
+        history.record(control: f.control, now: t + 4_000_000_000, wallNow: 1_000_004.1)
+        samples = history.samples(after: 2).samples
+        #expect(samples.map(\.seq) == [3, 4, 5])
+        #expect(samples.map(\.time) == [1_000_002, 1_000_003, 1_000_004])
+        history.record(control: f.control, now: t + 604_800_000_000_000, wallNow: 1_604_800.1)
+        #expect(history.samples(after: 5).samples.count == Int(StatsHistory.maxBackfillSeconds))
     }
 
     @Test func pageIsServedAtRootWithAPolicyThatKeepsItOnItsOrigin() throws {
