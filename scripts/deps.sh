@@ -19,8 +19,8 @@ sluice_install_deps() {
     apt-get install -y -qq "${sluice_need_apt[@]}" >/dev/null
   fi
   if [ "$mode" = test ]; then
-    python3 - <<'PY' 2>/dev/null || python3 -m pip install -q --break-system-packages prometheus-client grpcio grpcio-tools 2>/dev/null || python3 -m pip install -q prometheus-client grpcio grpcio-tools
-import prometheus_client, grpc, grpc_tools
+    python3 - <<'PY' 2>/dev/null || python3 -m pip install -q --break-system-packages prometheus-client grpcio grpcio-tools websocket-client 2>/dev/null || python3 -m pip install -q prometheus-client grpcio grpcio-tools websocket-client
+import prometheus_client, grpc, grpc_tools, websocket
 PY
   fi
   if ! command -v swift >/dev/null; then

@@ -8,6 +8,8 @@ struct AdminRouter: Sendable {
     /// Every endpoint the admin API knows.
     enum Endpoint: Sendable, Equatable {
         case health, ready, stats, metrics, reload
+        /// `GET /`: the dashboard page; `GET /stats/history`: the last ten minutes, one sample a second.
+        case dashboard, history
         case assign(route: String)
         case weights(route: String)
         case action(RouteAction, route: String)
@@ -15,7 +17,7 @@ struct AdminRouter: Sendable {
         /// The one method the endpoint answers to.
         var method: String {
             switch self {
-            case .health, .ready, .stats, .metrics, .assign: return "GET"
+            case .health, .ready, .stats, .metrics, .assign, .dashboard, .history: return "GET"
             case .reload, .weights, .action: return "POST"
             }
         }
@@ -31,15 +33,18 @@ struct AdminRouter: Sendable {
     let logger: Logger
     /// Where state actions go (the control plane, or a test double).
     let actions: any RouteActionPerformer
+    /// The per-second history behind `/stats/history` (recorded by the supervisor's tick).
+    let history: StatsHistory
 
     /// Creates a router; `actions` defaults to the control plane itself.
     init(control: ControlPlane, token: BearerToken?, policy: AdminRequestPolicy = AdminRequestPolicy(),
-         logger: Logger, actions: (any RouteActionPerformer)? = nil) {
+         logger: Logger, actions: (any RouteActionPerformer)? = nil, history: StatsHistory = StatsHistory()) {
         self.control = control
         self.token = token
         self.policy = policy
         self.logger = logger
         self.actions = actions ?? control
+        self.history = history
     }
 
     /// The endpoint a path names, or nil (404).
@@ -47,6 +52,7 @@ struct AdminRouter: Sendable {
         switch segments.count {
         case 1:
             switch segments[0] {
+            case "": return .dashboard
             case "health": return .health
             case "ready": return .ready
             case "stats": return .stats
@@ -54,6 +60,8 @@ struct AdminRouter: Sendable {
             case "reload": return .reload
             default: return nil
             }
+        case 2 where segments[0] == "stats" && segments[1] == "history":
+            return .history
         case 3 where segments[0] == "routes" && !segments[1].isEmpty:
             let name = segments[1]
             switch segments[2] {
@@ -114,6 +122,13 @@ struct AdminRouter: Sendable {
             return control.isReady ? .text(200, "ready") : .text(503, "not ready")
         case .stats:
             return .json(200, StatsReport.build(control: control))
+        case .dashboard:
+            return DashboardPage.response
+        case .history:
+            guard let since = UInt64(request.query["since"] ?? "0") else {
+                return .error(400, "bad_request", "since must be a sample sequence number (a non-negative integer)")
+            }
+            return .json(200, history.report(after: since))
         case .metrics:
             return AdminResponse(status: 200, contentType: PrometheusWriter.contentType,
                                  body: MetricsReport.build(control: control))

@@ -25,6 +25,8 @@ import SluiceStats
 public final class AdminServer: Sendable {
     /// The address actually bound (port 0 resolved).
     public let address: SocketAddress
+    /// The per-second history served at `/stats/history`; the supervisor records it every tick.
+    public var history: StatsHistory { loop.router.history }
     private let loop: AdminLoop
     private let thread: Mutex<pthread_t?>
 
@@ -37,7 +39,8 @@ public final class AdminServer: Sendable {
     /// Reads the token file (if configured), binds `config.host:config.port` (port 0 allowed),
     /// starts the accept thread and returns. Throws `AdminStartError` with the reason otherwise.
     public static func start(config: AdminConfig, control: ControlPlane, logger: Logger,
-                             limits: AdminServerLimits = AdminServerLimits()) throws -> AdminServer {
+                             limits: AdminServerLimits = AdminServerLimits(),
+                             history: StatsHistory = StatsHistory()) throws -> AdminServer {
         let token = try config.tokenFile.map { path throws(AdminStartError) in try BearerToken.load(path: path) }
         guard let requested = SocketAddress(host: config.host, port: config.port) else {
             throw AdminStartError("admin address \(config.host):\(config.port) does not resolve")
@@ -45,7 +48,8 @@ public final class AdminServer: Sendable {
         let fd = try AdminListener.bind(requested)
         let bound = Sockets.localAddress(fd) ?? requested
         let router = AdminRouter(control: control, token: token,
-                                 policy: AdminRequestPolicy(allowedHosts: config.allowedHosts), logger: logger)
+                                 policy: AdminRequestPolicy(allowedHosts: config.allowedHosts), logger: logger,
+                                 history: history)
         let loop = AdminLoop(listener: fd, router: router, logger: logger, limits: limits)
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, adminThreadMain, Unmanaged.passRetained(loop).toOpaque())

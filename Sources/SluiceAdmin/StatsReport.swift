@@ -19,8 +19,9 @@ enum StatsReport {
         let table = snapshot.table
         var routes: [JSONValue] = []
         for (r, route) in table.routes.enumerated() {
+            let machine = route.progressive == nil ? nil : control.rolloutMachine(route: route.name)
             routes.append(routeObject(route, index: r, snapshot: snapshot, runtime: runtime[route.name],
-                                      nowSecond: nowSecond))
+                                      nowSecond: nowSecond, rollout: machine.map { progressObject($0, table: table, now: now) }))
         }
         return .obj([
             "uptime_seconds": .double(uptimeSeconds(control, now: now)),
@@ -44,7 +45,7 @@ enum StatsReport {
 
     /// One entry of `routes[]`.
     static func routeObject(_ route: Route, index r: Int, snapshot: ProxySnapshot, runtime: RouteRuntime?,
-                            nowSecond: UInt64) -> JSONValue {
+                            nowSecond: UInt64, rollout: JSONValue? = nil) -> JSONValue {
         let table = snapshot.table
         let window = windowSeconds(route)
         var targets: [JSONValue] = []
@@ -60,6 +61,7 @@ enum StatsReport {
         if let reason = runtime?.reason { members.append(("reason", .string(reason))) }
         members.append(("baseline", .string(table.backends[route.targets[route.baseline].backend].name)))
         members.append(("targets", .array(targets)))
+        if let rollout { members.append(("rollout", rollout)) }
         var shadow = JSONValue.null
         if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
             shadow = shadowObject(backend: table.backends[spec.backend].name, stats.snapshot(nowSecond: nowSecond))
@@ -76,6 +78,27 @@ enum StatsReport {
         }
         members.append(("events", .array((runtime?.events ?? []).map(eventObject))))
         return .members(members)
+    }
+
+    /// A progressive route's `rollout`: the target, its step k of n, the steps and gates (percent), and
+    /// the seconds until the next step is due (null unless progressing with a step left).
+    static func progressObject(_ m: RolloutStateMachine, table: RouteTable, now: UInt64) -> JSONValue {
+        guard let p = m.route.progressive else { return .null }
+        var next = JSONValue.null
+        if m.state == .progressing, let i = m.stepIndex, i + 1 < p.steps.count {
+            let elapsed = now >= m.lastStepAt ? now - m.lastStepAt : 0
+            let left = elapsed >= p.intervalNanos ? 0 : p.intervalNanos - elapsed
+            next = .double(Double(left / 1_000_000) / 1000)
+        }
+        return .obj([
+            "target": .string(table.backends[m.route.targets[p.target].backend].name),
+            "step": m.stepIndex.map { .integer($0 + 1) } ?? .integer(0),
+            "steps": .integer(p.steps.count),
+            "step_percents": .array(p.steps.map { .double(Double($0) / 100) }),
+            "gates": .array(p.gates.map { .double(Double($0) / 100) }),
+            "interval_seconds": .double(Double(p.intervalNanos / 1_000_000) / 1000),
+            "next_step_in_seconds": next,
+        ])
     }
 
     /// One entry of `targets[]`; `endpoints` are the health rows of the target's backend.

@@ -1,19 +1,25 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import SluiceConfig
 import SluiceCore
 import SluiceDemo
 import Synchronization
 
-/// `sluice demo`: two model versions behind Sluice with a 90/10 canary split, some traffic, and the
-/// commands to try next. What `sluice` with no arguments runs.
+/// `sluice demo`: two model versions behind Sluice, told as a story in about a minute: a 90/10 canary
+/// split, a progressive rollout stepping up, the candidate starting to fail and Sluice's automatic
+/// rollback with its reason, all live on the dashboard whose URL it prints first. What `sluice` with no
+/// arguments runs.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a self-contained demo: two fraud-detector versions behind Sluice with a 90/10 canary split.",
+        abstract: "Run a self-contained demo: a canary split, a progressive rollout, a failing candidate and its automatic rollback.",
         discussion: """
         Starts two local model servers (v2.3.1 and v2.4.0), runs Sluice in front of them on 127.0.0.1:PORT \
-        with its admin API on 127.0.0.1:ADMIN-PORT, sends --requests predictions through it, prints the split \
-        it observed and the curl commands to try, then keeps serving until Ctrl-C (or for --duration seconds).
+        with its admin API and dashboard on http://127.0.0.1:ADMIN-PORT/, sends --requests predictions through \
+        it and prints the split it observed and the curl commands to try. Then, with steady traffic, the story: \
+        the candidate climbs from 10% by progressive steps every --step-interval seconds; once it carries 50% it \
+        starts failing, and Sluice rolls it back on its own and says why (about a minute with the defaults). \
+        It keeps serving until Ctrl-C (or for --duration seconds in all). \
         If port 8080 or 9901 is taken, pick others with --port and --admin-port.
         """
     )
@@ -27,11 +33,15 @@ struct Demo: ParsableCommand {
     @Option(help: "Predictions to send through Sluice at start.")
     var requests: Int = 200
 
-    @Option(help: "Seconds to keep running after the traffic, then drain and exit 0 (default: until Ctrl-C).")
+    @Option(help: "Seconds to run in all (story included), then drain and exit 0 (default: until Ctrl-C).")
     var duration: Double?
+
+    @Option(name: .customLong("step-interval"), help: "Seconds between two progressive steps of the story.")
+    var stepInterval: Double = 12
 
     func validate() throws {
         guard requests >= 0 else { throw ValidationError("--requests must be 0 or more") }
+        guard stepInterval >= 1 && stepInterval <= 600 else { throw ValidationError("--step-interval must be 1 to 600 seconds") }
         if let d = duration, !(d >= 0) { throw ValidationError("--duration must be 0 or more seconds") }
     }
 
@@ -49,7 +59,8 @@ struct Demo: ParsableCommand {
             printError("sluice demo: cannot start the demo model servers: \(error)")
             throw ExitCode(1)
         }
-        let yaml = DemoPlan.configYAML(port: port, adminPort: adminPort, currentPort: current.port, candidatePort: candidate.port)
+        let yaml = DemoPlan.configYAML(port: port, adminPort: adminPort, currentPort: current.port, candidatePort: candidate.port,
+                                       stepIntervalMillis: Int((stepInterval * 1000).rounded()))
         let config: SluiceConfig
         do {
             config = try ConfigLoader.parse(yaml: yaml, file: "demo.yaml")
@@ -58,8 +69,10 @@ struct Demo: ParsableCommand {
             throw ExitCode(1)
         }
         let plan = DemoPlan(port: port, adminPort: adminPort, requests: requests, duration: duration, yaml: yaml,
-                            currentAddress: current.address, candidateAddress: candidate.address)
+                            currentAddress: current.address, candidateAddress: candidate.address,
+                            candidate: candidate, stepInterval: stepInterval)
         let code = Supervisor.run(config: config, configPath: nil) { _, _, _ in
+            plan.startedAt.store(monotonicSeconds().bitPattern, ordering: .releasing)
             plan.started.store(true, ordering: .releasing)
             if !DetachedThread.spawn(demoTrafficMain, context: plan) {
                 printError("sluice demo: cannot start the traffic thread")
@@ -88,11 +101,26 @@ final class DemoPlan: Sendable {
     let yaml: String
     let currentAddress: String
     let candidateAddress: String
+    /// The candidate's model server (the story makes it fail).
+    let candidate: ModelServer
+    /// Seconds between progressive steps.
+    let stepInterval: Double
     /// Set once Sluice listens (the `started` callback ran).
     let started = Atomic<Bool>(false)
+    /// When Sluice started listening (`monotonicSeconds()` as bits); `--duration` counts from there.
+    let startedAt = Atomic<UInt64>(0)
+    var startedAtSeconds: Double { Double(bitPattern: startedAt.load(ordering: .acquiring)) }
+    /// Set before the demo drains, so the traffic threads stop sending.
+    let stopping = Atomic<Bool>(false)
+    /// The candidate's behavior once the story breaks it: 30% HTTP 500 and slower.
+    static let failingCandidate = ModelBehavior(modelVersion: "v2.4.0", baseLatencyMicros: 12_000, errorRate: 0.3,
+                                                fraudProbabilityOffset: 0.02)
+    /// Traffic threads of the story and the rate of each (requests per second).
+    static let trafficThreads = 2
+    static let trafficRatePerThread = 40.0
 
     init(port: UInt16, adminPort: UInt16, requests: Int, duration: Double?, yaml: String,
-         currentAddress: String, candidateAddress: String) {
+         currentAddress: String, candidateAddress: String, candidate: ModelServer, stepInterval: Double) {
         self.port = port
         self.adminPort = adminPort
         self.requests = requests
@@ -100,10 +128,13 @@ final class DemoPlan: Sendable {
         self.yaml = yaml
         self.currentAddress = currentAddress
         self.candidateAddress = candidateAddress
+        self.candidate = candidate
+        self.stepInterval = stepInterval
     }
 
     /// The demo's Sluice config.
-    static func configYAML(port: UInt16, adminPort: UInt16, currentPort: UInt16, candidatePort: UInt16) -> String {
+    static func configYAML(port: UInt16, adminPort: UInt16, currentPort: UInt16, candidatePort: UInt16,
+                           stepIntervalMillis: Int = 12_000) -> String {
         """
         listeners:
           - name: public
@@ -127,6 +158,8 @@ final class DemoPlan: Sendable {
               - { backend: \(current), weight: 90 }
               - { backend: \(candidate), weight: 10 }
             override_header: x-sluice-target
+            progressive: { target: \(candidate), steps: [10, 25, 50, 75, 100], interval: \(stepIntervalMillis)ms }
+            rollback: { window: 10s, evaluate_every: 1s, min_requests: 20, max_error_rate: 0.05, breaches_to_trip: 3 }
 
         """
     }
@@ -169,6 +202,7 @@ private func runDemoTraffic(_ plan: DemoPlan) {
     demoSay("""
 
     ━━ Sluice demo ━━
+    Dashboard: http://\(admin)/   (open it in a browser and watch the story live)
     Model servers: \(DemoPlan.current) (v2.3.1, ~2 ms) on \(plan.currentAddress), \
     \(DemoPlan.candidate) (v2.4.0, ~3 ms, predicts +0.02) on \(plan.candidateAddress)
     Sluice: proxy on \(proxy), admin API on \(admin), running this config:
@@ -233,57 +267,115 @@ private func runDemoTraffic(_ plan: DemoPlan) {
       # per-target requests, status classes, window latency percentiles, error rates
       curl -s \(admin)/stats        # or, as a table: sluice stats --admin \(admin)
       curl -s \(admin)/metrics
-      # move the canary to 50/50 without a restart
+      # the same table, redrawn every second
+      sluice stats --watch --admin \(admin)
+      # move the canary to 50/50 without a restart (this ends the progressive rollout)
       curl -s -X POST \(admin)/routes/\(DemoPlan.route)/weights -H 'content-type: application/json' -d '{"\(DemoPlan.current)": 50, "\(DemoPlan.candidate)": 50}'
 
     """)
-    if let d = plan.duration {
-        demoSay("Live split from GET \(admin)/stats (refreshed when it changes); stopping in \(NumberFormat.compact(d)) s.")
-    } else {
-        demoSay("Live split from GET \(admin)/stats (refreshed when it changes). Ctrl-C to stop.")
-    }
-    liveSplit(plan)
+    tellStory(plan)
 }
 
-/// Polls `/stats` every two seconds, prints a one-line split when the counts or weights change, and sends
-/// SIGTERM to this process once `--duration` has passed.
-private func liveSplit(_ plan: DemoPlan) {
-    var last = ""
+/// Thread entry of one steady-traffic client: the argument is the retained `DemoPlan`.
+func demoLoadMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let plan = Unmanaged<DemoPlan>.fromOpaque(arg!).takeRetainedValue()
+    let client = SimpleHTTPClient(host: "127.0.0.1", port: plan.port, timeoutSeconds: 5)
+    defer { client.close() }
+    let interval = 1 / DemoPlan.trafficRatePerThread
+    var next = monotonicSeconds()
+    var i = 0
+    while !plan.stopping.load(ordering: .relaxed) {
+        i += 1
+        do {
+            _ = try client.request("POST", DemoPlan.path, headers: [("content-type", "application/json")],
+                                   text: DemoPlan.predictBody(i, requestID: "story-\(i)"), collectBody: false)
+        } catch {
+            client.close()
+            usleep(200_000)
+        }
+        next += interval
+        let now = monotonicSeconds()
+        if next > now { usleep(UInt32((next - now) * 1_000_000)) } else { next = now }
+    }
+    return nil
+}
+
+/// The story: steady traffic, the progressive steps and every route event as they happen, the candidate
+/// broken once it carries half the traffic, the automatic rollback and its reason; then a status line now
+/// and then until Ctrl-C or `--duration`, when it stops the traffic and sends SIGTERM to this process.
+private func tellStory(_ plan: DemoPlan) {
+    let admin = "127.0.0.1:\(plan.adminPort)"
     let start = monotonicSeconds()
+    func say(_ text: String) {
+        let t = monotonicSeconds() - start
+        let stamp = NumberFormat.fixed(t, 1)
+        demoSay("[" + String(repeating: " ", count: max(0, 5 - stamp.count)) + stamp + "s] " + text)
+    }
+    let rate = Double(DemoPlan.trafficThreads) * DemoPlan.trafficRatePerThread
+    demoSay("""
+    The story (\(NumberFormat.compact(rate)) predictions per second from now on; watch http://\(admin)/ or `sluice stats --watch --admin \(admin)`):
+    """)
+    for _ in 0..<DemoPlan.trafficThreads {
+        if !DetachedThread.spawn(demoLoadMain, context: plan) { printError("sluice demo: cannot start a traffic thread") }
+    }
+    var story = DemoStory(holdSeconds: plan.stepInterval / 2)
+    var seenEvents = Set<String>()
+    var lastStatus = -1000.0
+    var over = false
     while true {
-        if let d = plan.duration {
-            let left = d - (monotonicSeconds() - start)
-            if left <= 0 {
-                demoSay("Demo duration over: sending SIGTERM to drain and exit.")
-                kill(getpid(), SIGTERM)
-                return
-            }
-            usleep(UInt32(min(2.0, left) * 1_000_000))
-        } else {
-            sleep(2)
+        if let d = plan.duration, monotonicSeconds() - plan.startedAtSeconds >= d {
+            demoSay("Demo duration over: stopping the traffic and sending SIGTERM to drain and exit.")
+            plan.stopping.store(true, ordering: .relaxed)
+            usleep(300_000)
+            kill(getpid(), SIGTERM)
+            return
         }
-        guard let object = fetchStats(plan.adminPort).object else { continue }
-        let line = liveLine(object)
-        if line != last && !line.isEmpty {
-            demoSay("  " + line)
-            last = line
+        usleep(250_000)
+        guard let stats = fetchStats(plan.adminPort).object,
+              let route = (stats["routes"] as? [[String: Any]])?.first(where: { $0["name"] as? String == DemoPlan.route }) else { continue }
+        for e in (route["events"] as? [[String: Any]]) ?? [] {
+            let type = e["type"] as? String ?? "?", reason = e["reason"] as? String ?? ""
+            let key = "\(e["time"] ?? "")|\(type)|\(reason)"
+            if seenEvents.insert(key).inserted { say("event \(type): \(reason)") }
+        }
+        let weights = StatsReport.targetWeights(stats, route: DemoPlan.route)
+        let elapsed = monotonicSeconds() - start
+        let observation = DemoStory.Observation(elapsed: elapsed, state: route["state"] as? String ?? "?",
+                                                candidateWeight: weights[DemoPlan.candidate] ?? 0, reason: route["reason"] as? String)
+        for action in story.observe(observation) {
+            switch action {
+            case .say(let text):
+                say(text)
+            case .breakCandidate:
+                plan.candidate.setBehavior(DemoPlan.failingCandidate)
+                say("\(DemoPlan.candidate) starts failing: 30% of its answers are now HTTP 500, and it is slower (~12 ms).")
+            case .finished:
+                over = true
+                lastStatus = elapsed
+                say(statusLine(route, state: observation.state))
+                let end = plan.duration.map { "; stopping in \(NumberFormat.compact(max(0, $0 - (monotonicSeconds() - plan.startedAtSeconds)).rounded())) s" } ?? "; Ctrl-C to stop"
+                demoSay("The story is over. Sluice keeps serving on the baseline: try the commands above, resume with curl -X POST \(admin)/routes/\(DemoPlan.route)/resume, or watch the dashboard\(end).")
+            }
+        }
+        if elapsed - lastStatus >= (over ? 30 : 5) {
+            lastStatus = elapsed
+            say(statusLine(route, state: observation.state))
         }
     }
 }
 
-/// `fraud-v2-3-1 181 (90.5%, weight 90%) · fraud-v2-4-0 19 (9.5%, weight 10%)` from a `/stats` object.
-private func liveLine(_ stats: [String: Any]) -> String {
-    let counts = StatsReport.targetRequests(stats, route: DemoPlan.route)
-    let weights = StatsReport.targetWeights(stats, route: DemoPlan.route)
-    let total = counts.values.reduce(0, +)
-    var names = [DemoPlan.current, DemoPlan.candidate]
-    for k in counts.keys.sorted() where !names.contains(k) { names.append(k) }
-    return names.map { name in
-        let n = counts[name] ?? 0
-        let share = total == 0 ? "-" : NumberFormat.percent(Double(n) * 100 / Double(total))
-        let weight = weights[name].map { ", weight \(NumberFormat.compact($0))%" } ?? ""
-        return "\(name) \(n) (\(share)\(weight))"
-    }.joined(separator: " · ")
+/// `progressing · fraud-v2-3-1 75% (err 0.0%) · fraud-v2-4-0 25% (err 0.0%)` from a `/stats` route object.
+private func statusLine(_ route: [String: Any], state: String) -> String {
+    let targets = (route["targets"] as? [[String: Any]]) ?? []
+    let parts = targets.map { t -> String in
+        let name = t["backend"] as? String ?? "?"
+        let weight = (t["weight"] as? NSNumber)?.doubleValue ?? 0
+        let window = t["window"] as? [String: Any]
+        let rate = (window?["error_rate"] as? NSNumber)?.doubleValue ?? 0
+        let p99 = (window?["p99_ms"] as? NSNumber)?.doubleValue ?? 0
+        return "\(name) \(NumberFormat.compact(weight))% (errors \(NumberFormat.percent(rate * 100)), p99 \(NumberFormat.fixed(p99, 1)) ms)"
+    }
+    return "status: \(state) · " + parts.joined(separator: " · ")
 }
 
 /// GET /stats from the admin port: the parsed object, or why not.

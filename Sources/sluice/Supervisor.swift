@@ -98,6 +98,7 @@ enum Supervisor {
         while true {
             let sig = sigtimedwait(&set, nil, &timeout)
             control.tick()
+            admin?.history.record(control: control)
             if sig == SIGHUP {
                 do {
                     let version = try control.reload()
