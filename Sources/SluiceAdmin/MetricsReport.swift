@@ -39,12 +39,12 @@ enum MetricsReport {
             let window = StatsReport.windowSeconds(route)
             for (t, target) in route.targets.enumerated() {
                 rows.append(TargetRow(
-                    labels: [("route", route.name), ("target", table.backends[target.backend].name)],
+                    labels: routeLabels(route) + [("target", table.backends[target.backend].name)],
                     weight: Double(target.weight) / 100,
                     stats: snapshot.targetStats[r][t].snapshot(nowSecond: nowSecond, windowSeconds: window)))
             }
             if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
-                shadows.append(([("route", route.name), ("backend", table.backends[spec.backend].name)],
+                shadows.append((routeLabels(route) + [("backend", table.backends[spec.backend].name)],
                                 stats.snapshot(nowSecond: nowSecond)))
             }
         }
@@ -57,14 +57,14 @@ enum MetricsReport {
             var states = routeStates
             if !states.contains(current) { states.append(current) }
             for state in states {
-                w.sample(name: "sluice_route_state", labels: [("route", route.name), ("state", state)],
+                w.sample(name: "sluice_route_state", labels: routeLabels(route) + [("state", state)],
                          value: state == current ? 1 : 0)
             }
         }
         w.family(name: "sluice_rollbacks_total", help: "Rollback events of the route (operator and automatic).", type: .counter)
         for route in table.routes {
             let count = runtime[route.name]?.events.reduce(0) { $0 + ($1.type == "rollback" ? 1 : 0) } ?? 0
-            w.sample(name: "sluice_rollbacks_total", labels: [("route", route.name)], value: count)
+            w.sample(name: "sluice_rollbacks_total", labels: routeLabels(route), value: count)
         }
         writeShadows(&w, shadows)
         writeEndpointHealth(&w, snapshot, now: now)
@@ -110,6 +110,13 @@ enum MetricsReport {
 
         w.family(name: "sluice_window_p99_seconds", help: "99th percentile latency in the route's sliding window.", type: .gauge)
         for row in rows { w.sample(name: "sluice_window_p99_seconds", labels: row.labels, value: row.stats.window.p99Ms / 1000) }
+    }
+
+    /// The labels naming a route: `route`, and `model` for a route that matches on one
+    /// (`match.model`: the name; `match.model_prefix`: the prefix followed by `*`).
+    static func routeLabels(_ route: Route) -> [(String, String)] {
+        guard let model = route.model else { return [("route", route.name)] }
+        return [("route", route.name), ("model", model.label)]
     }
 
     /// Shadow families (only routes with a shadow have series).

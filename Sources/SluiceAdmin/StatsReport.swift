@@ -57,6 +57,7 @@ enum StatsReport {
             ("name", .string(route.name)),
             ("state", .string(runtime?.state ?? "steady")),
         ]
+        if let model = route.model { members.append(("model", .string(model.label))) }
         if let reason = runtime?.reason { members.append(("reason", .string(reason))) }
         members.append(("baseline", .string(table.backends[route.targets[route.baseline].backend].name)))
         members.append(("targets", .array(targets)))

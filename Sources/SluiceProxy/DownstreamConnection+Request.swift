@@ -8,6 +8,11 @@ extension DownstreamConnection {
     func beginExchange() {
         worker.refreshSnapshot()
         let snapshot = worker.snapshot
+        var model = ModelLookup.notNeeded
+        if snapshot.table.usesModel {
+            model = lookUpModel(snapshot)
+            if case .waiting = model { return }
+        }
         let now = worker.loop.now
         exchange.reset()
         exchange.snapshot = snapshot
@@ -25,8 +30,14 @@ extension DownstreamConnection {
             exchange.logMethodLength = head.methodLength
             logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.targetStart..<(head.targetStart + head.targetLength)]))
         }
-        let view = RequestView(buffer: buffer, head: head)
+        var view = RequestView(buffer: buffer, head: head)
+        view.model = model.name
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
+            if case .failed(let reason) = model {
+                snapshot.global.increment(.requestsParsedError, worker: worker.index)
+                sendError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
+                return
+            }
             snapshot.global.increment(.noRoute, worker: worker.index)
             sendError(status: 404, code: "no_route", message: "no route matches this request")
             return
@@ -69,7 +80,7 @@ extension DownstreamConnection {
         if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
         input.consume(head.headLength)
         parser.reset()
-        if head.expectContinue && !exchange.requestBodyDone {
+        if head.expectContinue && !exchange.requestBodyDone && !continueSent {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange

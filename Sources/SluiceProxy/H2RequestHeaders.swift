@@ -120,13 +120,15 @@ final class H2RequestHeaders {
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
     /// The routing view over the current buffers.
-    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange) }
+    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange, model: nil) }
 
     /// The routing view over pinned buffers.
     struct View: RequestAttributes {
         let buffer: UnsafeRawBufferPointer
         let fields: UnsafeBufferPointer<FieldRange>
         let pathRange: Range<Int>
+        /// The model the request names, when the proxy looked for one (`match.model` routes).
+        var model: UnsafeRawBufferPointer?
 
         var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[pathRange]) }
 

@@ -8,12 +8,15 @@ struct RequestView: RequestAttributes {
     let fields: [FieldRange]
     let targetStart: Int
     let targetLength: Int
+    /// The model the request names, when the proxy looked for one (`match.model` routes).
+    var model: UnsafeRawBufferPointer?
 
     init(buffer: UnsafeRawBufferPointer, head: RequestHead) {
         self.buffer = buffer
         fields = head.fields
         targetStart = head.targetStart
         targetLength = head.targetLength
+        model = nil
     }
 
     /// The target's path and query as the backend gets them: origin-form as it is; absolute-form

@@ -21,9 +21,17 @@ public protocol RequestAttributes {
 
     /// Value of the first cookie named `name`, or `nil`.
     func cookie(_ name: [UInt8]) -> UnsafeRawBufferPointer?
+
+    /// The model the request names (from its path or its body, found by the proxy), or `nil`.
+    /// Only routes with `match.model` read it.
+    var model: UnsafeRawBufferPointer? { get }
 }
 
 extension RequestAttributes {
+    /// Default: no model known.
+    @inlinable
+    public var model: UnsafeRawBufferPointer? { nil }
+
     /// Default: scans ``rawQuery`` for `name=value` pairs separated by `&`.
     @inlinable
     public func query(_ name: [UInt8]) -> UnsafeRawBufferPointer? {

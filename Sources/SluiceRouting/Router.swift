@@ -82,9 +82,31 @@ public enum Router {
             reason: reason, shadow: shadow)
     }
 
-    /// Whether `route`'s match (path and headers) accepts `request`.
+    /// Whether `route`'s match (path, headers and model) accepts `request`.
     @inlinable
     public static func matches<R: RequestAttributes>(_ route: borrowing Route, _ request: R) -> Bool {
+        guard matchesHead(route, request) else { return false }
+        if let m = route.model {
+            guard let name = request.model, m.accepts(name) else { return false }
+        }
+        return true
+    }
+
+    /// Whether the first route whose path and headers accept `request` is one that also needs its
+    /// model (`match.model`): only then does finding the model (perhaps in the body) matter. A route
+    /// without a model match that comes first takes the request whatever its model.
+    public static func needsModel<R: RequestAttributes>(_ table: RouteTable, _ request: R) -> Bool {
+        guard table.usesModel else { return false }
+        for route in table.routes where matchesHead(route, request) {
+            if route.model == nil { return false }
+            return true
+        }
+        return false
+    }
+
+    /// Whether `route`'s path and header match accept `request` (the model aside).
+    @inlinable
+    public static func matchesHead<R: RequestAttributes>(_ route: borrowing Route, _ request: R) -> Bool {
         let path = request.path
         if let exact = route.pathExact {
             if !AttributeScan.equals(path, exact) { return false }
