@@ -35,6 +35,7 @@ enum MetricsReport {
 
         var rows: [TargetRow] = []
         var shadows: [(labels: [(String, String)], stats: ShadowSnapshot)] = []
+        var fields: [(labels: [(String, String)], stats: FieldSnapshot)] = []
         for (r, route) in table.routes.enumerated() {
             let window = StatsReport.windowSeconds(route)
             for (t, target) in route.targets.enumerated() {
@@ -46,6 +47,10 @@ enum MetricsReport {
             if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
                 shadows.append((routeLabels(route) + [("backend", table.backends[spec.backend].name)],
                                 stats.snapshot(nowSecond: nowSecond)))
+                for f in stats.fields {
+                    fields.append((routeLabels(route) + [("backend", table.backends[spec.backend].name), ("field", f.pointer), ("kind", f.kind.rawValue)],
+                                   f.snapshot()))
+                }
             }
         }
 
@@ -67,6 +72,7 @@ enum MetricsReport {
             w.sample(name: "sluice_rollbacks_total", labels: routeLabels(route), value: count)
         }
         writeShadows(&w, shadows)
+        writeFields(&w, fields)
         writeEndpointHealth(&w, snapshot, now: now)
         writeGlobal(&w, snapshot.global)
         w.family(name: "sluice_uptime_seconds", help: "Seconds since the process started.", type: .gauge)
@@ -117,6 +123,44 @@ enum MetricsReport {
     static func routeLabels(_ route: Route) -> [(String, String)] {
         guard let model = route.model else { return [("route", route.name)] }
         return [("route", route.name), ("model", model.label)]
+    }
+
+    /// Per-field comparison families (`shadow.compare` in list form); labels `route`, `model`, `backend`,
+    /// `field` (the pointer) and `kind`.
+    static func writeFields(_ w: inout PrometheusWriter, _ fields: [(labels: [(String, String)], stats: FieldSnapshot)]) {
+        // Families appear only when some route compares fields of their kind.
+        guard !fields.isEmpty else { return }
+        w.family(name: "sluice_shadow_field_compared_total", help: "Shadow answers compared on this field.", type: .counter)
+        for f in fields { w.sample(name: "sluice_shadow_field_compared_total", labels: f.labels, value: f.stats.compared) }
+        w.family(name: "sluice_shadow_field_agreed_total", help: "Comparisons of this field that agreed.", type: .counter)
+        for f in fields { w.sample(name: "sluice_shadow_field_agreed_total", labels: f.labels, value: f.stats.agreed) }
+        w.family(name: "sluice_shadow_field_missing_total", help: "Answers where either side lacked this field.", type: .counter)
+        for f in fields { w.sample(name: "sluice_shadow_field_missing_total", labels: f.labels, value: f.stats.missing) }
+        let labels = fields.filter { $0.stats.kind == "label" }
+        if !labels.isEmpty { w.family(name: "sluice_shadow_field_disagreements_total", help: "Most frequent disagreeing label pairs (top 20 per field).", type: .counter)
+        for f in labels {
+            for p in f.stats.topPairs {
+                w.sample(name: "sluice_shadow_field_disagreements_total", labels: f.labels + [("primary", p.primary), ("shadow", p.shadow)], value: p.count)
+            }
+        }
+        }
+        let numbers = fields.filter { $0.stats.kind == "number" }
+        if !numbers.isEmpty {
+        w.family(name: "sluice_shadow_field_mean_abs_difference", help: "Mean absolute difference, shadow vs primary.", type: .gauge)
+        for f in numbers { w.sample(name: "sluice_shadow_field_mean_abs_difference", labels: f.labels, value: f.stats.meanAbsDifference) }
+        w.family(name: "sluice_shadow_field_max_difference", help: "Largest absolute difference, shadow vs primary.", type: .gauge)
+        for f in numbers { w.sample(name: "sluice_shadow_field_max_difference", labels: f.labels, value: f.stats.maxDifference) }
+        w.family(name: "sluice_shadow_field_shadow_higher_ratio", help: "Share of comparisons where the shadow's number was higher.", type: .gauge)
+        for f in numbers { w.sample(name: "sluice_shadow_field_shadow_higher_ratio", labels: f.labels, value: f.stats.shadowHigherShare) }
+        w.family(name: "sluice_shadow_field_shadow_lower_ratio", help: "Share of comparisons where the shadow's number was lower.", type: .gauge)
+        for f in numbers { w.sample(name: "sluice_shadow_field_shadow_lower_ratio", labels: f.labels, value: f.stats.shadowLowerShare) }
+        }
+        let arrays = fields.filter { $0.stats.kind == "array" }
+        guard !arrays.isEmpty else { return }
+        w.family(name: "sluice_shadow_field_position_agreement_ratio", help: "Share of array positions equal in both answers.", type: .gauge)
+        for f in arrays { w.sample(name: "sluice_shadow_field_position_agreement_ratio", labels: f.labels, value: f.stats.positionAgreement) }
+        w.family(name: "sluice_shadow_field_mean_overlap_ratio", help: "Mean overlap of the arrays' elements (shared over all distinct).", type: .gauge)
+        for f in arrays { w.sample(name: "sluice_shadow_field_mean_overlap_ratio", labels: f.labels, value: f.stats.meanOverlap) }
     }
 
     /// Shadow families (only routes with a shadow have series).

@@ -47,7 +47,7 @@ extension ConfigLoader {
             route.progressive = readProgressive(pf, targetNames: targetNames, baseline: route.baseline, diags)
         }
         if let sf = m["shadow"] {
-            route.shadow = readShadow(sf, backends, targetNames: targetNames, diags)
+            route.shadow = readShadow(sf, backends, targetNames: targetNames, sticky: route.sticky, diags)
         }
         if let rf = m["rollback"] { route.rollback = readRollback(rf, diags) }
         return route

@@ -8,6 +8,8 @@ struct RequestView: RequestAttributes {
     let fields: [FieldRange]
     let targetStart: Int
     let targetLength: Int
+    let methodStart: Int
+    let methodLength: Int
     /// The model the request names, when the proxy looked for one (`match.model` routes).
     var model: UnsafeRawBufferPointer?
 
@@ -16,6 +18,8 @@ struct RequestView: RequestAttributes {
         fields = head.fields
         targetStart = head.targetStart
         targetLength = head.targetLength
+        methodStart = head.methodStart
+        methodLength = head.methodLength
         model = nil
     }
 
@@ -58,6 +62,8 @@ struct RequestView: RequestAttributes {
     static var rootPath: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ("/" as StaticString).utf8Start, count: 1) }
 
     var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
+
+    var method: UnsafeRawBufferPointer? { UnsafeRawBufferPointer(rebasing: buffer[methodStart..<(methodStart + methodLength)]) }
 
     func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
         for f in fields where Int(f.nameLength) == lowercasedName.count {

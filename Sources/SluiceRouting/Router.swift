@@ -74,8 +74,8 @@ public enum Router {
         }
 
         var shadow = false
-        if let spec = route.pointee.shadow {
-            shadow = WeightedSplit.draw(&rng) < spec.percentBasisPoints
+        if route.pointee.shadow != nil {
+            shadow = shadowSelects(route, request, rng: &rng)
         }
         return Decision(
             route: routeIndex, target: target, backend: route.pointee.targets[target].backend,
@@ -119,6 +119,31 @@ public enum Router {
             }
         }
         return true
+    }
+
+    /// Whether this request is mirrored: it passes `shadow.match`, then its draw (random, or the
+    /// shadow bucket of its sticky key for `sample_by: sticky`; no key, no copy) is under the percentage.
+    @inlinable
+    static func shadowSelects<R: RequestAttributes, G: RandomNumberGenerator>(
+        _ route: UnsafePointer<Route>, _ request: R, rng: inout G
+    ) -> Bool {
+        guard let spec = route.pointee.shadow else { return false }
+        if !spec.matchMethods.isEmpty {
+            guard let method = request.method, spec.matchMethods.contains(where: { AttributeScan.equals(method, $0) }) else {
+                return false
+            }
+        }
+        if !spec.matchPathPrefixes.isEmpty || !spec.matchPathSuffixes.isEmpty {
+            let path = request.path
+            let byPrefix = spec.matchPathPrefixes.contains { AttributeScan.hasPrefix(path, $0) }
+            let bySuffix = spec.matchPathSuffixes.contains { AttributeScan.hasSuffix(path, $0) }
+            if !byPrefix && !bySuffix { return false }
+        }
+        if let salt = spec.stickySalt {
+            guard let sticky = route.pointee.sticky, let key = stickyKey(sticky.source, request) else { return false }
+            return StickyHash.bucket(salt: salt, key: key) < spec.percentBasisPoints
+        }
+        return WeightedSplit.draw(&rng) < spec.percentBasisPoints
     }
 
     /// The sticky key bytes, or `nil` when the request has none (an empty value counts as none).
