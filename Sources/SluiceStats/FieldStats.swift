@@ -189,6 +189,13 @@ public struct LabelPair: Sendable, Equatable {
     public var primary: String
     public var shadow: String
     public var count: UInt64
+
+    /// Creates a pair.
+    public init(primary: String, shadow: String, count: UInt64) {
+        self.primary = primary
+        self.shadow = shadow
+        self.count = count
+    }
 }
 
 /// Merged view of one compare field (reader side).
