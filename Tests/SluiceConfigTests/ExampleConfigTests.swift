@@ -67,7 +67,9 @@ struct ExampleConfigTests {
         #expect(table.routes[1].pathPrefix == Array("/v1/".utf8))
         #expect(table.routes[0].targets == [Target(backend: 0, weight: 9000), Target(backend: 1, weight: 1000)])
         #expect(table.routes[1].sticky != nil)
-        #expect(table.routes[0].shadow != nil)
+        #expect(table.routes[0].shadow?.fields.map(\.kind) == [.label, .number, .array])
+        #expect(table.routes[0].shadow?.matchMethods == [Array("POST".utf8)])
+        #expect(table.routes[1].shadow?.stickySalt == Array("llama-quant-2026-12/shadow".utf8))
     }
 
     /// A 95/5 canary judged by the sequential tests, every sequential field spelled out.
