@@ -126,41 +126,35 @@ enum MetricsReport {
     }
 
     /// Per-field comparison families (`shadow.compare` in list form); labels `route`, `model`, `backend`,
-    /// `field` (the pointer) and `kind`.
+    /// `field` (the pointer) and `kind`. A family appears only when some route compares a field of its kind.
     static func writeFields(_ w: inout PrometheusWriter, _ fields: [(labels: [(String, String)], stats: FieldSnapshot)]) {
-        // Families appear only when some route compares fields of their kind.
         guard !fields.isEmpty else { return }
-        w.family(name: "sluice_shadow_field_compared_total", help: "Shadow answers compared on this field.", type: .counter)
-        for f in fields { w.sample(name: "sluice_shadow_field_compared_total", labels: f.labels, value: f.stats.compared) }
-        w.family(name: "sluice_shadow_field_agreed_total", help: "Comparisons of this field that agreed.", type: .counter)
-        for f in fields { w.sample(name: "sluice_shadow_field_agreed_total", labels: f.labels, value: f.stats.agreed) }
-        w.family(name: "sluice_shadow_field_missing_total", help: "Answers where either side lacked this field.", type: .counter)
-        for f in fields { w.sample(name: "sluice_shadow_field_missing_total", labels: f.labels, value: f.stats.missing) }
+        func family(_ name: String, _ help: String, _ type: PrometheusMetricType, kind: String?,
+                    _ value: (FieldSnapshot) -> Double) {
+            let rows = fields.filter { kind == nil || $0.stats.kind == kind }
+            guard !rows.isEmpty else { return }
+            w.family(name: name, help: help, type: type)
+            for f in rows { w.sample(name: name, labels: f.labels, value: value(f.stats)) }
+        }
+        family("sluice_shadow_field_compared_total", "Shadow answers compared on this field.", .counter, kind: nil) { Double($0.compared) }
+        family("sluice_shadow_field_agreed_total", "Comparisons of this field that agreed.", .counter, kind: nil) { Double($0.agreed) }
+        family("sluice_shadow_field_missing_total", "Answers where either side lacked this field.", .counter, kind: nil) { Double($0.missing) }
         let labels = fields.filter { $0.stats.kind == "label" }
-        if !labels.isEmpty { w.family(name: "sluice_shadow_field_disagreements_total", help: "Most frequent disagreeing label pairs (top 20 per field).", type: .counter)
-        for f in labels {
-            for p in f.stats.topPairs {
-                w.sample(name: "sluice_shadow_field_disagreements_total", labels: f.labels + [("primary", p.primary), ("shadow", p.shadow)], value: p.count)
+        if !labels.isEmpty {
+            let name = "sluice_shadow_field_disagreements_total"
+            w.family(name: name, help: "Most frequent disagreeing label pairs (top 20 per field).", type: .counter)
+            for f in labels {
+                for p in f.stats.topPairs {
+                    w.sample(name: name, labels: f.labels + [("primary", p.primary), ("shadow", p.shadow)], value: p.count)
+                }
             }
         }
-        }
-        let numbers = fields.filter { $0.stats.kind == "number" }
-        if !numbers.isEmpty {
-        w.family(name: "sluice_shadow_field_mean_abs_difference", help: "Mean absolute difference, shadow vs primary.", type: .gauge)
-        for f in numbers { w.sample(name: "sluice_shadow_field_mean_abs_difference", labels: f.labels, value: f.stats.meanAbsDifference) }
-        w.family(name: "sluice_shadow_field_max_difference", help: "Largest absolute difference, shadow vs primary.", type: .gauge)
-        for f in numbers { w.sample(name: "sluice_shadow_field_max_difference", labels: f.labels, value: f.stats.maxDifference) }
-        w.family(name: "sluice_shadow_field_shadow_higher_ratio", help: "Share of comparisons where the shadow's number was higher.", type: .gauge)
-        for f in numbers { w.sample(name: "sluice_shadow_field_shadow_higher_ratio", labels: f.labels, value: f.stats.shadowHigherShare) }
-        w.family(name: "sluice_shadow_field_shadow_lower_ratio", help: "Share of comparisons where the shadow's number was lower.", type: .gauge)
-        for f in numbers { w.sample(name: "sluice_shadow_field_shadow_lower_ratio", labels: f.labels, value: f.stats.shadowLowerShare) }
-        }
-        let arrays = fields.filter { $0.stats.kind == "array" }
-        guard !arrays.isEmpty else { return }
-        w.family(name: "sluice_shadow_field_position_agreement_ratio", help: "Share of array positions equal in both answers.", type: .gauge)
-        for f in arrays { w.sample(name: "sluice_shadow_field_position_agreement_ratio", labels: f.labels, value: f.stats.positionAgreement) }
-        w.family(name: "sluice_shadow_field_mean_overlap_ratio", help: "Mean overlap of the arrays' elements (shared over all distinct).", type: .gauge)
-        for f in arrays { w.sample(name: "sluice_shadow_field_mean_overlap_ratio", labels: f.labels, value: f.stats.meanOverlap) }
+        family("sluice_shadow_field_mean_abs_difference", "Mean absolute difference, shadow vs primary.", .gauge, kind: "number") { $0.meanAbsDifference }
+        family("sluice_shadow_field_max_difference", "Largest absolute difference, shadow vs primary.", .gauge, kind: "number") { $0.maxDifference }
+        family("sluice_shadow_field_shadow_higher_ratio", "Share of comparisons where the shadow's number was higher.", .gauge, kind: "number") { $0.shadowHigherShare }
+        family("sluice_shadow_field_shadow_lower_ratio", "Share of comparisons where the shadow's number was lower.", .gauge, kind: "number") { $0.shadowLowerShare }
+        family("sluice_shadow_field_position_agreement_ratio", "Share of array positions equal in both answers.", .gauge, kind: "array") { $0.positionAgreement }
+        family("sluice_shadow_field_mean_overlap_ratio", "Mean overlap of the arrays' elements (shared over all distinct).", .gauge, kind: "array") { $0.meanOverlap }
     }
 
     /// Shadow families (only routes with a shadow have series).

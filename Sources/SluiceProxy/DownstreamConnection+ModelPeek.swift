@@ -10,6 +10,8 @@ import SluiceRouting
 extension DownstreamConnection {
     /// Where the model stands for the parsed `head` and the body bytes held; on `.waiting` the
     /// connection is in `.peek` and `beginExchange` runs again when more bytes arrive.
+    /// Never inlined: kept out of `beginExchange`, whose routing is inlined only while it stays small.
+    @inline(never)
     func lookUpModel(_ snapshot: ProxySnapshot) -> ModelLookup {
         let buffer = input.readable
         let view = RequestView(buffer: buffer, head: head)
@@ -60,5 +62,12 @@ extension DownstreamConnection {
             }
         }
         return result
+    }
+
+    /// 400 `model_not_found`: only routes with `match.model` could take the request, and it names no model.
+    @inline(never)
+    func rejectUnnamedModel(_ reason: ModelPeekFailure, _ snapshot: ProxySnapshot) {
+        snapshot.global.increment(.requestsParsedError, worker: worker.index)
+        sendError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
     }
 }

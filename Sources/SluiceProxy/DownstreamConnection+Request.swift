@@ -30,12 +30,10 @@ extension DownstreamConnection {
             exchange.logMethodLength = head.methodLength
             logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.targetStart..<(head.targetStart + head.targetLength)]))
         }
-        var view = RequestView(buffer: buffer, head: head)
-        view.model = model.name
+        let view = RequestView(buffer: buffer, head: head, model: model.name)
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             if case .failed(let reason) = model {
-                snapshot.global.increment(.requestsParsedError, worker: worker.index)
-                sendError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
+                rejectUnnamedModel(reason, snapshot)
                 return
             }
             snapshot.global.increment(.noRoute, worker: worker.index)

@@ -13,14 +13,14 @@ struct RequestView: RequestAttributes {
     /// The model the request names, when the proxy looked for one (`match.model` routes).
     var model: UnsafeRawBufferPointer?
 
-    init(buffer: UnsafeRawBufferPointer, head: RequestHead) {
+    init(buffer: UnsafeRawBufferPointer, head: RequestHead, model: UnsafeRawBufferPointer? = nil) {
         self.buffer = buffer
         fields = head.fields
         targetStart = head.targetStart
         targetLength = head.targetLength
         methodStart = head.methodStart
         methodLength = head.methodLength
-        model = nil
+        self.model = model
     }
 
     /// The target's path and query as the backend gets them: origin-form as it is; absolute-form

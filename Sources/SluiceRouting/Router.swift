@@ -15,7 +15,9 @@ public enum Router {
     /// 2. sticky routes: the key's bucket; without a key, the baseline, or a
     ///    random draw when `onMissingRandom` or when the baseline's weight is 0;
     /// 3. otherwise a weighted random draw.
-    @inlinable
+    /// Always inlined into the proxy's request path (one call site per protocol); measured with
+    /// scripts/instructions.
+    @inlinable @inline(__always)
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, _ request: R, rng: inout G
     ) -> Decision? {
@@ -31,7 +33,7 @@ public enum Router {
 
     /// Picks the target of route `routeIndex` for `request`, skipping matching
     /// (for callers that already know the route).
-    @inlinable
+    @inlinable @inline(__always)
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
@@ -43,7 +45,7 @@ public enum Router {
     /// The body of `decide(_:routeIndex:_:rng:)`. The route is read through a pointer, one
     /// field at a time: passing the `Route` itself (even `borrowing`) made a copy per request,
     /// retaining and releasing each of its arrays and strings.
-    @inlinable
+    @inlinable @inline(__always)
     static func pick<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, _ route: UnsafePointer<Route>, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
@@ -74,7 +76,9 @@ public enum Router {
         }
 
         var shadow = false
-        if route.pointee.shadow != nil {
+        // Tested through one stored field: comparing the whole `ShadowSpec?` with nil copied it
+        // (an outlined copy and destroy per request, measured with scripts/instructions).
+        if route.pointee.shadow?.percentBasisPoints != nil {
             shadow = shadowSelects(route, request, rng: &rng)
         }
         return Decision(
@@ -123,7 +127,9 @@ public enum Router {
 
     /// Whether this request is mirrored: it passes `shadow.match`, then its draw (random, or the
     /// shadow bucket of its sticky key for `sample_by: sticky`; no key, no copy) is under the percentage.
-    @inlinable
+    /// Never inlined: only routes with a shadow call it, and inlined it made `pick` too large to be
+    /// inlined into the proxy's request path (measured with scripts/instructions).
+    @inlinable @inline(never)
     static func shadowSelects<R: RequestAttributes, G: RandomNumberGenerator>(
         _ route: UnsafePointer<Route>, _ request: R, rng: inout G
     ) -> Bool {
