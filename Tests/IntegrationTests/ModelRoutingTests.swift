@@ -56,6 +56,7 @@ extension Integration {
               - { name: llama, match: { model_prefix: llama-3 }, targets: [{ backend: llama, weight: 100 }] }
               - { name: mistral, match: { model: mistral-7b, path_prefix: /v1/ }, targets: [{ backend: mistral, weight: 100 }] }
               - { name: fraud, match: { model: fraud-detector }, targets: [{ backend: fraud, weight: 100 }] }
+              - { name: embeddings, match: { path_prefix: /v1/embeddings }, targets: [{ backend: fraud, weight: 100 }] }
               - { name: other, match: { path_prefix: /other }, targets: [{ backend: llama, weight: 100 }] }
             """
         }
@@ -126,6 +127,11 @@ extension Integration {
             #expect(cut.status == 400, "\(cut.summary)")
             let missing = try Self.post(h, "/v1/chat/completions", Data(#"{"messages":[]}"#.utf8), p)
             #expect(missing.status == 400 && (missing.json?["message"] as? String)?.contains("does not name a model") == true, "\(missing.summary)")
+            // No model, but a later route without match.model takes the path: it gets the request.
+            let fallback = Data("not json at all".utf8)
+            try Self.expectForwarded(try Self.post(h, "/v1/embeddings", fallback, p), to: "fraud", fallback, "fallback route")
+            let unnamed = Data(#"{"input":"x"}"#.utf8)
+            try Self.expectForwarded(try Self.post(h, "/v1/embeddings", unnamed, p), to: "fraud", unnamed, "fallback, no model")
             // A model no route takes: 404 as for any unrouted request.
             let unknown = try Self.post(h, "/v1/chat/completions", Self.chat("gpt-9"), p)
             #expect(unknown.status == 404, "\(unknown.summary)")
