@@ -29,7 +29,7 @@ extension Integration {
                     else:
                         body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
                     out = json.dumps({'backend': name, 'length': len(body), 'sha256': hashlib.sha256(body).hexdigest(),
-                                      'path': self.path}).encode()
+                                      'path': self.path, 'te': te.lower()}).encode()
                     self.send_response(200)
                     self.send_header('Content-Type', 'application/json')
                     self.send_header('Content-Length', str(len(out)))
@@ -162,6 +162,18 @@ extension Integration {
             try Self.expectForwarded(try Self.post(h, "/v1/embeddings", big, te), to: "mistral", big, "chunked big")
             let beyond = try Self.post(h, "/v1/chat/completions", Self.chat("llama-3", padding: 30_000), te)
             #expect(beyond.status == 400, "\(beyond.summary)")
+
+            // HTTP/2 without content-length (curl -T - streams stdin): DATA held for the peek, then re-framed
+            // as chunked for the HTTP/1.1 backend.
+            for body in [small, late, big] {
+                let r = try Command.run("curl", ["-s", "-S", "--http2-prior-knowledge", "-H", "content-type: application/json",
+                                                 "-X", "POST", "-T", "-", "\(h.base)/v1/chat/completions"], input: body)
+                let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
+                #expect(json?["length"] as? Int == body.count, "h2 stdin: \(r.stdout.prefix(300)) \(r.stderr)")
+                #expect(json?["sha256"] as? String == (try Self.sha256(body)))
+                #expect(json?["backend"] as? String == (body == small ? "llama" : "mistral"))
+                #expect(json?["te"] as? String == "chunked", "the client sent no content-length")
+            }
 
             // A client that stalls before the model arrives gets 408 after body_idle_timeout, raw.
             let raw = try RawSocket(port: h.port, timeout: 5)
