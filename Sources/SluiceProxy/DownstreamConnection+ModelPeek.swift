@@ -5,7 +5,7 @@ import SluiceRouting
 /// Finding the model an HTTP/1.1 request names before it is routed (routes with `match.model`).
 ///
 /// The body bytes already read stay in `input`, untouched: the peek reads them in place
-/// (Content-Length) or decodes the chunk framing into `modelScratch` (chunked), and once the route
+/// (Content-Length) or decodes the chunk framing into the worker's `modelScratch` (chunked), and once the route
 /// is chosen the body is forwarded from `input` exactly as if no one had looked.
 extension DownstreamConnection {
     /// Where the model stands for the parsed `head` and the body bytes held; on `.waiting` the
@@ -37,8 +37,7 @@ extension DownstreamConnection {
             guard (try? decoder.consume(body, payload: &payloadRanges)) != nil else {
                 return .failed(source == .jsonBody ? .notJSON : .notProtobuf)
             }
-            if modelScratch == nil { modelScratch = .allocate(byteCount: 32 << 10, alignment: 1) }
-            let scratch = modelScratch!
+            let scratch = worker.modelScratch
             var copied = 0
             for r in payloadRanges where copied < limit {
                 let n = min(r.count, limit - copied)

@@ -47,8 +47,6 @@ final class DownstreamConnection: ExchangeHandler {
     var payloadRanges: [Range<Int>] = []
     /// Method and path of a request sampled for the access log (copied: `input` moves on).
     var logScratch: [UInt8] = []
-    /// Decoded chunked body bytes peeked for a model name (allocated on the first chunked peek).
-    var modelScratch: UnsafeMutableRawBufferPointer?
     /// `100 Continue` was sent while peeking at the body (not sent again when the exchange starts).
     var continueSent = false
 
@@ -77,7 +75,6 @@ final class DownstreamConnection: ExchangeHandler {
     deinit {
         input.deallocate()
         output.deallocate()
-        modelScratch?.deallocate()
     }
 
     /// True between requests with nothing buffered (drain may close it).

@@ -2,12 +2,10 @@ import SluiceCore
 import SluiceHTTP2
 import SluiceRouting
 
-/// The request body an HTTP/2 stream holds while its model is looked for.
+/// Where an HTTP/2 stream's model lookup stands while its body is held (in the stream's `peekBody`).
 struct BodyPeek {
     /// Where the name is in the body.
     var source: ModelSource
-    /// Bytes held in the stream's `peekStorage`.
-    var held = 0
     /// The client ended the stream while the body was held.
     var ended = false
 }
@@ -20,8 +18,8 @@ struct BodyPeek {
 /// The stream window (64 KiB) is larger than the biggest peek allowed (32 KiB), so a client can
 /// always send enough for a decision.
 extension H2StreamExchange {
-    /// Storage for held DATA: one stream window.
-    static let peekCapacity = 64 * 1024
+    /// Most DATA held: one stream window (the client may not send more without credit).
+    static let peekCapacity = 65_535
 
     func startWithModel(snapshot: ProxySnapshot, endStream: Bool) {
         var source = ModelSource.none
@@ -37,24 +35,28 @@ extension H2StreamExchange {
                   model: ModelLookup.fromBody(source, none, complete: true, limit: snapshot.limits.modelPeek))
             return
         }
-        if peekStorage == nil { peekStorage = .allocate(byteCount: H2StreamExchange.peekCapacity, alignment: 1) }
+        peekBody.attach(worker.buffers)
         peek = BodyPeek(source: source)
     }
 
     /// DATA while the body is held.
     func peekData(_ bytes: UnsafeRawBufferPointer) {
-        guard var p = peek, let storage = peekStorage else { return }
-        let n = min(bytes.count, H2StreamExchange.peekCapacity - p.held)
-        if n > 0 { storage.baseAddress!.advanced(by: p.held).copyMemory(from: bytes.baseAddress!, byteCount: n) }
-        p.held += n
-        peek = p
-        if n < bytes.count {
+        guard peek != nil else { return }
+        if peekBody.count + bytes.count > H2StreamExchange.peekCapacity {
             // Beyond one stream window: the client ignored flow control.
             session.resetStream(id, errorCode: H2ErrorCode.flowControlError)
-            peek = nil
+            endPeek()
             return
         }
+        peekBody.append(bytes)
         decideIfPossible()
+    }
+
+    /// Gives the held bytes' block back to the worker's pool.
+    private func endPeek() {
+        peek = nil
+        peekBody.clear()
+        peekBody.detach(to: worker.buffers)
     }
 
     /// END_STREAM while the body is held.
@@ -65,14 +67,17 @@ extension H2StreamExchange {
 
     /// Routes once the held bytes settle the model, then forwards them.
     private func decideIfPossible() {
-        guard let p = peek, let storage = peekStorage, let snapshot else { return }
+        guard let p = peek, let snapshot else { return }
         let limit = snapshot.limits.modelPeek
-        let scanned = UnsafeRawBufferPointer(rebasing: storage[0..<min(p.held, limit)])
-        let lookup = ModelLookup.fromBody(p.source, scanned, complete: p.ended && p.held <= limit, limit: limit)
+        let held = peekBody.readable
+        let scanned = UnsafeRawBufferPointer(rebasing: held[0..<min(held.count, limit)])
+        let lookup = ModelLookup.fromBody(p.source, scanned, complete: p.ended && held.count <= limit, limit: limit)
         if case .waiting = lookup { return }
         peek = nil
         route(snapshot: snapshot, endStream: false, model: lookup)
-        if p.held > 0 { requestData(UnsafeRawBufferPointer(rebasing: storage[0..<p.held])) }
+        if held.count > 0 { requestData(held) }
+        peekBody.clear()
+        peekBody.detach(to: worker.buffers)
         if p.ended { requestEnd() }
     }
 }

@@ -54,8 +54,8 @@ final class H2StreamExchange: ExchangeHandler {
     var scratch: [UInt8] = []
     /// The request body held while its model is looked for (`match.model` routes), or `nil`.
     var peek: BodyPeek?
-    /// Storage for held body bytes, allocated on the first peek and kept with the stream object.
-    var peekStorage: UnsafeMutableRawBufferPointer?
+    /// The held body bytes: a worker pool block while a peek is under way, none otherwise.
+    var peekBody = ByteQueue()
 
     /// Above this many bytes queued on the stream, stop reading the upstream.
     static let streamHighWater = 256 * 1024
@@ -96,11 +96,15 @@ final class H2StreamExchange: ExchangeHandler {
         responseDone = false
         status = 0
         requestIDGenerated = false
-        peek = nil
+        if peek != nil {
+            peek = nil
+            peekBody.clear()
+            peekBody.detach(to: worker.buffers)
+        }
     }
 
     deinit {
-        peekStorage?.deallocate()
+        peekBody.deallocate()
     }
 
     func header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
