@@ -66,7 +66,7 @@ extension DownstreamConnection {
     /// 400 `model_not_found`: only routes with `match.model` could take the request, and it names no model.
     @inline(never)
     func rejectUnnamedModel(_ reason: ModelPeekFailure, _ snapshot: ProxySnapshot) {
-        snapshot.global.increment(.requestsParsedError, worker: worker.index)
+        snapshot.global.increment(.modelNotFound, worker: worker.index)
         sendError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
     }
 }

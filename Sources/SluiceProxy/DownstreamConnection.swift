@@ -303,7 +303,7 @@ final class DownstreamConnection: ExchangeHandler {
             generateRequestID()
             sendError(status: 408, code: "request_timeout", message: "request head not received in time")
         case .peek:
-            worker.snapshot.global.increment(.headerTimeouts, worker: worker.index)
+            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
             generateRequestID()
             sendError(status: 408, code: "request_timeout", message: "request body naming the model not received in time")
         case .exchange:

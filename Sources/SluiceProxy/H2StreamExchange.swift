@@ -148,7 +148,7 @@ final class H2StreamExchange: ExchangeHandler {
         view.model = model.name
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             if case .failed(let reason) = model {
-                snapshot.global.increment(.requestsParsedError, worker: worker.index)
+                snapshot.global.increment(.modelNotFound, worker: worker.index)
                 respondError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
                 return
             }

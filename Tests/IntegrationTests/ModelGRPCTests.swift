@@ -146,6 +146,7 @@ extension Integration {
             let metrics = try p.adminGet("/metrics").text
             #expect(metrics.contains(#"sluice_requests_total{route="fraud",model="fraud-detector",target="fraud-v2"} \#(counts["v2"] ?? -1)"#), "\(metrics.prefix(2000))")
             #expect(metrics.contains(#"sluice_requests_total{route="resnet",model="resnet",target="fraud-v2"} 1"#))
+            #expect(metrics.contains("sluice_model_not_found_total 1"), "the unnamed request")
         }
     }
 }
