@@ -22,6 +22,7 @@ let fuzzTargets: [Target] = !fuzzing ? [] : [
     .executableTarget(name: "FuzzH2Session", dependencies: ["FuzzSupport", "SluiceHTTP2", "SluiceCore"], path: "Tests/Fuzz/Sources/FuzzH2Session"),
     .executableTarget(name: "FuzzConfig", dependencies: ["FuzzSupport", "SluiceConfig"], path: "Tests/Fuzz/Sources/FuzzConfig"),
     .executableTarget(name: "FuzzJSONPointer", dependencies: ["FuzzSupport", "SluiceRouting"], path: "Tests/Fuzz/Sources/FuzzJSONPointer"),
+    .executableTarget(name: "FuzzModelPeek", dependencies: ["FuzzSupport", "SluiceRouting"], path: "Tests/Fuzz/Sources/FuzzModelPeek"),
 ]
 
 let package = Package(

@@ -35,17 +35,22 @@ enum MetricsReport {
 
         var rows: [TargetRow] = []
         var shadows: [(labels: [(String, String)], stats: ShadowSnapshot)] = []
+        var fields: [(labels: [(String, String)], stats: FieldSnapshot)] = []
         for (r, route) in table.routes.enumerated() {
             let window = StatsReport.windowSeconds(route)
             for (t, target) in route.targets.enumerated() {
                 rows.append(TargetRow(
-                    labels: [("route", route.name), ("target", table.backends[target.backend].name)],
+                    labels: routeLabels(route) + [("target", table.backends[target.backend].name)],
                     weight: Double(target.weight) / 100,
                     stats: snapshot.targetStats[r][t].snapshot(nowSecond: nowSecond, windowSeconds: window)))
             }
             if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
-                shadows.append(([("route", route.name), ("backend", table.backends[spec.backend].name)],
+                shadows.append((routeLabels(route) + [("backend", table.backends[spec.backend].name)],
                                 stats.snapshot(nowSecond: nowSecond)))
+                for f in stats.fields {
+                    fields.append((routeLabels(route) + [("backend", table.backends[spec.backend].name), ("field", f.pointer), ("kind", f.kind.rawValue)],
+                                   f.snapshot()))
+                }
             }
         }
 
@@ -57,16 +62,17 @@ enum MetricsReport {
             var states = routeStates
             if !states.contains(current) { states.append(current) }
             for state in states {
-                w.sample(name: "sluice_route_state", labels: [("route", route.name), ("state", state)],
+                w.sample(name: "sluice_route_state", labels: routeLabels(route) + [("state", state)],
                          value: state == current ? 1 : 0)
             }
         }
         w.family(name: "sluice_rollbacks_total", help: "Rollback events of the route (operator and automatic).", type: .counter)
         for route in table.routes {
             let count = runtime[route.name]?.events.reduce(0) { $0 + ($1.type == "rollback" ? 1 : 0) } ?? 0
-            w.sample(name: "sluice_rollbacks_total", labels: [("route", route.name)], value: count)
+            w.sample(name: "sluice_rollbacks_total", labels: routeLabels(route), value: count)
         }
         writeShadows(&w, shadows)
+        writeFields(&w, fields)
         writeEndpointHealth(&w, snapshot, now: now)
         writeGlobal(&w, snapshot.global)
         w.family(name: "sluice_uptime_seconds", help: "Seconds since the process started.", type: .gauge)
@@ -110,6 +116,45 @@ enum MetricsReport {
 
         w.family(name: "sluice_window_p99_seconds", help: "99th percentile latency in the route's sliding window.", type: .gauge)
         for row in rows { w.sample(name: "sluice_window_p99_seconds", labels: row.labels, value: row.stats.window.p99Ms / 1000) }
+    }
+
+    /// The labels naming a route: `route`, and `model` for a route that matches on one
+    /// (`match.model`: the name; `match.model_prefix`: the prefix followed by `*`).
+    static func routeLabels(_ route: Route) -> [(String, String)] {
+        guard let model = route.model else { return [("route", route.name)] }
+        return [("route", route.name), ("model", model.label)]
+    }
+
+    /// Per-field comparison families (`shadow.compare` in list form); labels `route`, `model`, `backend`,
+    /// `field` (the pointer) and `kind`. A family appears only when some route compares a field of its kind.
+    static func writeFields(_ w: inout PrometheusWriter, _ fields: [(labels: [(String, String)], stats: FieldSnapshot)]) {
+        guard !fields.isEmpty else { return }
+        func family(_ name: String, _ help: String, _ type: PrometheusMetricType, kind: String?,
+                    _ value: (FieldSnapshot) -> Double) {
+            let rows = fields.filter { kind == nil || $0.stats.kind == kind }
+            guard !rows.isEmpty else { return }
+            w.family(name: name, help: help, type: type)
+            for f in rows { w.sample(name: name, labels: f.labels, value: value(f.stats)) }
+        }
+        family("sluice_shadow_field_compared_total", "Shadow answers compared on this field.", .counter, kind: nil) { Double($0.compared) }
+        family("sluice_shadow_field_agreed_total", "Comparisons of this field that agreed.", .counter, kind: nil) { Double($0.agreed) }
+        family("sluice_shadow_field_missing_total", "Answers where either side lacked this field.", .counter, kind: nil) { Double($0.missing) }
+        let labels = fields.filter { $0.stats.kind == "label" }
+        if !labels.isEmpty {
+            let name = "sluice_shadow_field_disagreements_total"
+            w.family(name: name, help: "Most frequent disagreeing label pairs (top 20 per field).", type: .counter)
+            for f in labels {
+                for p in f.stats.topPairs {
+                    w.sample(name: name, labels: f.labels + [("primary", p.primary), ("shadow", p.shadow)], value: p.count)
+                }
+            }
+        }
+        family("sluice_shadow_field_mean_abs_difference", "Mean absolute difference, shadow vs primary.", .gauge, kind: "number") { $0.meanAbsDifference }
+        family("sluice_shadow_field_max_difference", "Largest absolute difference, shadow vs primary.", .gauge, kind: "number") { $0.maxDifference }
+        family("sluice_shadow_field_shadow_higher_ratio", "Share of comparisons where the shadow's number was higher.", .gauge, kind: "number") { $0.shadowHigherShare }
+        family("sluice_shadow_field_shadow_lower_ratio", "Share of comparisons where the shadow's number was lower.", .gauge, kind: "number") { $0.shadowLowerShare }
+        family("sluice_shadow_field_position_agreement_ratio", "Share of array positions equal in both answers.", .gauge, kind: "array") { $0.positionAgreement }
+        family("sluice_shadow_field_mean_overlap_ratio", "Mean overlap of the arrays' elements (shared over all distinct).", .gauge, kind: "array") { $0.meanOverlap }
     }
 
     /// Shadow families (only routes with a shadow have series).

@@ -58,6 +58,7 @@ enum StatsReport {
             ("name", .string(route.name)),
             ("state", .string(runtime?.state ?? "steady")),
         ]
+        if let model = route.model { members.append(("model", .string(model.label))) }
         if let reason = runtime?.reason { members.append(("reason", .string(reason))) }
         members.append(("baseline", .string(table.backends[route.targets[route.baseline].backend].name)))
         members.append(("targets", .array(targets)))
@@ -65,6 +66,10 @@ enum StatsReport {
         var shadow = JSONValue.null
         if let spec = route.shadow, let stats = snapshot.shadowStats[r] {
             shadow = shadowObject(backend: table.backends[spec.backend].name, stats.snapshot(nowSecond: nowSecond))
+            if !stats.fields.isEmpty, case .object(var m) = shadow {
+                m.append(.init(key: "fields", value: .array(stats.fields.map { fieldObject($0.snapshot()) })))
+                shadow = .object(m)
+            }
         }
         members.append(("shadow", shadow))
         if route.rollback != nil {
@@ -151,6 +156,34 @@ enum StatsReport {
             "agreed": .uint(s.agreed),
             "agreement_rate": s.compared == 0 ? .null : .double(s.agreementRate),
         ])
+    }
+
+    /// One entry of `shadow.fields[]` (`shadow.compare` in list form): the figures of its kind.
+    static func fieldObject(_ f: FieldSnapshot) -> JSONValue {
+        var m: [(String, JSONValue)] = [
+            ("pointer", .string(f.pointer)),
+            ("kind", .string(f.kind)),
+            ("compared", .uint(f.compared)),
+            ("agreed", .uint(f.agreed)),
+            ("missing", .uint(f.missing)),
+            ("agreement_rate", f.compared == 0 ? .null : .double(f.agreementRate)),
+        ]
+        switch f.kind {
+        case "label":
+            m.append(("disagreements", .array(f.topPairs.map {
+                .obj(["primary": .string($0.primary), "shadow": .string($0.shadow), "count": .uint($0.count)])
+            })))
+            m.append(("other_disagreements", .uint(f.otherPairs)))
+        case "number":
+            m.append(("mean_abs_difference", f.compared == 0 ? .null : .double(f.meanAbsDifference)))
+            m.append(("max_difference", f.compared == 0 ? .null : .double(f.maxDifference)))
+            m.append(("shadow_higher_share", f.compared == 0 ? .null : .double(f.shadowHigherShare)))
+            m.append(("shadow_lower_share", f.compared == 0 ? .null : .double(f.shadowLowerShare)))
+        default:
+            m.append(("position_agreement", f.compared == 0 ? .null : .double(f.positionAgreement)))
+            m.append(("mean_overlap", f.compared == 0 ? .null : .double(f.meanOverlap)))
+        }
+        return .members(m)
     }
 
     /// One entry of `events[]`.

@@ -83,10 +83,10 @@ extension ConfigLoader {
     }
 
     static func readShadow(
-        _ field: Field, _ backends: BackendSet, targetNames: [String], _ diags: Diagnostics
+        _ field: Field, _ backends: BackendSet, targetNames: [String], sticky: StickySpec? = nil, _ diags: Diagnostics
     ) -> ShadowSpec? {
         guard let m = MappingReader(field, known: [
-            "backend", "percent", "max_in_flight", "max_body_bytes", "compare",
+            "backend", "percent", "max_in_flight", "max_body_bytes", "compare", "match", "sample_by",
         ], diags) else { return nil }
         var backend: Int?
         if let bf = m.required("backend", diags), let name = bf.string(diags) {
@@ -104,7 +104,23 @@ extension ConfigLoader {
         if let f = m["max_body_bytes"], let v = f.size(diags) {
             if v > UInt64(Int32.max) { diags.report(f, "must be at most 2GiB") } else { spec.maxBodyBytes = Int(v) }
         }
-        if let cf = m["compare"], let cm = MappingReader(cf, known: ["json_pointer", "tolerance"], diags) {
+        if let mf = m["match"] { readShadowMatch(mf, into: &spec, diags) }
+        if let sf = m["sample_by"], let how = sf.string(diags) {
+            switch how {
+            case "random": break
+            case "sticky":
+                if let sticky {
+                    spec.stickySalt = sticky.salt + Array("/shadow".utf8)
+                } else {
+                    diags.report(sf, "sample_by: sticky needs the route's sticky key (add a sticky section)")
+                }
+            default:
+                diags.report(sf, "expected random or sticky, found '\(how)'")
+            }
+        }
+        if let cf = m["compare"], case .sequence = cf.node {
+            spec.fields = readCompareFields(cf, diags)
+        } else if let cf = m["compare"], let cm = MappingReader(cf, known: ["json_pointer", "tolerance"], diags) {
             let pf = cm.required("json_pointer", diags)
             let pointer = pf?.string(diags)
             if let pointer, let pf, !pointer.hasPrefix("/") {
@@ -114,6 +130,70 @@ extension ConfigLoader {
             if let pointer, let tolerance { spec.compare = ShadowCompare(jsonPointer: pointer, tolerance: tolerance) }
         }
         return backend == nil ? nil : spec
+    }
+
+    /// `shadow.match`: `methods` and `path_prefixes` / `path_suffixes` (lists); only matching requests are mirrored.
+    static func readShadowMatch(_ field: Field, into spec: inout ShadowSpec, _ diags: Diagnostics) {
+        guard let m = MappingReader(field, known: ["methods", "path_prefixes", "path_suffixes"], diags) else { return }
+        if let f = m["methods"], let items = f.items(diags) {
+            for item in items {
+                guard let v = item.string(diags) else { continue }
+                if v.isEmpty || !v.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+                    diags.report(item, "'\(v)' is not an HTTP method (upper case, e.g. POST)")
+                } else {
+                    spec.matchMethods.append(Array(v.utf8))
+                }
+            }
+        }
+        if let f = m["path_prefixes"], let items = f.items(diags) {
+            for item in items {
+                guard let v = item.string(diags) else { continue }
+                if v.hasPrefix("/") { spec.matchPathPrefixes.append(Array(v.utf8)) } else { diags.report(item, "must start with '/', found '\(v)'") }
+            }
+        }
+        if let f = m["path_suffixes"], let items = f.items(diags) {
+            for item in items {
+                guard let v = item.string(diags) else { continue }
+                if v.isEmpty { diags.report(item, "must not be empty") } else { spec.matchPathSuffixes.append(Array(v.utf8)) }
+            }
+        }
+        if spec.matchMethods.isEmpty && spec.matchPathPrefixes.isEmpty && spec.matchPathSuffixes.isEmpty {
+            diags.report(field, "set at least one of methods, path_prefixes, path_suffixes")
+        }
+    }
+
+    /// `shadow.compare` as a list of `{pointer, kind, tolerance}`.
+    static func readCompareFields(_ field: Field, _ diags: Diagnostics) -> [CompareField] {
+        guard let items = field.items(diags) else { return [] }
+        if items.isEmpty { diags.report(field, "at least one field is required") }
+        var fields: [CompareField] = []
+        for item in items {
+            guard let m = MappingReader(item, known: ["pointer", "kind", "tolerance"], diags) else { continue }
+            let pf = m.required("pointer", diags)
+            let pointer = pf?.string(diags)
+            if let pointer, let pf, !pointer.hasPrefix("/") {
+                diags.report(pf, "must start with '/' (an RFC 6901 JSON pointer), found '\(pointer)'")
+                continue
+            }
+            var kind: CompareField.Kind?
+            if let kf = m.required("kind", diags), let k = kf.string(diags) {
+                kind = CompareField.Kind(rawValue: k)
+                if kind == nil { diags.report(kf, "expected label, number or array, found '\(k)'") }
+            }
+            var tolerance = 0.0
+            if let tf = m["tolerance"] {
+                if kind != .number { diags.report(tf, "tolerance applies to kind: number only") }
+                tolerance = tf.double(diags, 0...Double.greatestFiniteMagnitude) ?? 0
+            }
+            if let pointer, let kind {
+                if fields.contains(where: { $0.pointerText == pointer }), let pf {
+                    diags.report(pf, "'\(pointer)' is already compared")
+                } else if let f = CompareField(pointer: pointer, kind: kind, tolerance: tolerance) {
+                    fields.append(f)
+                }
+            }
+        }
+        return fields
     }
 
     static func readRollback(_ field: Field, _ diags: Diagnostics) -> RollbackSpec? {

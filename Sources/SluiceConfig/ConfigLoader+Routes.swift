@@ -47,18 +47,36 @@ extension ConfigLoader {
             route.progressive = readProgressive(pf, targetNames: targetNames, baseline: route.baseline, diags)
         }
         if let sf = m["shadow"] {
-            route.shadow = readShadow(sf, backends, targetNames: targetNames, diags)
+            route.shadow = readShadow(sf, backends, targetNames: targetNames, sticky: route.sticky, diags)
         }
         if let rf = m["rollback"] { route.rollback = readRollback(rf, diags) }
         return route
     }
 
     static func readMatch(_ field: Field, into route: inout Route, _ diags: Diagnostics) {
-        guard let m = MappingReader(field, known: ["path_prefix", "path_exact", "headers"], diags) else { return }
+        guard let m = MappingReader(field, known: ["path_prefix", "path_exact", "headers", "model", "model_prefix"], diags) else { return }
+        switch (m["model"], m["model_prefix"]) {
+        case (.some(let f), .some):
+            diags.report(f, "set at most one of model, model_prefix")
+        case (let f?, nil):
+            if let v = f.string(diags) {
+                if v.isEmpty { diags.report(f, "must not be empty") } else { route.model = .exact(Array(v.utf8)) }
+            }
+        case (nil, let f?):
+            if let v = f.string(diags) {
+                if v.isEmpty { diags.report(f, "must not be empty") } else { route.model = .prefix(Array(v.utf8)) }
+            }
+        case (nil, nil):
+            break
+        }
         let prefix = m["path_prefix"], exact = m["path_exact"]
         switch (prefix, exact) {
+        case (nil, nil) where route.model != nil:
+            break
         case (nil, nil), (.some, .some):
-            diags.report(field, "exactly one of path_prefix, path_exact is required")
+            diags.report(field, route.model == nil && prefix == nil
+                ? "exactly one of path_prefix, path_exact is required (or match on model)"
+                : "at most one of path_prefix, path_exact")
         case (let f?, nil), (nil, let f?):
             if let path = f.string(diags) {
                 if !path.hasPrefix("/") {

@@ -7,7 +7,7 @@ extension ConfigLoader {
         guard let m = MappingReader(field, known: [
             "max_request_body", "max_request_headers", "max_header_count", "request_header_timeout",
             "idle_timeout", "body_idle_timeout", "max_requests_per_connection", "drain_timeout",
-            "max_connections",
+            "max_connections", "model_peek",
         ], diags) else { return limits }
         if let v = m["max_request_body"]?.size(diags) { limits.maxRequestBody = v }
         if let f = m["max_request_headers"], let v = f.size(diags) {
@@ -20,6 +20,9 @@ extension ConfigLoader {
         if let v = m["max_requests_per_connection"]?.int(diags, 1...Int.max) { limits.maxRequestsPerConnection = v }
         if let v = m["drain_timeout"]?.duration(diags, positive: false) { limits.drainTimeoutNanos = v }
         if let v = m["max_connections"]?.int(diags, 1...10_000_000) { limits.maxConnections = v }
+        if let f = m["model_peek"], let v = f.size(diags) {
+            if v < 64 || v > 32 << 10 { diags.report(f, "must be between 64B and 32KiB") } else { limits.modelPeek = Int(v) }
+        }
         return limits
     }
 

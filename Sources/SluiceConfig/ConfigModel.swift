@@ -50,6 +50,9 @@ public struct Limits: Sendable, Hashable {
     /// `nil` (the default) sizes it from `RLIMIT_NOFILE` when the proxy starts (see
     /// `ConnectionBudget.defaultLimit` in SluiceProxy).
     public var maxConnections: Int?
+    /// Most request body bytes read to find the model a request names (`match.model` routes
+    /// only), before the route is chosen. Default 16 KiB.
+    public var modelPeek: Int = 16 << 10
 
     /// Creates limits with every default.
     public init() {}

@@ -50,7 +50,7 @@ extension DownstreamConnection {
         h2Block.removeAll()
         exchange.h2Upstream = conn
         exchange.h2Stream = id
-        if head.expectContinue && !exchange.requestBodyDone { output.append("HTTP/1.1 100 Continue\r\n\r\n") }
+        if head.expectContinue && !exchange.requestBodyDone && !continueSent { output.append("HTTP/1.1 100 Continue\r\n\r\n") }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }
     }

@@ -8,6 +8,11 @@ extension DownstreamConnection {
     func beginExchange() {
         worker.refreshSnapshot()
         let snapshot = worker.snapshot
+        var model = ModelLookup.notNeeded
+        if snapshot.table.usesModel {
+            model = lookUpModel(snapshot)
+            if case .waiting = model { return }
+        }
         let now = worker.loop.now
         exchange.reset()
         exchange.snapshot = snapshot
@@ -25,8 +30,12 @@ extension DownstreamConnection {
             exchange.logMethodLength = head.methodLength
             logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.targetStart..<(head.targetStart + head.targetLength)]))
         }
-        let view = RequestView(buffer: buffer, head: head)
+        let view = RequestView(buffer: buffer, head: head, model: model.name)
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
+            if case .failed(let reason) = model {
+                rejectUnnamedModel(reason, snapshot)
+                return
+            }
             snapshot.global.increment(.noRoute, worker: worker.index)
             sendError(status: 404, code: "no_route", message: "no route matches this request")
             return
@@ -69,7 +78,7 @@ extension DownstreamConnection {
         if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
         input.consume(head.headLength)
         parser.reset()
-        if head.expectContinue && !exchange.requestBodyDone {
+        if head.expectContinue && !exchange.requestBodyDone && !continueSent {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange

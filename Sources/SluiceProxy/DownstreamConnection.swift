@@ -9,7 +9,9 @@ import SluiceStats
 /// One client connection speaking HTTP/1.1, with at most one exchange in flight
 /// (pipelined requests wait in `input`). It owns the upstream connection of that exchange.
 final class DownstreamConnection: ExchangeHandler {
-    enum Phase { case idle, head, exchange, closing, lingering, closed }
+    /// `peek`: the head is parsed and the route waits for body bytes naming the model
+    /// (`match.model`); the body stays in `input` until the route is chosen.
+    enum Phase { case idle, head, peek, exchange, closing, lingering, closed }
 
     /// unowned(unsafe): a worker outlives every connection and exchange on its loop (it never
     /// deinitialises while its thread runs), so the checked retain of `unowned` buys nothing here.
@@ -45,6 +47,8 @@ final class DownstreamConnection: ExchangeHandler {
     var payloadRanges: [Range<Int>] = []
     /// Method and path of a request sampled for the access log (copied: `input` moves on).
     var logScratch: [UInt8] = []
+    /// `100 Continue` was sent while peeking at the body (not sent again when the exchange starts).
+    var continueSent = false
 
     /// Output above this pauses the side that feeds it.
     static let highWater = 256 * 1024
@@ -198,6 +202,7 @@ final class DownstreamConnection: ExchangeHandler {
             }
             if phase == .idle {
                 phase = .head
+                continueSent = false
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
                 // A response (or an error) will be written: take its buffer now, not mid-write.
                 if !output.hasStorage { output.attach(worker.buffers) }
@@ -212,6 +217,8 @@ final class DownstreamConnection: ExchangeHandler {
             case .complete:
                 beginExchange()
             }
+        case .peek:
+            beginExchange()
         case .exchange:
             pumpRequestBody()
         default:
@@ -295,6 +302,10 @@ final class DownstreamConnection: ExchangeHandler {
             worker.snapshot.global.increment(.headerTimeouts, worker: worker.index)
             generateRequestID()
             sendError(status: 408, code: "request_timeout", message: "request head not received in time")
+        case .peek:
+            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
+            generateRequestID()
+            sendError(status: 408, code: "request_timeout", message: "request body naming the model not received in time")
         case .exchange:
             upstreamTimedOut()
         case .closed:

@@ -120,19 +120,24 @@ final class H2RequestHeaders {
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
     /// The routing view over the current buffers.
-    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange) }
+    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange, methodRange: method, model: nil) }
 
     /// The routing view over pinned buffers.
     struct View: RequestAttributes {
         let buffer: UnsafeRawBufferPointer
         let fields: UnsafeBufferPointer<FieldRange>
         let pathRange: Range<Int>
+        let methodRange: Range<Int>
+        /// The model the request names, when the proxy looked for one (`match.model` routes).
+        var model: UnsafeRawBufferPointer?
 
         var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[pathRange]) }
 
         var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
 
         var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
+
+        var method: UnsafeRawBufferPointer? { UnsafeRawBufferPointer(rebasing: buffer[methodRange]) }
 
         func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
             for f in fields where Int(f.nameLength) == lowercasedName.count {

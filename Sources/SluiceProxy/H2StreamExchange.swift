@@ -52,6 +52,10 @@ final class H2StreamExchange: ExchangeHandler {
     var requestTimeout: UInt64 = 0
     /// Scratch for error bodies and chunk framing.
     var scratch: [UInt8] = []
+    /// The request body held while its model is looked for (`match.model` routes), or `nil`.
+    var peek: BodyPeek?
+    /// The held body bytes: a worker pool block while a peek is under way, none otherwise.
+    var peekBody = ByteQueue()
 
     /// Above this many bytes queued on the stream, stop reading the upstream.
     static let streamHighWater = 256 * 1024
@@ -92,6 +96,15 @@ final class H2StreamExchange: ExchangeHandler {
         responseDone = false
         status = 0
         requestIDGenerated = false
+        if peek != nil {
+            peek = nil
+            peekBody.clear()
+            peekBody.detach(to: worker.buffers)
+        }
+    }
+
+    deinit {
+        peekBody.deallocate()
     }
 
     func header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
@@ -121,9 +134,24 @@ final class H2StreamExchange: ExchangeHandler {
             respondError(status: 400, code: "bad_request", message: "malformed HTTP/2 request header block")
             return
         }
-        let view = headers.view
-        adoptRequestID(view)
+        adoptRequestID(headers.view)
+        if snapshot.table.usesModel {
+            startWithModel(snapshot: snapshot, endStream: endStream)
+            return
+        }
+        route(snapshot: snapshot, endStream: endStream, model: .notNeeded)
+    }
+
+    /// Chooses the route (by `model` too, for `match.model` routes) and starts the upstream exchange.
+    func route(snapshot: ProxySnapshot, endStream: Bool, model: ModelLookup) {
+        var view = headers.view
+        view.model = model.name
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
+            if case .failed(let reason) = model {
+                snapshot.global.increment(.modelNotFound, worker: worker.index)
+                respondError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
+                return
+            }
             snapshot.global.increment(.noRoute, worker: worker.index)
             respondError(status: 404, code: "no_route", message: "no route matches this request")
             return
@@ -239,6 +267,10 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
     func requestData(_ bytes: UnsafeRawBufferPointer) {
+        if peek != nil {
+            peekData(bytes)
+            return
+        }
         if let h2 = h2Upstream {
             requestDataH2(bytes, h2)
             return
@@ -271,6 +303,10 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// END_STREAM from the client.
     func requestEnd() {
+        if peek != nil {
+            peekEnd()
+            return
+        }
         guard !requestDone else { return }
         requestDone = true
         if let h2 = h2Upstream {

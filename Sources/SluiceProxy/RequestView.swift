@@ -8,12 +8,19 @@ struct RequestView: RequestAttributes {
     let fields: [FieldRange]
     let targetStart: Int
     let targetLength: Int
+    let methodStart: Int
+    let methodLength: Int
+    /// The model the request names, when the proxy looked for one (`match.model` routes).
+    var model: UnsafeRawBufferPointer?
 
-    init(buffer: UnsafeRawBufferPointer, head: RequestHead) {
+    init(buffer: UnsafeRawBufferPointer, head: RequestHead, model: UnsafeRawBufferPointer? = nil) {
         self.buffer = buffer
         fields = head.fields
         targetStart = head.targetStart
         targetLength = head.targetLength
+        methodStart = head.methodStart
+        methodLength = head.methodLength
+        self.model = model
     }
 
     /// The target's path and query as the backend gets them: origin-form as it is; absolute-form
@@ -55,6 +62,8 @@ struct RequestView: RequestAttributes {
     static var rootPath: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ("/" as StaticString).utf8Start, count: 1) }
 
     var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
+
+    var method: UnsafeRawBufferPointer? { UnsafeRawBufferPointer(rebasing: buffer[methodStart..<(methodStart + methodLength)]) }
 
     func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
         for f in fields where Int(f.nameLength) == lowercasedName.count {

@@ -28,6 +28,10 @@ final class ShadowExchange: ExchangeHandler {
     var requestTimeout: UInt64 = 0
     var compare: JSONPointer?
     var tolerance = 0.0
+    /// `shadow.compare` fields (list form); compared once both answers are in.
+    var fields: [CompareField] = []
+    /// Some comparison is pending: both answers' bodies are kept.
+    var comparing: Bool { compare != nil || !fields.isEmpty }
     var startedAt: UInt64 = 0
     /// Request head without framing, then body.
     var head = ByteQueue(capacity: 2048)
@@ -68,6 +72,7 @@ final class ShadowExchange: ExchangeHandler {
         } else {
             compare = nil
         }
+        fields = spec.fields
         startedAt = now
         head.clear()
         body.removeAll(keepingCapacity: true)
@@ -90,7 +95,7 @@ final class ShadowExchange: ExchangeHandler {
 
     /// Adds primary response body bytes for the comparison (ignored beyond the cap).
     func appendPrimary(_ bytes: UnsafeRawBufferPointer) {
-        if compare != nil, primaryBody.count + bytes.count <= maxBody { primaryBody.append(contentsOf: bytes) }
+        if comparing, primaryBody.count + bytes.count <= maxBody { primaryBody.append(contentsOf: bytes) }
     }
 
     /// The request body is complete: send the copy.
@@ -185,7 +190,7 @@ final class ShadowExchange: ExchangeHandler {
     }
 
     private func keepShadowBody(_ bytes: UnsafeRawBufferPointer) {
-        if compare != nil, shadowBody.count + bytes.count <= maxBody { shadowBody.append(contentsOf: bytes) }
+        if comparing, shadowBody.count + bytes.count <= maxBody { shadowBody.append(contentsOf: bytes) }
     }
 
     override func upstreamEOF() {
@@ -239,11 +244,41 @@ final class ShadowExchange: ExchangeHandler {
 
     private func compareIfReady() {
         // Only two successful answers are compared; an error is already counted as one.
-        guard let pointer = compare, phase == .responded, !primaryAttached, primaryComplete,
+        guard comparing, phase == .responded, !primaryAttached, primaryComplete,
               (200..<300).contains(primaryStatus), (200..<300).contains(shadowStatus) else { return }
-        let agreed = primaryBody.withUnsafeBytes { a in shadowBody.withUnsafeBytes { b in pointer.agree(a, b, tolerance: tolerance) } }
-        stats?.recordComparison(worker: worker.index, agreed: agreed)
-        compare = nil
+        if let pointer = compare {
+            let agreed = primaryBody.withUnsafeBytes { a in shadowBody.withUnsafeBytes { b in pointer.agree(a, b, tolerance: tolerance) } }
+            stats?.recordComparison(worker: worker.index, agreed: agreed)
+            compare = nil
+        }
+        if !fields.isEmpty, let stats, stats.fields.count == fields.count {
+            let w = worker.index
+            var all = true
+            primaryBody.withUnsafeBytes { a in
+                shadowBody.withUnsafeBytes { b in
+                    for (i, field) in fields.enumerated() {
+                        let figures = stats.fields[i]
+                        switch field.compare(a, b) {
+                        case .missing:
+                            figures.recordMissing(worker: w)
+                            all = false
+                        case .label(let p, let s, let agreed):
+                            figures.recordLabel(worker: w, primary: p, shadow: s, agreed: agreed)
+                            all = all && agreed
+                        case .number(let difference, let agreed):
+                            figures.recordNumber(worker: w, difference: difference, agreed: agreed)
+                            all = all && agreed
+                        case .array(let positions, let agreeing, let overlap, let agreed):
+                            figures.recordArray(worker: w, positions: positions, agreeing: agreeing, overlap: overlap, agreed: agreed)
+                            all = all && agreed
+                        }
+                    }
+                }
+            }
+            // The list form also feeds the route's overall figures: agreed when every field agreed.
+            stats.recordComparison(worker: w, agreed: all)
+            fields = []
+        }
     }
 
     private func recycleIfDone() {

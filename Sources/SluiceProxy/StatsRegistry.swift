@@ -26,11 +26,13 @@ public final class StatsRegistry {
         return s
     }
 
-    /// The shadow stats of `route`, created on first use.
-    public func shadow(route: String) -> ShadowStats {
-        if let s = shadows[route] { return s }
-        let s = ShadowStats(workers: workers)
-        shadows[route] = s
+    /// The shadow stats of `route`, created on first use. Keyed by the compare fields too: a reload
+    /// that changes `shadow.compare` starts the route's shadow figures afresh.
+    public func shadow(route: String, fields: [CompareField] = []) -> ShadowStats {
+        let key = fields.reduce(route) { $0 + "\u{0}" + $1.pointerText + "\u{0}" + $1.kind.rawValue }
+        if let s = shadows[key] { return s }
+        let s = ShadowStats(workers: workers, fields: fields.map { ($0.pointerText, FieldStats.Kind(rawValue: $0.kind.rawValue)!) })
+        shadows[key] = s
         return s
     }
 
@@ -41,7 +43,7 @@ public final class StatsRegistry {
         for route in table.routes {
             let window = max(60, route.rollback?.windowSeconds ?? 60)
             t.append(route.targets.map { target(route: route.name, backend: table.backends[$0.backend].name, windowSeconds: window) })
-            s.append(route.shadow == nil ? nil : shadow(route: route.name))
+            s.append(route.shadow.map { shadow(route: route.name, fields: $0.fields) })
         }
         return (t, s)
     }

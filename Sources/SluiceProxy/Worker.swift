@@ -40,6 +40,11 @@ final class Worker {
     /// given back when a connection goes idle or closes. 64 KiB blocks (the most a request head
     /// may take); up to 256 (16 MiB) are kept for reuse.
     let buffers = BufferPool(blockSize: 64 * 1024, maxFree: 256)
+    /// Decoded chunked body bytes peeked for a model name (`match.model`), used only within one
+    /// `beginExchange` on this worker's thread, so one per worker serves every connection. Allocated on
+    /// the first chunked peek (32 KiB, the largest `limits.model_peek`); never freed: a worker lives as
+    /// long as its thread.
+    lazy var modelScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 1)
     /// Upstream TLS failure log pacing per endpoint: when one was last logged, how many since.
     var tlsFailureLog: [SocketAddress: (loggedAt: UInt64, suppressed: Int)] = [:]
 

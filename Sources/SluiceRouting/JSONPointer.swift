@@ -1,7 +1,7 @@
 /// Finds the value an RFC 6901 JSON pointer names inside a JSON document, without
 /// building the document: a single forward scan over the bytes. Used to compare a shadow's
 /// prediction with the primary's.
-public struct JSONPointer: Sendable, Equatable {
+public struct JSONPointer: Sendable, Hashable {
     /// The unescaped reference tokens (`/a~1b/0` → ["a/b", "0"]).
     public let tokens: [[UInt8]]
 

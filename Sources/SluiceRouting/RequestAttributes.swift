@@ -21,9 +21,24 @@ public protocol RequestAttributes {
 
     /// Value of the first cookie named `name`, or `nil`.
     func cookie(_ name: [UInt8]) -> UnsafeRawBufferPointer?
+
+    /// The model the request names (from its path or its body, found by the proxy), or `nil`.
+    /// Only routes with `match.model` read it.
+    var model: UnsafeRawBufferPointer? { get }
+
+    /// The request method (`POST`), when the proxy gives it; `shadow.match.methods` reads it.
+    var method: UnsafeRawBufferPointer? { get }
 }
 
 extension RequestAttributes {
+    /// Default: no model known.
+    @inlinable
+    public var model: UnsafeRawBufferPointer? { nil }
+
+    /// Default: method unknown.
+    @inlinable
+    public var method: UnsafeRawBufferPointer? { nil }
+
     /// Default: scans ``rawQuery`` for `name=value` pairs separated by `&`.
     @inlinable
     public func query(_ name: [UInt8]) -> UnsafeRawBufferPointer? {
@@ -85,6 +100,15 @@ public enum AttributeScan {
     public static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
         guard bytes.count >= prefix.count else { return false }
         for i in 0..<prefix.count where bytes[i] != prefix[i] { return false }
+        return true
+    }
+
+    /// Whether `bytes` ends with `suffix`.
+    @inlinable
+    public static func hasSuffix(_ bytes: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
+        guard bytes.count >= suffix.count else { return false }
+        let start = bytes.count - suffix.count
+        for i in 0..<suffix.count where bytes[start + i] != suffix[i] { return false }
         return true
     }
 

@@ -49,6 +49,18 @@ public struct ShadowSpec: Sendable, Hashable {
     public var maxBodyBytes: Int
     /// Optional response comparison.
     public var compare: ShadowCompare?
+    /// `shadow.match.methods`: only requests with one of these methods are mirrored (empty: any).
+    public var matchMethods: [[UInt8]] = []
+    /// `shadow.match.path_prefixes`: only requests whose path starts with one of these are mirrored.
+    public var matchPathPrefixes: [[UInt8]] = []
+    /// `shadow.match.path_suffixes`: only requests whose path ends with one of these are mirrored.
+    public var matchPathSuffixes: [[UInt8]] = []
+    /// `sample_by: sticky`: the salt of the shadow's own bucket, `route salt + "/shadow"`; a request is
+    /// mirrored when `H(salt + ":" + key) mod 10000 < percent × 100` for its sticky key, so the same
+    /// users are mirrored every time. `nil`: a random draw per request (`sample_by: random`).
+    public var stickySalt: [UInt8]?
+    /// `shadow.compare` as a list: each field compared on its own (see ``CompareField``).
+    public var fields: [CompareField] = []
 
     /// Creates a shadow spec.
     public init(

@@ -9,6 +9,8 @@ public struct Route: Sendable, Hashable {
     public var pathExact: [UInt8]?
     /// Headers that must all be present with exactly these values.
     public var headerMatches: [HeaderMatch]
+    /// The model the request must name (`match.model` / `match.model_prefix`), or `nil`.
+    public var model: ModelMatch?
     /// Per-route request body limit, overriding the global one.
     public var maxRequestBody: UInt64?
     /// Index into ``targets`` of the baseline: where rollback and key-less sticky requests go.
@@ -32,6 +34,7 @@ public struct Route: Sendable, Hashable {
         pathPrefix: [UInt8]? = nil,
         pathExact: [UInt8]? = nil,
         headerMatches: [HeaderMatch] = [],
+        model: ModelMatch? = nil,
         maxRequestBody: UInt64? = nil,
         baseline: Int = 0,
         targets: [Target],
@@ -45,6 +48,7 @@ public struct Route: Sendable, Hashable {
         self.pathPrefix = pathPrefix
         self.pathExact = pathExact
         self.headerMatches = headerMatches
+        self.model = model
         self.maxRequestBody = maxRequestBody
         self.baseline = baseline
         self.targets = targets
@@ -77,12 +81,15 @@ public final class RouteTable: Sendable {
     public let backends: [Backend]
     /// Routes in config order; the first match wins.
     public let routes: [Route]
+    /// Some route matches on the model name: requests may need their model found before routing.
+    public let usesModel: Bool
 
     /// Creates a table. The references between routes and backends must be valid
     /// (SluiceConfig guarantees this for tables it compiles).
     public init(backends: [Backend], routes: [Route]) {
         self.backends = backends
         self.routes = routes
+        usesModel = routes.contains { $0.model != nil }
     }
 
     /// A copy of this table where route `route` has the given weights (basis points,

@@ -15,7 +15,9 @@ public enum Router {
     /// 2. sticky routes: the key's bucket; without a key, the baseline, or a
     ///    random draw when `onMissingRandom` or when the baseline's weight is 0;
     /// 3. otherwise a weighted random draw.
-    @inlinable
+    /// Always inlined into the proxy's request path (one call site per protocol); measured with
+    /// scripts/instructions.
+    @inlinable @inline(__always)
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, _ request: R, rng: inout G
     ) -> Decision? {
@@ -31,7 +33,7 @@ public enum Router {
 
     /// Picks the target of route `routeIndex` for `request`, skipping matching
     /// (for callers that already know the route).
-    @inlinable
+    @inlinable @inline(__always)
     public static func decide<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
@@ -43,7 +45,7 @@ public enum Router {
     /// The body of `decide(_:routeIndex:_:rng:)`. The route is read through a pointer, one
     /// field at a time: passing the `Route` itself (even `borrowing`) made a copy per request,
     /// retaining and releasing each of its arrays and strings.
-    @inlinable
+    @inlinable @inline(__always)
     static func pick<R: RequestAttributes, G: RandomNumberGenerator>(
         _ table: RouteTable, _ route: UnsafePointer<Route>, routeIndex: Int, _ request: R, rng: inout G
     ) -> Decision {
@@ -74,17 +76,41 @@ public enum Router {
         }
 
         var shadow = false
-        if let spec = route.pointee.shadow {
-            shadow = WeightedSplit.draw(&rng) < spec.percentBasisPoints
+        // Tested through one stored field: comparing the whole `ShadowSpec?` with nil copied it
+        // (an outlined copy and destroy per request, measured with scripts/instructions).
+        if route.pointee.shadow?.percentBasisPoints != nil {
+            shadow = shadowSelects(route, request, rng: &rng)
         }
         return Decision(
             route: routeIndex, target: target, backend: route.pointee.targets[target].backend,
             reason: reason, shadow: shadow)
     }
 
-    /// Whether `route`'s match (path and headers) accepts `request`.
+    /// Whether `route`'s match (path, headers and model) accepts `request`.
     @inlinable
     public static func matches<R: RequestAttributes>(_ route: borrowing Route, _ request: R) -> Bool {
+        guard matchesHead(route, request) else { return false }
+        if let m = route.model {
+            guard let name = request.model, m.accepts(name) else { return false }
+        }
+        return true
+    }
+
+    /// Whether the first route whose path and headers accept `request` is one that also needs its
+    /// model (`match.model`): only then does finding the model (perhaps in the body) matter. A route
+    /// without a model match that comes first takes the request whatever its model.
+    public static func needsModel<R: RequestAttributes>(_ table: RouteTable, _ request: R) -> Bool {
+        guard table.usesModel else { return false }
+        for route in table.routes where matchesHead(route, request) {
+            if route.model == nil { return false }
+            return true
+        }
+        return false
+    }
+
+    /// Whether `route`'s path and header match accept `request` (the model aside).
+    @inlinable
+    public static func matchesHead<R: RequestAttributes>(_ route: borrowing Route, _ request: R) -> Bool {
         let path = request.path
         if let exact = route.pathExact {
             if !AttributeScan.equals(path, exact) { return false }
@@ -97,6 +123,33 @@ public enum Router {
             }
         }
         return true
+    }
+
+    /// Whether this request is mirrored: it passes `shadow.match`, then its draw (random, or the
+    /// shadow bucket of its sticky key for `sample_by: sticky`; no key, no copy) is under the percentage.
+    /// Never inlined: only routes with a shadow call it, and inlined it made `pick` too large to be
+    /// inlined into the proxy's request path (measured with scripts/instructions).
+    @inlinable @inline(never)
+    static func shadowSelects<R: RequestAttributes, G: RandomNumberGenerator>(
+        _ route: UnsafePointer<Route>, _ request: R, rng: inout G
+    ) -> Bool {
+        guard let spec = route.pointee.shadow else { return false }
+        if !spec.matchMethods.isEmpty {
+            guard let method = request.method, spec.matchMethods.contains(where: { AttributeScan.equals(method, $0) }) else {
+                return false
+            }
+        }
+        if !spec.matchPathPrefixes.isEmpty || !spec.matchPathSuffixes.isEmpty {
+            let path = request.path
+            let byPrefix = spec.matchPathPrefixes.contains { AttributeScan.hasPrefix(path, $0) }
+            let bySuffix = spec.matchPathSuffixes.contains { AttributeScan.hasSuffix(path, $0) }
+            if !byPrefix && !bySuffix { return false }
+        }
+        if let salt = spec.stickySalt {
+            guard let sticky = route.pointee.sticky, let key = stickyKey(sticky.source, request) else { return false }
+            return StickyHash.bucket(salt: salt, key: key) < spec.percentBasisPoints
+        }
+        return WeightedSplit.draw(&rng) < spec.percentBasisPoints
     }
 
     /// The sticky key bytes, or `nil` when the request has none (an empty value counts as none).

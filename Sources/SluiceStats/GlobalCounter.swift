@@ -85,6 +85,9 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
     case adminConnectionTimeouts
     /// Client connections closed right after accept because `limits.max_connections` were open.
     case connectionsRefusedOverLimit
+    /// Requests refused with 400 model_not_found: only `match.model` routes could take them and they
+    /// named no model Sluice could read.
+    case modelNotFound
 
     /// Prometheus metric name, e.g. `sluice_connections_accepted_total`.
     public var prometheusName: String {
@@ -135,6 +138,7 @@ public enum GlobalCounter: Int, CaseIterable, Sendable {
         case .adminConnectionsRejected: return "Admin connections refused with 503 because every connection slot was busy."
         case .adminConnectionTimeouts: return "Admin connections closed at their overall deadline."
         case .connectionsRefusedOverLimit: return "Client connections closed at accept because limits.max_connections were open."
+        case .modelNotFound: return "Requests refused (400) because only match.model routes could take them and no model name was found."
         }
     }
 

@@ -25,11 +25,14 @@ public final class ShadowStats: @unchecked Sendable {
     public let workers: Int
     private let results: TargetStats
     private let counters: [AtomicU64Buffer]
+    /// Figures of each `shadow.compare` field (list form), in config order.
+    public let fields: [FieldStats]
 
-    /// Creates storage for `workers` workers.
-    public init(workers: Int) {
+    /// Creates storage for `workers` workers, with figures for each compare field.
+    public init(workers: Int, fields: [(pointer: String, kind: FieldStats.Kind)] = []) {
         precondition(workers > 0, "ShadowStats needs at least one worker")
         self.workers = workers
+        self.fields = fields.map { FieldStats(pointer: $0.pointer, kind: $0.kind, workers: workers) }
         self.results = TargetStats(workers: workers, windowSeconds: Self.latencyWindowSeconds)
         self.counters = (0..<workers).map { _ in AtomicU64Buffer(count: Words.count) }
     }

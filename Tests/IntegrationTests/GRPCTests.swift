@@ -111,6 +111,8 @@ final class PythonServer {
     let process = Process()
     /// The port it printed, or nil if it printed something else.
     private(set) var port: UInt16?
+    /// The whole first line it printed.
+    private(set) var firstLine = ""
 
     init(script: String) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -120,7 +122,8 @@ final class PythonServer {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
-        port = UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines))
+        firstLine = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        port = UInt16(firstLine)
     }
 
     /// SIGKILL: grpcio servers ignore SIGTERM while their threads run.

@@ -18,7 +18,7 @@ struct ExampleConfigTests {
         }
     }
 
-    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls", "sequential-canary"])
+    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls", "sequential-canary", "multi-model"])
     func exampleIsValid(_ name: String) throws {
         let config = try Self.load(name)
         #expect(!config.listeners.isEmpty)
@@ -39,6 +39,7 @@ struct ExampleConfigTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.repoRoot.appendingPathComponent("config").path)
         #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == [
             "canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml", "upstream-tls.yaml", "sequential-canary.yaml",
+            "multi-model.yaml",
         ])
     }
 
@@ -53,6 +54,22 @@ struct ExampleConfigTests {
         #expect(table.routes[0].targets == [Target(backend: 0, weight: 9000), Target(backend: 1, weight: 1000)])
         #expect(table.routes[0].pathPrefix == Array("/v1/models/fraud-detector".utf8))
         #expect(table.routes[0].sticky == nil)
+    }
+
+    /// Several models behind one listener, each route selected by match.model.
+    @Test func multiModelRoutesByModel() throws {
+        let config = try Self.load("multi-model")
+        let table = config.routeTable
+        #expect(config.limits.modelPeek == 16 << 10)
+        #expect(table.usesModel)
+        #expect(table.routes.map(\.model) == [.exact(Array("fraud-detector".utf8)), .prefix(Array("llama-3".utf8)), .exact(Array("resnet".utf8)), nil])
+        #expect(table.routes[0].pathPrefix == nil && table.routes[0].pathExact == nil)
+        #expect(table.routes[1].pathPrefix == Array("/v1/".utf8))
+        #expect(table.routes[0].targets == [Target(backend: 0, weight: 9000), Target(backend: 1, weight: 1000)])
+        #expect(table.routes[1].sticky != nil)
+        #expect(table.routes[0].shadow?.fields.map(\.kind) == [.label, .number, .array])
+        #expect(table.routes[0].shadow?.matchMethods == [Array("POST".utf8)])
+        #expect(table.routes[1].shadow?.stickySalt == Array("llama-quant-2026-12/shadow".utf8))
     }
 
     /// A 95/5 canary judged by the sequential tests, every sequential field spelled out.
