@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         .target(name: "SluiceAdmin", dependencies: [
-            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting",
+            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting", "SluiceFleet",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1", "SluiceStats"]),
