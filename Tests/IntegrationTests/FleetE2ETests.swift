@@ -55,5 +55,112 @@ extension Integration {
             #expect(h.replicas[2].log.contains("generation: \(generation)") || h.replicas[2].log.contains("generation=\(generation)"),
                     "\(h.replicas[2].log.suffix(2000))")
         }
+    
+        /// 100 weight changes, each POSTed on one replica in turn: how long until every replica routes to the
+        /// new target (p50/p99 over every replica and change).
+        @Test(.timeLimit(.minutes(2)))
+        func convergenceOverAHundredChanges() throws {
+            let h = try FleetHarness()
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            let clients = h.replicas.map { SimpleHTTPClient(port: $0.port, timeoutSeconds: 5) }
+            defer { clients.forEach { $0.close() } }
+            var times: [Double] = []
+            var failures = 0
+            for change in 0..<100 {
+                let target = change % 2 == 0 ? "canary" : "stable"
+                let body = target == "canary" ? #"{"stable": 0, "canary": 100}"# : #"{"stable": 100, "canary": 0}"#
+                let r = try h.replicas[change % 3].adminPost("/routes/models/weights", json: body)
+                let posted = monotonicSeconds()
+                if r.status != 200 { failures += 1; continue }
+                var done = Array(repeating: false, count: 3)
+                while monotonicSeconds() - posted < 3 && done.contains(false) {
+                    for i in 0..<3 where !done[i] && h.probe(i, client: clients[i]) == target {
+                        done[i] = true
+                        times.append(monotonicSeconds() - posted)
+                    }
+                }
+                if done.contains(false) { times.append(.infinity) }
+            }
+            let p50 = percentile(times, 0.5), p99 = percentile(times, 0.99), worst = times.max() ?? .nan
+            print("fleet convergence over 100 changes x 3 replicas: p50 \(String(format: "%.1f", p50 * 1000)) ms, p99 \(String(format: "%.1f", p99 * 1000)) ms, max \(String(format: "%.1f", worst * 1000)) ms")
+            #expect(failures == 0)
+            #expect(p99 <= 1, "p99 convergence \(p99) s")
+        }
+
+        static let rollbackSpec = "rollback: { window: 10s, evaluate_every: 1s, min_requests: 20, max_error_rate: 0.05, breaches_to_trip: 2 }"
+
+        /// A canary failing on every replica: one verdict written by the leader, the same generation on all
+        /// three, and no canary traffic anywhere within 15 s.
+        @Test(.timeLimit(.minutes(1)))
+        func failingCanaryGetsOneVerdict() throws {
+            let h = try FleetHarness(weights: (90, 10), routeExtra: [Self.rollbackSpec])
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            let traffic = h.replicas.map { TrafficLoop(port: $0.port, threads: 2, perThreadRate: 30) }
+            var stopped = false
+            defer { if !stopped { traffic.forEach { $0.stop() } } }
+            usleep(1_500_000)
+            let spoiledAt = monotonicSeconds()
+            h.canary.setBehavior(ModelBehavior(modelVersion: "canary", errorRate: 1.0))
+            let allRolledBack = eventually(15) {
+                h.replicas.allSatisfy { (try? $0.routeStats("models"))?["state"] as? String == "rolled_back" }
+            }
+            let seenAt = monotonicSeconds()
+            usleep(1_000_000)
+            traffic.forEach { $0.stop() }
+            stopped = true
+            #expect(allRolledBack, "states: \(h.replicas.map { (try? $0.routeStats("models"))?["state"] as? String ?? "?" })")
+            let gens = h.routeGenerations()
+            #expect(Set(gens.compactMap { $0 }).count == 1 && !gens.contains(nil), "generations \(gens)")
+            // One verdict: exactly one rolled_back state was written, by the leader.
+            let writes = h.replicas.map { $0.log.split(separator: "\n").filter { $0.contains("fleet state changed") && $0.contains("rolled_back") }.count }
+            #expect(writes.reduce(0, +) == 1, "rolled_back written \(writes) times")
+            var last = 0.0
+            for (i, t) in traffic.enumerated() {
+                let samples = t.samples.value
+                #expect(samples.filter { $0.error != nil }.isEmpty)
+                let late = samples.filter { $0.target == "canary" && $0.sent > seenAt + 0.3 }
+                #expect(late.isEmpty, "replica \(i): \(late.count) canary requests after the verdict")
+                last = max(last, samples.filter { $0.target == "canary" }.map(\.sent).max() ?? 0)
+            }
+            print("fleet verdict: canary's last request on any replica \(String(format: "%.2f", last - spoiledAt)) s after it turned bad")
+            #expect(last - spoiledAt <= 15)
+            let reason = (try? h.replicas[0].routeStats("models"))?["reason"] as? String ?? ""
+            #expect(reason.contains("error rate"), "\(reason)")
+        }
+
+        /// Each replica sees fewer canary requests than `min_requests`, the fleet more: only the merged
+        /// numbers can judge, and they roll the canary back.
+        @Test(.timeLimit(.minutes(1)))
+        func belowMinRequestsPerReplicaButNotFleetWide() throws {
+            let spec = "rollback: { window: 6s, evaluate_every: 1s, min_requests: 40, max_error_rate: 0.05, breaches_to_trip: 1 }"
+            let h = try FleetHarness(weights: (50, 50), routeExtra: [spec])
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            h.canary.setBehavior(ModelBehavior(modelVersion: "canary", errorRate: 1.0))
+            // ~5 req/s per replica: ~2.5 canary req/s each, ~15 in a 6 s window (< 40); ~45 fleet-wide (> 40).
+            let traffic = h.replicas.map { TrafficLoop(port: $0.port, threads: 1, perThreadRate: 5) }
+            defer { traffic.forEach { $0.stop() } }
+            var localMax: UInt64 = 0
+            let rolledBack = eventually(20) {
+                for r in h.replicas {
+                    let targets = ((try? r.routeStats("models"))?["targets"] as? [[String: Any]]) ?? []
+                    for t in targets where t["backend"] as? String == "canary" {
+                        localMax = max(localMax, ((t["window"] as? [String: Any])?["requests"] as? NSNumber)?.uint64Value ?? 0)
+                    }
+                }
+                return h.replicas.allSatisfy { (try? $0.routeStats("models"))?["state"] as? String == "rolled_back" }
+            }
+            let route = (try? h.replicas[0].routeStats("models")) ?? [:]
+            #expect(rolledBack, "not rolled back: \(route)")
+            #expect(localMax < 40, "a replica saw \(localMax) canary requests in its own window")
+            let reason = route["reason"] as? String ?? ""
+            print("fleet-wide verdict below per-replica min_requests: local canary windows at most \(localMax) requests; reason: \(reason)")
+            #expect(reason.contains("error rate"))
+        }
     }
 }
