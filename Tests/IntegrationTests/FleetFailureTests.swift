@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import SluiceDemo
+import Testing
+
+extension Integration {
+    /// Fleet failures: the leader killed mid-rollout, etcd stopped under load, replicas with different configs.
+    @Suite struct FleetFailures {
+        /// The canary's weight on replica `i` (percent), or nil when /stats does not answer.
+        static func canaryWeight(_ h: FleetHarness, _ i: Int) -> Double? {
+            (try? h.replicas[i].weights("models"))?["canary"]
+        }
+
+        /// The leader is SIGKILLed right after a progressive step: another replica leads within lease_ttl + 1 s,
+        /// and the schedule goes on with no skipped and no doubled step.
+        @Test(.timeLimit(.minutes(1)))
+        func leaderKilledDuringProgressiveRollout() throws {
+            let interval = 3.0
+            let h = try FleetHarness(weights: (100, 0),
+                                     routeExtra: ["progressive: { target: canary, steps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], interval: 3s }"])
+            defer { h.stop() }
+            let leader = try #require(h.waitForLeader())
+            let li = Int(leader.dropFirst())!
+            let watcher = (li + 1) % 3
+            // Wait for the step to 20 %, then kill the leader at once.
+            var timeline: [(Double, Double)] = []
+            func sample() {
+                if let w = Self.canaryWeight(h, watcher), timeline.last?.1 != w { timeline.append((monotonicSeconds(), w)) }
+            }
+            #expect(eventually(15) { sample(); return timeline.last?.1 == 20 }, "\(timeline)")
+            h.replicas[li].killHard()
+            let killedAt = monotonicSeconds()
+            var newLeader: String?
+            var failover = Double.nan
+            while monotonicSeconds() - killedAt < 10 {
+                sample()
+                let f = h.fleet(watcher)
+                if let l = f["leader"] as? String, l != leader, (f["members"] as? [String])?.contains(leader) == false || true {
+                    if l != leader { newLeader = l; failover = monotonicSeconds() - killedAt; break }
+                }
+                usleep(20_000)
+            }
+            print("fleet failover: new leader \(newLeader ?? "none") \(String(format: "%.2f", failover)) s after the leader was killed (lease_ttl 2s)")
+            #expect(newLeader != nil)
+            #expect(failover <= 3, "failover took \(failover) s")
+            // Follow the schedule for a few more steps.
+            let until = monotonicSeconds() + 3 * interval + 1
+            while monotonicSeconds() < until { sample(); usleep(50_000) }
+            let weights = timeline.map(\.1)
+            print("fleet steps seen on r\(watcher): \(timeline.map { String(format: "%.1fs:%g", $0.0 - timeline[0].0, $0.1) })")
+            for k in 1..<weights.count {
+                #expect(weights[k] - weights[k - 1] == 10, "skipped or doubled step: \(weights)")
+            }
+            for k in 2..<timeline.count {
+                let gap = timeline[k].0 - timeline[k - 1].0
+                #expect(gap >= interval - 0.4, "two steps \(gap) s apart (interval \(interval) s): \(timeline)")
+            }
+            #expect((weights.last ?? 0) >= 40, "the schedule did not go on: \(weights)")
+            let gens = h.routeGenerations().enumerated().filter { $0.offset != li }.map(\.element)
+            #expect(Set(gens.compactMap { $0 }).count == 1, "\(gens)")
+        }
+
+        /// etcd stopped for a while under load: no failed request, every replica keeps its state and takes no
+        /// step, /stats says `connected: false`, POSTs answer 503; after the restart the replicas resync.
+        @Test(.timeLimit(.minutes(2)))
+        func etcdStoppedUnderLoad() throws {
+            let outage = Double(ProcessInfo.processInfo.environment["SLUICE_FLEET_OUTAGE_SECONDS"] ?? "") ?? 20
+            let h = try FleetHarness(weights: (100, 0),
+                                     routeExtra: ["progressive: { target: canary, steps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], interval: 2s }"])
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            let traffic = h.replicas.map { TrafficLoop(port: $0.port, threads: 2, perThreadRate: 40) }
+            var stopped = false
+            defer { if !stopped { traffic.forEach { $0.stop() } } }
+            #expect(eventually(10) { (Self.canaryWeight(h, 0) ?? 0) >= 20 })
+
+            h.etcd.stop()
+            let stoppedAt = monotonicSeconds()
+            let disconnected = eventually(5) { h.replicas.indices.allSatisfy { h.fleet($0)["connected"] as? Bool == false } }
+            #expect(disconnected, "\(h.replicas.indices.map { h.fleet($0) })")
+            print("fleet: every replica reports connected=false \(String(format: "%.2f", monotonicSeconds() - stoppedAt)) s after etcd stopped")
+            let frozen = h.replicas.indices.map { Self.canaryWeight(h, $0) }
+            let refused = try h.replicas[0].adminPost("/routes/models/pause")
+            #expect(refused.status == 503, "\(refused.status) \(refused.text)")
+            #expect(refused.jsonObject()?["error"] as? String == "fleet_unavailable", "\(refused.text)")
+            while monotonicSeconds() - stoppedAt < outage { usleep(200_000) }
+            let after = h.replicas.indices.map { Self.canaryWeight(h, $0) }
+            #expect(after == frozen, "a step advanced while etcd was down: \(frozen) -> \(after)")
+            #expect(Set(after.compactMap { $0 }).count == 1, "replicas disagree during the outage: \(after)")
+
+            try h.etcd.start()
+            let restartedAt = monotonicSeconds()
+            let resynced = eventually(15) {
+                h.replicas.indices.allSatisfy { h.fleet($0)["connected"] as? Bool == true }
+                    && Set(h.replicas.indices.compactMap { h.fleet($0)["leader"] as? String }).count == 1
+            }
+            #expect(resynced, "\(h.replicas.indices.map { h.fleet($0) })")
+            print("fleet: resynced (connected, one leader) \(String(format: "%.2f", monotonicSeconds() - restartedAt)) s after etcd restarted")
+            // Steps resume, the same on every replica.
+            let base = after.first.flatMap { $0 } ?? 0
+            #expect(eventually(10) { (Self.canaryWeight(h, 1) ?? 0) > base }, "no step after the restart")
+            #expect(eventually(3) { Set(h.replicas.indices.compactMap { Self.canaryWeight(h, $0) }).count == 1 })
+            traffic.forEach { $0.stop() }
+            stopped = true
+            let samples = traffic.flatMap { $0.samples.value }
+            let failed = samples.filter { $0.error != nil || $0.status != 200 }
+            print("fleet: \(samples.count) requests during the run with a \(Int(outage)) s etcd outage, \(failed.count) failed")
+            #expect(failed.isEmpty, "\(failed.prefix(3))")
+        }
+    }
+}
