@@ -107,5 +107,73 @@ extension Integration {
             print("fleet: \(samples.count) requests during the run with a \(Int(outage)) s etcd outage, \(failed.count) failed")
             #expect(failed.isEmpty, "\(failed.prefix(3))")
         }
+    
+        /// A rolling config update: two replicas with different definitions of the route do not fight (each keeps
+        /// its own until it has the fleet's), and once both have the same config they converge without flapping.
+        @Test(.timeLimit(.minutes(1)))
+        func differentConfigsDoNotFight() throws {
+            let specA = "rollback: { window: 10s, evaluate_every: 1s, min_requests: 20, max_error_rate: 0.05, breaches_to_trip: 2 }"
+            let specB = "rollback: { window: 10s, evaluate_every: 1s, min_requests: 30, max_error_rate: 0.05, breaches_to_trip: 2 }"
+            let h = try FleetHarness(count: 1, weights: (90, 10), routeExtra: [specA])
+            defer { h.stop() }
+            #expect(eventually(10) { h.fleet(0)["is_leader"] as? Bool == true })
+            try h.addReplica(yaml: h.yaml(weights: (90, 10), routeExtra: [specB]))
+            #expect(eventually(10) { (h.fleet(1)["members"] as? [String])?.count == 2 && h.fleet(1)["connected"] as? Bool == true })
+            // r1's definition differs: it keeps its own state and refuses operator actions on the route.
+            let refused = try h.replicas[1].adminPost("/routes/models/weights", json: #"{"stable": 50, "canary": 50}"#)
+            #expect(refused.status == 409, "\(refused.text)")
+            #expect(refused.text.contains("defined differently"))
+            let ok = try h.replicas[0].adminPost("/routes/models/weights", json: #"{"stable": 80, "canary": 20}"#)
+            #expect(ok.status == 200, "\(ok.text)")
+            usleep(500_000)
+            #expect(try h.replicas[1].weights("models") == ["stable": 90, "canary": 10])
+            #expect(h.routeGenerations()[1] == nil)
+            // r1 gets the fleet's config: it adopts the fleet state.
+            try h.replicas[1].writeConfig(h.yaml(weights: (90, 10), routeExtra: [specA]))
+            let reload = try h.replicas[1].adminPost("/reload")
+            #expect(reload.status == 200, "\(reload.text)")
+            #expect(eventually(3) { (try? h.replicas[1].weights("models")) == ["stable": 80, "canary": 20] },
+                    "\((try? h.replicas[1].weights("models")) ?? [:])")
+            #expect(eventually(3) { let g = h.routeGenerations(); return g[0] != nil && g[0] == g[1] }, "\(h.routeGenerations())")
+            // No flapping: nothing changes in the next seconds.
+            let generation = h.fleet(0)["generation"] as? Int
+            usleep(2_500_000)
+            #expect(h.fleet(0)["generation"] as? Int == generation)
+            #expect(h.fleet(1)["generation"] as? Int == generation)
+            #expect(try h.replicas[0].weights("models") == ["stable": 80, "canary": 20])
+            #expect(try h.replicas[1].weights("models") == ["stable": 80, "canary": 20])
+        }
+
+        /// etcd down and the canary failing: each replica's local rules roll it back (the safety valve); when
+        /// etcd returns the rollback is written to the fleet, never undone.
+        @Test(.timeLimit(.minutes(1)))
+        func localRollbackWhileDisconnectedReachesTheFleet() throws {
+            let spec = "rollback: { window: 5s, evaluate_every: 1s, min_requests: 10, max_error_rate: 0.05, breaches_to_trip: 2 }"
+            let h = try FleetHarness(count: 2, weights: (80, 20), routeExtra: [spec])
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            let before = h.fleet(0)["generation"] as? Int ?? 0
+            h.etcd.stop()
+            #expect(eventually(5) { h.replicas.indices.allSatisfy { h.fleet($0)["connected"] as? Bool == false } })
+            h.canary.setBehavior(ModelBehavior(modelVersion: "canary", errorRate: 1.0))
+            let traffic = h.replicas.map { TrafficLoop(port: $0.port, threads: 2, perThreadRate: 20) }
+            defer { traffic.forEach { $0.stop() } }
+            let local = eventually(15) { h.replicas.allSatisfy { (try? $0.routeStats("models"))?["state"] as? String == "rolled_back" } }
+            #expect(local, "no local rollback while etcd was down")
+            #expect(h.replicas[0].log.contains("local rollback"))
+            try h.etcd.start()
+            #expect(eventually(10) {
+                let g = h.routeGenerations()
+                return g.allSatisfy { ($0 ?? 0) > before } && Set(g).count == 1
+            }, "\(h.routeGenerations()) (before \(before))")
+            usleep(1_000_000)
+            for r in h.replicas {
+                #expect((try? r.routeStats("models"))?["state"] as? String == "rolled_back")
+                #expect(try r.weights("models") == ["stable": 100, "canary": 0])
+            }
+            let written = h.replicas.map { $0.log.contains("local rollback written to the fleet") }
+            #expect(written.contains(true), "\(h.replicas.map { $0.log.suffix(1500) })")
+        }
     }
 }

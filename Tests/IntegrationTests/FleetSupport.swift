@@ -32,6 +32,11 @@ final class FleetHarness: @unchecked Sendable {
             + "fleet:\n  name: \(fleetName)\n  etcd: { endpoints: [\"\(etcd.endpoint)\"] }\n  lease_ttl: \(leaseTTL)\n  publish_every: \(publishEvery)\n"
     }
 
+    /// Starts one more replica (named `r<count>`) running `yaml`.
+    func addReplica(yaml: String) throws {
+        replicas.append(try SluiceProcess(yaml: yaml, arguments: ["--instance", "r\(replicas.count)"]))
+    }
+
     func stop() {
         for r in replicas { r.stop(grace: 3) }
         for r in replicas { r.removeFiles() }
