@@ -72,7 +72,7 @@ extension ConfigLoader {
         var result: [FleetSpec.Endpoint] = []
         var valid = true
         for item in items {
-            guard let a = address(item, diags) else { valid = false; continue }
+            guard let a = fleetEndpoint(item, diags) else { valid = false; continue }
             guard a.port != 0 else {
                 diags.report(item, "port must be 1..65535")
                 valid = false
@@ -81,5 +81,23 @@ extension ConfigLoader {
             result.append(FleetSpec.Endpoint(host: a.host, port: a.port))
         }
         return valid ? result : nil
+    }
+
+    /// An etcd endpoint: an address like every other (IP literal or `localhost`), or a DNS name (`etcd:2379`,
+    /// a Kubernetes Service), resolved by the fleet thread when it connects, never on the data plane.
+    static func fleetEndpoint(_ field: Field, _ diags: Diagnostics) -> Addresses.Parsed? {
+        guard let text = field.string(diags) else { return nil }
+        if case .success(let parsed) = Addresses.parse(text) { return parsed }
+        if let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) {
+            let host = String(text[..<colon])
+            let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+            let isName = !host.isEmpty && host.utf8.count <= 253 && labels.allSatisfy { label in
+                !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }
+            }
+            if isName { return Addresses.Parsed(host: host, port: port) }
+        }
+        diags.report(field, "invalid etcd endpoint '\(text)': expected host:port with an IP address, [IPv6], localhost or a DNS name")
+        return nil
     }
 }

@@ -27,7 +27,7 @@ struct ExampleConfigTests {
 
     /// The configs shipped for containers (docker/sluice.yaml, docker/sluice.compose.yaml,
     /// docker/k8s/sluice.yaml) are real configs too.
-    @Test(arguments: ["docker/sluice.yaml", "docker/sluice.compose.yaml", "docker/k8s/sluice.yaml"])
+    @Test(arguments: ["docker/sluice.yaml", "docker/sluice.compose.yaml", "docker/k8s/sluice.yaml", "docker/k8s/fleet/sluice.yaml"])
     func containerConfigIsValid(_ relative: String) throws {
         let config = try ConfigLoader.load(path: Self.repoRoot.appendingPathComponent(relative).path)
         #expect(!config.listeners.isEmpty)
