@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
         // Fleet mode (docs/fleet.md): shared rollout state over etcd's JSON gateway, off the data plane.
         .target(name: "SluiceFleet", dependencies: [
-            "SluiceRouting", "SluiceStats", "SluiceDemo",
+            "SluiceCore", "SluiceRouting", "SluiceStats", "SluiceDemo",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceProxy", dependencies: [

@@ -222,22 +222,26 @@ public final class SimpleHTTPClient {
                     throw error
                 }
             }
-            ranges.removeAll(keepingCapacity: true)
-            let step = buffer.withUnsafeBytes { raw -> Result<Int, HTTP1Error> in
-                do throws(HTTP1Error) { return .success(try decoder.consume(raw, payload: &ranges)) }
-                catch { return .failure(error) }
-            }
-            switch step {
-            case .success(let consumed):
-                var payload: [UInt8] = []
-                for r in ranges { payload.append(contentsOf: buffer[r]) }
-                buffer.removeFirst(consumed)
-                if !payload.isEmpty && !onData(payload) { return Int(head2.status) }
-            case .failure(let e):
-                throw .malformedResponse(e.message)
-            }
+            let consumed = try consumeChunks(&decoder, &ranges)
+            var payload: [UInt8] = []
+            for r in ranges { payload.append(contentsOf: buffer[r]) }
+            buffer.removeFirst(consumed)
+            if !payload.isEmpty && !onData(payload) { return Int(head2.status) }
         }
         return Int(head2.status)
+    }
+
+    /// Feeds `buffer` to `decoder`: the payload ranges of `buffer` go to `ranges`; returns the bytes consumed.
+    private func consumeChunks(_ decoder: inout ChunkedDecoder, _ ranges: inout [Range<Int>]) throws(SimpleHTTPError) -> Int {
+        ranges.removeAll(keepingCapacity: true)
+        let step = buffer.withUnsafeBytes { raw -> Result<Int, HTTP1Error> in
+            do throws(HTTP1Error) { return .success(try decoder.consume(raw, payload: &ranges)) }
+            catch { return .failure(error) }
+        }
+        switch step {
+        case .success(let consumed): return consumed
+        case .failure(let e): throw .malformedResponse(e.message)
+        }
     }
 
     /// Reads a final (non-1xx) response head; returns it and its fields, with the head removed from `buffer`.
@@ -298,21 +302,12 @@ public final class SimpleHTTPClient {
             var ranges: [Range<Int>] = []
             while !decoder.isFinished {
                 if buffer.isEmpty { try fill("the rest of a chunked body") }
-                ranges.removeAll(keepingCapacity: true)
-                let step = buffer.withUnsafeBytes { raw -> Result<Int, HTTP1Error> in
-                    do throws(HTTP1Error) { return .success(try decoder.consume(raw, payload: &ranges)) }
-                    catch { return .failure(error) }
+                let consumed = try consumeChunks(&decoder, &ranges)
+                for r in ranges {
+                    length += r.count
+                    if collect { body.append(contentsOf: buffer[r]) }
                 }
-                switch step {
-                case .success(let consumed):
-                    for r in ranges {
-                        length += r.count
-                        if collect { body.append(contentsOf: buffer[r]) }
-                    }
-                    buffer.removeFirst(consumed)
-                case .failure(let e):
-                    throw .malformedResponse(e.message)
-                }
+                buffer.removeFirst(consumed)
             }
         case .untilClose:
             while true {

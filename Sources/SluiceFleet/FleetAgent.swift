@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceCore
 import SluiceDemo
 import SluiceRouting
 import Synchronization
@@ -84,7 +85,7 @@ public final class FleetAgent: @unchecked Sendable {
         fleetLogger.info("fleet agent started", metadata: ["fleet": "\(spec.name)", "instance": "\(instance)",
                                                           "etcd": "\(spec.endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ","))"])
         while !stopped.load(ordering: .relaxed) {
-            step(now: monotonicNanos())
+            step(now: MonotonicClock.now())
             usleep(50_000)
         }
         if let lease = member.lease { try? store.revoke(lease) }
@@ -288,7 +289,7 @@ public final class FleetAgent: @unchecked Sendable {
     }
 
     private func publishStatus() {
-        let leading = member.isLeader(now: monotonicNanos())
+        let leading = member.isLeader(now: MonotonicClock.now())
         let writes = store.writes + committer.writes
         let reads = store.reads
         let connected = member.isConnected
@@ -392,11 +393,4 @@ private func fleetWatchMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRaw
     let watch = Unmanaged<FleetWatchThread>.fromOpaque(arg!).takeRetainedValue()
     watch.run()
     return nil
-}
-
-/// Monotonic nanoseconds (CLOCK_MONOTONIC), the clock of the fleet's state machines.
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
