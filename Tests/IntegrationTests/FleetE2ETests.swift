@@ -89,6 +89,27 @@ extension Integration {
             #expect(p99 <= 1, "p99 convergence \(p99) s")
         }
 
+        /// Sticky users land on the same arm on every replica, before and after a fleet-wide weight change.
+        @Test(.timeLimit(.minutes(1)))
+        func stickyUsersAgreeOnEveryReplica() throws {
+            let h = try FleetHarness(weights: (50, 50), routeExtra: ["sticky: { header: x-user-id, salt: fleet-ab-1 }"])
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            let keys = (0..<200).map { "user-\($0)" }
+            for weights in [nil, #"{"stable": 80, "canary": 20}"#, #"{"stable": 10, "canary": 90}"#] {
+                if let weights {
+                    let r = try h.replicas[2].adminPost("/routes/models/weights", json: weights)
+                    #expect(r.status == 200, "\(r.text)")
+                    let g = r.jsonObject()?["generation"] as? Int
+                    #expect(eventually(2) { h.routeGenerations().allSatisfy { $0 == g } })
+                }
+                let arms = h.replicas.map { stickyTargets(port: $0.port, keys: keys) }
+                #expect(arms[0] == arms[1] && arms[1] == arms[2], "replicas disagree at \(weights ?? "start")")
+                #expect(Set(arms[0]) == ["stable", "canary"], "\(Set(arms[0]))")
+            }
+        }
+
         static let rollbackSpec = "rollback: { window: 10s, evaluate_every: 1s, min_requests: 20, max_error_rate: 0.05, breaches_to_trip: 2 }"
 
         /// A canary failing on every replica: one verdict written by the leader, the same generation on all
