@@ -21,15 +21,15 @@ enum FleetReport {
         ])
     }
 
-    /// A route's `fleet` member: the generation applied, and on the leader the merged window of every live
-    /// replica (`window: null` elsewhere), per target next to the local `targets[].window`.
+    /// A route's `fleet` member: the generation applied, and the merged window of every live replica as the
+    /// leader last evaluated it (`window: null` before its first evaluation), next to the local `targets[].window`.
     static func routeObject(control: ControlPlane, route: Route, table: RouteTable) -> JSONValue {
         var window = JSONValue.null
         if let w = control.fleetWindow(route: route.name) {
             window = .obj([
                 "seconds": .integer(w.seconds),
                 "targets": .array(route.targets.indices.map { t in
-                    let f = t < w.targets.count ? w.targets[t] : nil
+                    let f: FleetMergedWindow.Target? = t < w.targets.count ? w.targets[t] : nil
                     let requests = f?.requests ?? 0
                     return .obj([
                         "backend": .string(table.backends[route.targets[t].backend].name),

@@ -256,6 +256,15 @@ public final class FleetAgent: @unchecked Sendable {
             }
             windows.retain(live: leading ? live : [])
             status.update { $0.members = live.sorted() }
+            // The merged windows: the leader publishes its own, the others read them for /stats.
+            if leading {
+                let merged = try JSONEncoder().encode(plane.fleetMergedWindows())
+                _ = try store.txn([], success: [.put(keys.merged, [UInt8](merged), lease: lease)], failure: [])
+            } else {
+                let (m, _) = try store.get(keys.merged, prefix: false, keysOnly: false)
+                let decoded = m.first.flatMap { try? JSONDecoder().decode([FleetMergedWindow].self, from: Data($0.value)) }
+                plane.fleetSetMergedWindows(decoded ?? [])
+            }
         } catch let e as FleetStoreError {
             failed(e, now: now)
         } catch {

@@ -16,6 +16,8 @@ public struct FleetKeys: Sendable, Hashable {
     public var routes: String { state + "routes/" }
     /// The state key of `route`.
     public func route(_ route: String) -> String { routes + route }
+    /// The leader's merged windows (bound to its lease), read by every replica for `/stats`.
+    public var merged: String { root + "merged" }
     /// Prefix of the windows (one per live replica, bound to its lease: the members list).
     public var windows: String { root + "windows/" }
     /// The windows key of `instance`.

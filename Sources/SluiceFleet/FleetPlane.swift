@@ -87,6 +87,10 @@ public protocol FleetLocalPlane: AnyObject, Sendable {
     func fleetLeaderTick(instance: String, figures: (String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal]
     /// Rollbacks decided locally while disconnected, to write now (unfenced).
     func fleetPendingRollbacks(instance: String) -> [FleetProposal]
+    /// Leader: the merged windows of its latest evaluations, to publish.
+    func fleetMergedWindows() -> [FleetMergedWindow]
+    /// Other replicas: the merged windows the leader published, for `/stats`.
+    func fleetSetMergedWindows(_ windows: [FleetMergedWindow])
 }
 
 /// The fixed offset between this process's monotonic seconds and wall-clock seconds, taken once, so the

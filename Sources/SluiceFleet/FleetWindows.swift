@@ -120,3 +120,47 @@ public struct FleetWindowStore: Sendable {
         }
     }
 }
+
+/// The leader's merged window of one route, as it publishes it at `/sluice/<fleet>/merged` for every replica's
+/// `/stats` (bound to the leader's lease).
+public struct FleetMergedWindow: Sendable, Equatable, Codable {
+    /// One target's fleet-wide figures.
+    public struct Target: Sendable, Equatable, Codable {
+        /// Finished exchanges.
+        public var requests: UInt64
+        /// Errors among them.
+        public var errors: UInt64
+        /// Median latency, µs.
+        public var p50Micros: UInt64
+        /// 99th percentile latency, µs.
+        public var p99Micros: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case requests, errors
+            case p50Micros = "p50_us"
+            case p99Micros = "p99_us"
+        }
+
+        /// Creates target figures.
+        public init(requests: UInt64, errors: UInt64, p50Micros: UInt64, p99Micros: UInt64) {
+            self.requests = requests
+            self.errors = errors
+            self.p50Micros = p50Micros
+            self.p99Micros = p99Micros
+        }
+    }
+
+    /// Route name.
+    public var route: String
+    /// Window length, seconds.
+    public var seconds: Int
+    /// Per target, route order.
+    public var targets: [Target]
+
+    /// Creates a merged window.
+    public init(route: String, seconds: Int, targets: [Target]) {
+        self.route = route
+        self.seconds = seconds
+        self.targets = targets
+    }
+}

@@ -28,16 +28,8 @@ struct FleetLocalState {
     var definitions: [String: String] = [:]
     /// Config version `definitions` were computed for.
     var definitionsVersion = 0
-    /// The leader's merged fleet window per route (one summary per target), for /stats.
-    var mergedWindows: [String: (seconds: Int, targets: [RolloutFiguresSummary])] = [:]
-}
-
-/// A route's merged fleet window as the leader last computed it.
-public struct FleetRouteWindow: Sendable {
-    /// Window length, seconds.
-    public var seconds: Int
-    /// Per target, route order.
-    public var targets: [RolloutFiguresSummary]
+    /// The leader's merged window per route (computed here when leading, read from etcd otherwise), for /stats.
+    var mergedWindows: [String: FleetMergedWindow] = [:]
 }
 
 extension ControlPlane: FleetLocalPlane {
@@ -66,11 +58,19 @@ extension ControlPlane: FleetLocalPlane {
         }
     }
 
-    /// The leader's merged window of route `name` (nil on other replicas).
-    public func fleetWindow(route name: String) -> FleetRouteWindow? {
+    /// The fleet-wide window of route `name` the leader last evaluated (nil before the first one).
+    public func fleetWindow(route name: String) -> FleetMergedWindow? {
+        state.withLock { $0.fleet.mergedWindows[name] }
+    }
+
+    public func fleetMergedWindows() -> [FleetMergedWindow] {
+        state.withLock { s in s.fleet.mergedWindows.keys.sorted().compactMap { s.fleet.mergedWindows[$0] } }
+    }
+
+    public func fleetSetMergedWindows(_ windows: [FleetMergedWindow]) {
         state.withLock { s in
-            guard s.fleet.status?.snapshot.isLeader == true, let w = s.fleet.mergedWindows[name] else { return nil }
-            return FleetRouteWindow(seconds: w.seconds, targets: w.targets)
+            s.fleet.mergedWindows = [:]
+            for w in windows { s.fleet.mergedWindows[w.route] = w }
         }
     }
 
@@ -152,7 +152,9 @@ extension ControlPlane: FleetLocalPlane {
                     return f
                 }
                 if !merged.isEmpty {
-                    s.fleet.mergedWindows[route.name] = (next.evaluationWindowSeconds(now: now), merged.map(RolloutFiguresSummary.init))
+                    s.fleet.mergedWindows[route.name] = FleetMergedWindow(
+                        route: route.name, seconds: next.evaluationWindowSeconds(now: now),
+                        targets: merged.map { .init(requests: $0.requests, errors: $0.errors, p50Micros: $0.p50Micros, p99Micros: $0.p99Micros) })
                 }
                 if Self.sameVisibleState(machine, next) {
                     s.rollout[route.name] = next

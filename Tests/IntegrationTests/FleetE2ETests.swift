@@ -182,6 +182,14 @@ extension Integration {
             let reason = route["reason"] as? String ?? ""
             print("fleet-wide verdict below per-replica min_requests: local canary windows at most \(localMax) requests; reason: \(reason)")
             #expect(reason.contains("error rate"))
+            // Every replica's /stats shows the merged fleet window next to its local one.
+            func fleetCanaryRequests(_ i: Int) -> Int {
+                let fleet = (try? h.replicas[i].routeStats("models"))?["fleet"] as? [String: Any]
+                let targets = (fleet?["window"] as? [String: Any])?["targets"] as? [[String: Any]] ?? []
+                return targets.first { $0["backend"] as? String == "canary" }?["requests"] as? Int ?? -1
+            }
+            #expect(eventually(3) { h.replicas.indices.allSatisfy { fleetCanaryRequests($0) >= 40 } },
+                    "\(h.replicas.indices.map(fleetCanaryRequests))")
         }
     }
 }
