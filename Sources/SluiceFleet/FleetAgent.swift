@@ -40,6 +40,8 @@ public final class FleetAgent: @unchecked Sendable {
     let shared = Mutex(Shared())
     let stopped = Atomic<Bool>(false)
     let done = Atomic<Bool>(false)
+    /// Set once the fleet state was first read and applied.
+    let synced = Atomic<Bool>(false)
 
     // Agent-thread state.
     private var member: FleetMember
@@ -70,6 +72,15 @@ public final class FleetAgent: @unchecked Sendable {
     public func start() {
         plane.fleetSetMode(.disconnected)
         DetachedThread.spawn(fleetAgentMain, context: self)
+    }
+
+    /// Waits until the fleet state was first read and applied, at most `seconds`; false on timeout (etcd
+    /// unreachable: the replica then serves its configured state, and follows the fleet once etcd answers).
+    @discardableResult
+    public func waitForFirstSync(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !synced.load(ordering: .relaxed) && Date() < deadline { usleep(5_000) }
+        return synced.load(ordering: .relaxed)
     }
 
     /// Stops both threads and revokes the lease (the replica leaves the fleet at once); waits up to 2 s.
@@ -187,6 +198,7 @@ public final class FleetAgent: @unchecked Sendable {
             for kv in kvs { apply(kv, deleted: false, fromResync: true); if kv.key == keys.leader { leaderSeen = true } }
             if !leaderSeen { member.leaderKeyChanged(leader: nil, createRevision: nil) }
             syncedConfigVersion = version
+            synced.store(true, ordering: .relaxed)
             let epoch = shared.withLock { s -> Int in
                 s.watchBroken = false
                 s.watchEpoch += 1

@@ -87,6 +87,11 @@ enum Supervisor {
                                    instance: name, plane: control)
             control.attachFleet(instance: name, committer: agent.committer, status: agent.status)
             agent.start()
+            // Serve the fleet's state from the first request: /ready waits (bounded) for the first read of it.
+            if !agent.waitForFirstSync(seconds: 3) {
+                logger.warning("fleet state not read yet (etcd unreachable?): serving the configured state until it is",
+                               metadata: ["fleet": "\(f.name)"])
+            }
             fleet = agent
         }
         server.start()

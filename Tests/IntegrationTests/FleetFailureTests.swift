@@ -175,5 +175,35 @@ extension Integration {
             let written = h.replicas.map { $0.log.contains("local rollback written to the fleet") }
             #expect(written.contains(true), "\(h.replicas.map { $0.log.suffix(1500) })")
         }
+    
+        /// A replica that joins later serves the fleet's state from its first request; one started while etcd
+        /// is down becomes ready anyway (serving its configured state) and joins once etcd answers.
+        @Test(.timeLimit(.minutes(1)))
+        func joiningReplicas() throws {
+            let h = try FleetHarness(count: 2, weights: (100, 0))
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            let r = try h.replicas[0].adminPost("/routes/models/weights", json: #"{"stable": 0, "canary": 100}"#)
+            #expect(r.status == 200, "\(r.text)")
+            try h.addReplica(yaml: h.yaml(weights: (100, 0), routeExtra: []))
+            let client = SimpleHTTPClient(port: h.replicas[2].port, timeoutSeconds: 5)
+            defer { client.close() }
+            #expect(h.probe(2, client: client) == "canary", "the joining replica's first request did not follow the fleet state")
+
+            h.etcd.stop()
+            let started = monotonicSeconds()
+            try h.addReplica(yaml: h.yaml(weights: (100, 0), routeExtra: []))
+            let readyAfter = monotonicSeconds() - started
+            print("fleet: a replica started with etcd down was ready after \(String(format: "%.2f", readyAfter)) s")
+            #expect(readyAfter < 8)
+            #expect(h.fleet(3)["connected"] as? Bool == false)
+            let lone = SimpleHTTPClient(port: h.replicas[3].port, timeoutSeconds: 5)
+            defer { lone.close() }
+            #expect(h.probe(3, client: lone) == "stable", "serves its configured state while etcd is down")
+            try h.etcd.start()
+            #expect(eventually(10) { h.fleet(3)["connected"] as? Bool == true && (h.fleet(3)["members"] as? [String])?.count == 4 },
+                    "\(h.fleet(3))")
+            #expect(eventually(3) { h.probe(3, client: lone) == "canary" })
+        }
     }
 }
