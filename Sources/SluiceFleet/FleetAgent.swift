@@ -252,8 +252,10 @@ public final class FleetAgent: @unchecked Sendable {
     private func publish(now: UInt64) {
         guard let lease = member.lease else { return }
         let count = Int((spec.publishEveryNanos + 999_999_999) / 1_000_000_000) + 2
+        var definitions: [String: String] = [:]
+        for r in plane.fleetRoutes() where r.hasRollback { definitions[r.name] = r.definition }
         let publication = FleetWindowPublication(instance: instance, publishedAt: Date().timeIntervalSince1970,
-                                                 seconds: plane.fleetLocalSeconds(count: count))
+                                                 seconds: plane.fleetLocalSeconds(count: count), definitions: definitions)
         do {
             let data = try JSONEncoder().encode(publication)
             _ = try store.txn([], success: [.put(keys.windows(instance), [UInt8](data), lease: lease)], failure: [])
@@ -287,8 +289,9 @@ public final class FleetAgent: @unchecked Sendable {
     private func leaderTick(now: UInt64) {
         guard let fence = member.leaderCreateRevision else { return }
         let store = windows
-        let proposals = plane.fleetLeaderTick(instance: instance) { route, targets, range in
-            store.figures(route: route, targets: targets, endSecond: FleetClock.wall(monoSecond: range.endSecond), seconds: range.seconds)
+        let proposals = plane.fleetLeaderTick(instance: instance) { route, definition, targets, range in
+            store.figures(route: route, definition: definition, targets: targets,
+                          endSecond: FleetClock.wall(monoSecond: range.endSecond), seconds: range.seconds)
         }
         for p in proposals {
             switch writer.commit(p, fence: fence) {

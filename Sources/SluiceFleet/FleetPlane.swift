@@ -82,9 +82,9 @@ public protocol FleetLocalPlane: AnyObject, Sendable {
     func fleetCommitted(_ proposal: FleetProposal, record: FleetRouteState, revision: Int64)
     /// This replica's traffic in the last `count` wall seconds (the last one still filling), routes with rollback rules.
     func fleetLocalSeconds(count: Int) -> [FleetSecond]
-    /// Leader only: runs the rollout machines on fleet-wide `figures(route, targets, range)` and returns the
+    /// Leader only: runs the rollout machines on fleet-wide `figures(route, definition, targets, range)` and returns the
     /// changes to write (each fenced). Unchanged machines keep their counters locally.
-    func fleetLeaderTick(instance: String, figures: (String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal]
+    func fleetLeaderTick(instance: String, figures: (String, String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal]
     /// Rollbacks decided locally while disconnected, to write now (unfenced).
     func fleetPendingRollbacks(instance: String) -> [FleetProposal]
     /// Leader: the merged windows of its latest evaluations, to publish.

@@ -47,18 +47,22 @@ public struct FleetWindowPublication: Sendable, Equatable, Codable {
     public var publishedAt: Double
     /// The latest seconds, oldest first (the last one may still be filling).
     public var seconds: [FleetSecond]
+    /// Definition hash of each published route on this replica: the leader only adds up replicas whose
+    /// definition of the route is its own (during a rolling config update target lists may differ).
+    public var definitions: [String: String]
 
     enum CodingKeys: String, CodingKey {
         case instance
         case publishedAt = "published_at"
-        case seconds
+        case seconds, definitions
     }
 
     /// Creates a publication.
-    public init(instance: String, publishedAt: Double, seconds: [FleetSecond]) {
+    public init(instance: String, publishedAt: Double, seconds: [FleetSecond], definitions: [String: String] = [:]) {
         self.instance = instance
         self.publishedAt = publishedAt
         self.seconds = seconds
+        self.definitions = definitions
     }
 }
 
@@ -67,6 +71,8 @@ public struct FleetWindowPublication: Sendable, Equatable, Codable {
 public struct FleetWindowStore: Sendable {
     /// Seconds kept per instance, by wall second.
     private var byInstance: [String: [UInt64: FleetSecond]] = [:]
+    /// Route definitions per instance, from its latest publication.
+    private var definitions: [String: [String: String]] = [:]
     /// Seconds kept (the longest rollback window plus slack).
     public var horizonSeconds: UInt64
 
@@ -87,21 +93,24 @@ public struct FleetWindowStore: Sendable {
             seconds = seconds.filter { $0.key > oldest }
         }
         byInstance[p.instance] = seconds
+        definitions[p.instance] = p.definitions
     }
 
     /// Drops instances that are no longer live (their lease-bound key is gone).
     public mutating func retain(live: Set<String>) {
         byInstance = byInstance.filter { live.contains($0.key) }
+        definitions = definitions.filter { live.contains($0.key) }
     }
 
     /// Sum over every instance of route `route`'s targets (`targets` of them) in wall seconds
-    /// `(endSecond − seconds, endSecond]`.
-    public func figures(route: String, targets: Int, endSecond: UInt64, seconds: Int) -> [RolloutWindowFigures] {
+    /// `(endSecond − seconds, endSecond]`; with `definition`, only instances that published the route with it.
+    public func figures(route: String, definition: String? = nil, targets: Int, endSecond: UInt64, seconds: Int) -> [RolloutWindowFigures] {
         var requests = Array(repeating: UInt64(0), count: targets)
         var errors = Array(repeating: UInt64(0), count: targets)
         var histograms = Array(repeating: [UInt64](), count: targets)
         let first = endSecond >= UInt64(max(seconds, 1)) ? endSecond - UInt64(max(seconds, 1)) + 1 : 0
-        for (_, secs) in byInstance {
+        for (instance, secs) in byInstance {
+            if let definition, definitions[instance]?[route] != definition { continue }
             for (second, sec) in secs where second >= first && second <= endSecond {
                 guard let ts = sec.routes[route] else { continue }
                 for (t, fig) in ts.enumerated() where t < targets {

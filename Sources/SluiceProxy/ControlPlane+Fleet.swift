@@ -124,7 +124,7 @@ extension ControlPlane: FleetLocalPlane {
         return out
     }
 
-    public func fleetLeaderTick(instance: String, figures: (String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal] {
+    public func fleetLeaderTick(instance: String, figures: (String, String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal] {
         let now = MonotonicClock.now()
         return state.withLock { s -> [FleetProposal] in
             syncRollout(&s, now: now)
@@ -147,7 +147,7 @@ extension ControlPlane: FleetLocalPlane {
                 var next = machine
                 var merged: [RolloutWindowFigures] = []
                 let actions = next.tick(now: now) { range in
-                    let f = figures(route.name, route.targets.count, range)
+                    let f = figures(route.name, def, route.targets.count, range)
                     merged = f
                     return f
                 }

@@ -56,4 +56,12 @@ struct FleetWindowTests {
         let t = FleetTargetSecond(requests: 3, errors: 0, histogram: h)
         #expect(t.h == [[3, 2], [700, 1]])
     }
+
+    @Test func onlyReplicasWithTheLeadersDefinitionAddUp() {
+        var store = FleetWindowStore()
+        store.ingest(FleetWindowPublication(instance: "a", publishedAt: 0, seconds: [second(5, "r", [3], errors: [0])], definitions: ["r": "d1"]))
+        store.ingest(FleetWindowPublication(instance: "b", publishedAt: 0, seconds: [second(5, "r", [4], errors: [0])], definitions: ["r": "d2"]))
+        #expect(store.figures(route: "r", definition: "d1", targets: 1, endSecond: 5, seconds: 1)[0].requests == 3)
+        #expect(store.figures(route: "r", targets: 1, endSecond: 5, seconds: 1)[0].requests == 7)
+    }
 }

@@ -126,13 +126,13 @@ struct FleetControlPlaneTests {
     @Test func leaderWritesTheFirstStateFromItsConfigurationOnly() throws {
         let (control, _) = try Self.plane()
         control.fleetSetMode(.connected)
-        let proposals = control.fleetLeaderTick(instance: "me") { _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }
+        let proposals = control.fleetLeaderTick(instance: "me") { _, _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }
         #expect(proposals.count == 1)
         #expect(proposals[0].record.event == "created")
         #expect(proposals[0].record.weights == [9000, 1000])
         #expect(proposals[0].fenced)
         control.fleetCommitted(proposals[0], record: { var r = proposals[0].record; r.generation = 1; return r }(), revision: 1)
         // Applied: no route without rules has anything more to write.
-        #expect(control.fleetLeaderTick(instance: "me") { _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }.isEmpty)
+        #expect(control.fleetLeaderTick(instance: "me") { _, _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }.isEmpty)
     }
 }
