@@ -4,8 +4,9 @@ failover time, and etcd writes per second per replica (counted by Sluice and by 
 
     python3 scripts/fleet-sim.py SLUICE_BINARY [REPLICAS] [CHANGES]
 
-Everything runs on 127.0.0.1 with ports picked free, in a temporary directory, bounded in time (each wait
-has a deadline); every process it starts is stopped at the end, also on error or Ctrl-C.
+Everything runs on 127.0.0.1 with ports picked free, in a temporary directory (kept when SLUICE_SIM_KEEP is
+set), bounded in time (each wait has a deadline); every process it starts is stopped at the end, also on
+error or Ctrl-C.
 """
 
 import json
@@ -86,7 +87,10 @@ def cleanup(*_):
         if p.poll() is None:
             p.kill()
             p.wait()
-    shutil.rmtree(WORK, ignore_errors=True)
+    if os.environ.get("SLUICE_SIM_KEEP"):
+        print(f"logs kept in {WORK}")
+    else:
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def main():
