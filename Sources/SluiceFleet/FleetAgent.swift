@@ -253,7 +253,13 @@ public final class FleetAgent: @unchecked Sendable {
         guard let lease = member.lease else { return }
         let count = Int((spec.publishEveryNanos + 999_999_999) / 1_000_000_000) + 2
         var definitions: [String: String] = [:]
-        for r in plane.fleetRoutes() where r.hasRollback { definitions[r.name] = r.definition }
+        var longest = 0
+        for r in plane.fleetRoutes() where r.hasRollback {
+            definitions[r.name] = r.definition
+            longest = max(longest, r.windowSeconds)
+        }
+        // The leader keeps each replica's seconds for the longest window, plus slack for late publications.
+        windows.horizonSeconds = UInt64(longest) + UInt64(count) + 5
         let publication = FleetWindowPublication(instance: instance, publishedAt: Date().timeIntervalSince1970,
                                                  seconds: plane.fleetLocalSeconds(count: count), definitions: definitions)
         do {

@@ -22,13 +22,16 @@ public struct FleetRouteInfo: Sendable, Hashable {
     public var targets: [String]
     /// Whether the route has rollback rules (only those publish windows).
     public var hasRollback: Bool
+    /// The rollback window, seconds (0 without rules): how much history the leader keeps for the route.
+    public var windowSeconds: Int
 
     /// Creates route info.
-    public init(name: String, definition: String, targets: [String], hasRollback: Bool) {
+    public init(name: String, definition: String, targets: [String], hasRollback: Bool, windowSeconds: Int = 0) {
         self.name = name
         self.definition = definition
         self.targets = targets
         self.hasRollback = hasRollback
+        self.windowSeconds = windowSeconds
     }
 }
 

@@ -87,7 +87,7 @@ extension ControlPlane: FleetLocalPlane {
             s.snapshot.table.routes.indices.map { r in
                 let route = s.snapshot.table.routes[r]
                 return FleetRouteInfo(name: route.name, definition: definition(&s, route: r), targets: targetNames(s, route: r),
-                                      hasRollback: route.rollback != nil)
+                                      hasRollback: route.rollback != nil, windowSeconds: route.rollback?.windowSeconds ?? 0)
             }
         }
     }
