@@ -36,11 +36,9 @@ extension Integration {
         func instanceFromTheEnvironment() throws {
             let etcd = try EtcdProcess()
             defer { etcd.stop() }
-            setenv("SLUICE_INSTANCE", "from-env", 1)
-            defer { unsetenv("SLUICE_INSTANCE") }
             let yaml = e2eYAML(workers: 1, backends: [("a", 1)], targets: [("a", 100)])
                 + "fleet:\n  name: env\n  instance: from-config\n  etcd: { endpoints: [\"\(etcd.endpoint)\"] }\n"
-            let p = try SluiceProcess(yaml: yaml)
+            let p = try SluiceProcess(yaml: yaml, environment: ["SLUICE_INSTANCE": "from-env"])
             defer { p.stop(); p.removeFiles() }
             #expect(eventually(5) { (try? p.stats())?["fleet"].flatMap { ($0 as? [String: Any])?["instance"] as? String } == "from-env" })
         }

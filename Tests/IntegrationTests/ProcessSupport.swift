@@ -71,7 +71,7 @@ final class SluiceProcess: @unchecked Sendable {
     /// Starts the binary and waits (bounded) until `/ready` answers 200. `descriptorLimit` runs it
     /// under `prlimit --nofile=N:N` (prlimit execs it: `pid` is sluice's).
     init(yaml: String, port: UInt16? = nil, adminPort: UInt16? = nil, readyTimeout: Double = 15, descriptorLimit: Int? = nil,
-         arguments: [String] = []) throws {
+         arguments: [String] = [], environment: [String: String] = [:]) throws {
         let sluice = try sluiceExecutable()
         self.port = try port ?? freeLoopbackPort()
         var admin = try adminPort ?? freeLoopbackPort()
@@ -92,6 +92,9 @@ final class SluiceProcess: @unchecked Sendable {
             process.arguments = ["run", "--config", configPath] + arguments
         }
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         // One open file description for both streams (a shared offset), closed here once the child has it.
         let out = FileHandle(forUpdatingAtPath: stderrPath)
         process.standardOutput = out
