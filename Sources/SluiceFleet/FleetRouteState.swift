@@ -28,16 +28,23 @@ public struct FleetRouteState: Sendable, Equatable, Codable {
     public var event: String
     /// Human-readable cause of the change.
     public var cause: String
+    /// Wall-clock seconds when the change was proposed (tells a restarted replica its own earlier writes apart).
+    public var writtenAt: Double
+    /// Whether the change was decided by the rules (a leader verdict or step, a local rollback), not an operator.
+    public var automatic: Bool
 
     enum CodingKeys: String, CodingKey {
         case route, definition, generation, targets, weights, state, reason, step
         case stepStarted = "step_started"
         case by, event, cause
+        case writtenAt = "written_at"
+        case automatic
     }
 
     /// Creates a state record.
     public init(route: String, definition: String, generation: UInt64, targets: [String], weights: [Int], state: String,
-                reason: String?, step: Int?, stepStarted: Double, by: String, event: String, cause: String) {
+                reason: String?, step: Int?, stepStarted: Double, by: String, event: String, cause: String,
+                writtenAt: Double = 0, automatic: Bool = false) {
         self.route = route
         self.definition = definition
         self.generation = generation
@@ -50,6 +57,8 @@ public struct FleetRouteState: Sendable, Equatable, Codable {
         self.by = by
         self.event = event
         self.cause = cause
+        self.writtenAt = writtenAt
+        self.automatic = automatic
     }
 
     /// Whether `other` describes the same route state (ignores generation, author and cause).

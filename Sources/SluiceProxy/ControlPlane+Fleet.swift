@@ -18,6 +18,8 @@ struct FleetLocalState {
     var status: FleetStatus?
     /// This replica's instance name.
     var instance = ""
+    /// Wall-clock time the fleet was attached (states this replica wrote before, in an earlier process, are not its own).
+    var attachedAt: Double = 0
     /// Latest state seen per route, whatever its definition, with its key's mod revision.
     var seen: [String: (record: FleetRouteState, revision: Int64)] = [:]
     /// Revision of the state applied per route (only states whose definition matched).
@@ -38,6 +40,7 @@ extension ControlPlane: FleetLocalPlane {
     public func attachFleet(instance: String, committer: any FleetCommitter, status: FleetStatus) {
         state.withLock { s in
             s.fleet.instance = instance
+            s.fleet.attachedAt = MonotonicClock.wallSeconds()
             s.fleet.committer = committer
             s.fleet.status = status
             if s.fleet.mode == .standalone { s.fleet.mode = .disconnected }
@@ -94,14 +97,14 @@ extension ControlPlane: FleetLocalPlane {
 
     public func fleetAdopt(_ record: FleetRouteState, revision: Int64) {
         let now = MonotonicClock.now()
-        state.withLock { s in adopt(&s, record, revision: revision, now: now, author: false) }
+        state.withLock { s in adopt(&s, record, revision: revision, now: now) }
     }
 
     public func fleetCommitted(_ proposal: FleetProposal, record: FleetRouteState, revision: Int64) {
         let now = MonotonicClock.now()
         state.withLock { s in
             if record.state == RouteState.rolledBack.rawValue { s.fleet.pendingRollbacks.remove(record.route) }
-            adopt(&s, record, revision: revision, now: now, author: true)
+            adopt(&s, record, revision: revision, now: now)
         }
     }
 
@@ -227,7 +230,7 @@ extension ControlPlane: FleetLocalPlane {
                 case .failure(let e): return .failure(e)
                 case .success(let event):
                     let p = proposal(&s, route: r, machine: machine, event: event.type, cause: event.reason,
-                                     base: seen?.revision ?? 0, fenced: false, now: now)
+                                     base: seen?.revision ?? 0, fenced: false, automatic: false, now: now)
                     return .success((p, committer))
                 }
             }
@@ -252,7 +255,10 @@ extension ControlPlane: FleetLocalPlane {
     // MARK: - Helpers (caller holds the lock)
 
     /// Applies `record` to its route when the definition matches and it is newer than the applied one.
-    private func adopt(_ s: inout State, _ record: FleetRouteState, revision: Int64, now: UInt64, author: Bool) {
+    /// The replica that wrote the state notifies and counts it, whichever of its commit answer and its
+    /// watch brings the state here first (the second finds it applied).
+    private func adopt(_ s: inout State, _ record: FleetRouteState, revision: Int64, now: UInt64) {
+        let author = record.by == s.fleet.instance && record.writtenAt >= s.fleet.attachedAt
         if let seen = s.fleet.seen[record.route], seen.revision > revision { return }
         s.fleet.seen[record.route] = (record, revision)
         s.fleet.status?.observeGeneration(record.generation)
@@ -289,19 +295,20 @@ extension ControlPlane: FleetLocalPlane {
         let sink = s.notificationSink
         if !author { s.notificationSink = nil }
         let pending = s.pendingNotifications
-        applyRollout(actions, machine: machine, route: r, &s, automatic: author && record.by == s.fleet.instance && record.event == "rollback")
+        applyRollout(actions, machine: machine, route: r, &s, automatic: author && record.automatic)
         if !author { s.notificationSink = sink; s.pendingNotifications = pending }
     }
 
     /// A proposal with `machine`'s visible state for route `r`.
     private func proposal(_ s: inout State, route r: Int, machine: RolloutStateMachine, event: String, cause: String,
-                          base: Int64, fenced: Bool, now: UInt64) -> FleetProposal {
+                          base: Int64, fenced: Bool, automatic: Bool = true, now: UInt64) -> FleetProposal {
         let route = s.snapshot.table.routes[r]
         let ago = Double(now >= machine.lastStepAt ? now - machine.lastStepAt : 0) / 1e9
         let record = FleetRouteState(route: route.name, definition: definition(&s, route: r), generation: 0,
                                      targets: targetNames(s, route: r), weights: machine.weights, state: machine.state.rawValue,
                                      reason: machine.reason, step: machine.stepIndex, stepStarted: MonotonicClock.wallSeconds() - ago,
-                                     by: s.fleet.instance, event: event, cause: cause)
+                                     by: s.fleet.instance, event: event, cause: cause, writtenAt: MonotonicClock.wallSeconds(),
+                                     automatic: automatic)
         return FleetProposal(baseRevision: base, record: record, fenced: fenced)
     }
 

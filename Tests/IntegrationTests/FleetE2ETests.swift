@@ -110,6 +110,54 @@ extension Integration {
             }
         }
 
+        /// Webhooks: the rollback verdict is notified once for the whole fleet (by the replica that wrote it),
+        /// although every replica has the same `notify` entry and applies the verdict.
+        @Test(.timeLimit(.minutes(1)))
+        func verdictIsNotifiedOnceForTheFleet() throws {
+            let log = NSTemporaryDirectory() + "sluice-fleet-hook-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: log) }
+            let receiver = Process()
+            receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            receiver.arguments = ["python3", "-c", """
+                import http.server, sys, threading
+                lock = threading.Lock()
+                class H(http.server.BaseHTTPRequestHandler):
+                    def do_POST(self):
+                        body = self.rfile.read(int(self.headers.get('content-length', 0)))
+                        with lock, open(sys.argv[1], 'ab') as f:
+                            f.write(body + b'\\n')
+                        self.send_response(204)
+                        self.send_header('content-length', '0')
+                        self.end_headers()
+                    def log_message(self, *a): pass
+                s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+                print(s.server_address[1], flush=True)
+                s.serve_forever()
+                """, log]
+            let out = Pipe()
+            receiver.standardOutput = out
+            receiver.standardError = FileHandle.nullDevice
+            try receiver.run()
+            defer { kill(receiver.processIdentifier, SIGKILL); receiver.waitUntilExit() }
+            let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
+            let hookPort = try #require(UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+
+            let h = try FleetHarness(weights: (90, 10), routeExtra: [Self.rollbackSpec],
+                                     top: "notify: [{ url: \"http://127.0.0.1:\(hookPort)/hook\", events: [rolled_back] }]\n")
+            defer { h.stop() }
+            _ = try #require(h.waitForLeader())
+            #expect(eventually(5) { h.routeGenerations().allSatisfy { $0 != nil } })
+            let traffic = h.replicas.map { TrafficLoop(port: $0.port, threads: 2, perThreadRate: 30) }
+            defer { traffic.forEach { $0.stop() } }
+            usleep(1_000_000)
+            h.canary.setBehavior(ModelBehavior(modelVersion: "canary", errorRate: 1.0))
+            #expect(eventually(15) { h.replicas.allSatisfy { (try? $0.routeStats("models"))?["state"] as? String == "rolled_back" } })
+            #expect(eventually(5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("rolled_back") })
+            usleep(2_000_000)
+            let bodies = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("rolled_back") }
+            #expect(bodies.count == 1, "\(bodies.count) rolled_back notifications: \(bodies)")
+        }
+
         static let rollbackSpec = "rollback: { window: 10s, evaluate_every: 1s, min_requests: 20, max_error_rate: 0.05, breaches_to_trip: 2 }"
 
         /// A canary failing on every replica: one verdict written by the leader, the same generation on all

@@ -14,13 +14,13 @@ final class FleetHarness: @unchecked Sendable {
     /// Starts etcd, the backends and `count` replicas named `r0`, `r1`, ... with `routeExtra` lines on the route
     /// and targets `weights` (stable, canary).
     init(count: Int = 3, weights: (Double, Double) = (100, 0), routeExtra: [String] = [], leaseTTL: String = "2s",
-         publishEvery: String = "250ms") throws {
+         publishEvery: String = "250ms", top: String = "") throws {
         etcd = try EtcdProcess()
         stable = try startModelServer("stable")
         canary = try startModelServer("canary")
         fleetName = "t\(UInt32.random(in: 0...UInt32.max))"
         for i in 0..<count {
-            replicas.append(try SluiceProcess(yaml: yaml(weights: weights, routeExtra: routeExtra, leaseTTL: leaseTTL, publishEvery: publishEvery),
+            replicas.append(try SluiceProcess(yaml: yaml(weights: weights, routeExtra: routeExtra, leaseTTL: leaseTTL, publishEvery: publishEvery) + top,
                                               arguments: ["--instance", "r\(i)"]))
         }
     }
