@@ -50,12 +50,17 @@ let package = Package(
         .target(name: "SluiceRouting", dependencies: ["SluiceStats"], swiftSettings: hotPath),
         .target(name: "SluiceStats", swiftSettings: hotPath),
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
+        // Fleet mode (docs/fleet.md): shared rollout state over etcd's JSON gateway, off the data plane.
+        .target(name: "SluiceFleet", dependencies: [
+            "SluiceCore", "SluiceRouting", "SluiceStats", "SluiceDemo",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SluiceProxy", dependencies: [
-            "SluiceCore", "SluiceHTTP1", "SluiceHTTP2", "SluiceTLS", "SluiceRouting", "SluiceStats", "SluiceConfig",
+            "SluiceCore", "SluiceHTTP1", "SluiceHTTP2", "SluiceTLS", "SluiceRouting", "SluiceStats", "SluiceConfig", "SluiceFleet",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         .target(name: "SluiceAdmin", dependencies: [
-            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting",
+            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting", "SluiceFleet",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1", "SluiceStats"]),
@@ -66,7 +71,7 @@ let package = Package(
         // `sluice simulate`: the rollout rules on simulated traffic and time.
         .target(name: "SluiceSimulate", dependencies: ["SluiceRouting", "SluiceStats", "SluiceConfig"], swiftSettings: hotPath),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify", "SluiceSimulate",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify", "SluiceSimulate", "SluiceFleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -75,10 +80,11 @@ let package = Package(
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "Yams"]),
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo", "SluiceFleet"]),
         .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
         .testTarget(name: "SluiceNotifyTests", dependencies: ["SluiceNotify", "SluiceConfig", "SluiceStats"]),
         .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
+        .testTarget(name: "SluiceFleetTests", dependencies: ["SluiceFleet", "SluiceRouting", "SluiceStats", "SluiceDemo"]),
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
         .testTarget(name: "SluiceSimulateTests", dependencies: ["SluiceSimulate", "SluiceRouting", "SluiceStats", "SluiceConfig"]),

@@ -81,6 +81,7 @@ enum MetricsReport {
         w.sample(name: "sluice_config_version", value: control.configVersion)
         w.family(name: "sluice_ready", help: "1 while the proxy is ready to serve.", type: .gauge)
         w.sample(name: "sluice_ready", value: control.isReady ? 1 : 0)
+        if let fleet = control.fleetStatus { FleetReport.writeMetrics(&w, fleet) }
         return w.bytes
     }
 

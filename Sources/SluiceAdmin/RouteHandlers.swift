@@ -41,10 +41,9 @@ struct RouteHandlers: Sendable {
         }
         let table = control.currentSnapshot.table
         guard let r = table.routeIndex(named: name) else { return Self.unknownRoute(name) }
-        return .json(200, .obj([
-            "route": .string(name),
-            "weights": Self.weightsObject(table, route: r),
-        ]))
+        var members: [(String, JSONValue)] = [("route", .string(name)), ("weights", Self.weightsObject(table, route: r))]
+        if let g = control.fleetGeneration(route: name) { members.append(("generation", .uint(g))) }
+        return .json(200, .members(members))
     }
 
     /// `POST /reload`: re-reads the config file.
@@ -72,13 +71,15 @@ struct RouteHandlers: Sendable {
         let runtime = control.routeRuntime[name]
         let table = control.currentSnapshot.table
         let weights = table.routeIndex(named: name).map { Self.weightsObject(table, route: $0) } ?? .null
-        return .json(200, .obj([
-            "route": .string(name),
-            "action": .string(action.rawValue),
-            "state": .optionalString(runtime?.state),
-            "reason": .optionalString(runtime?.reason),
-            "weights": weights,
-        ]))
+        var members: [(String, JSONValue)] = [
+            ("route", .string(name)),
+            ("action", .string(action.rawValue)),
+            ("state", .optionalString(runtime?.state)),
+            ("reason", .optionalString(runtime?.reason)),
+            ("weights", weights),
+        ]
+        if let g = control.fleetGeneration(route: name) { members.append(("generation", .uint(g))) }
+        return .json(200, .members(members))
     }
 
     /// `{"BACKEND": percent, ...}` in config order.
@@ -99,6 +100,7 @@ struct RouteHandlers: Sendable {
         case 404: name = "not_found"
         case 409: name = "conflict"
         case 501: name = "not_implemented"
+        case 503: name = "fleet_unavailable"
         default: name = "error"
         }
         var extra: [(String, JSONValue)] = []

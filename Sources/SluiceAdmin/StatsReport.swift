@@ -23,10 +23,19 @@ enum StatsReport {
             routes.append(routeObject(route, index: r, snapshot: snapshot, runtime: runtime[route.name],
                                       nowSecond: nowSecond, rollout: machine.map { progressObject($0, table: table, now: now) }))
         }
+        let fleet = control.fleetStatus
+        if fleet != nil {
+            for (r, route) in table.routes.enumerated() {
+                guard case .object(var members) = routes[r] else { continue }
+                members.append(JSONValue.Member(key: "fleet", value: FleetReport.routeObject(control: control, route: route, table: table)))
+                routes[r] = .object(members)
+            }
+        }
         return .obj([
             "uptime_seconds": .double(uptimeSeconds(control, now: now)),
             "config_version": .integer(control.configVersion),
             "ready": .bool(control.isReady),
+            "fleet": fleet.map(FleetReport.statsObject) ?? .null,
             "routes": .array(routes),
             "global": globalObject(snapshot.global),
         ])

@@ -46,7 +46,7 @@ public enum ConfigLoader {
     /// The top-level walk; `nil` when the root is not a mapping (other errors live in `diags`).
     static func read(_ root: Field, _ diags: Diagnostics) -> SluiceConfig? {
         guard let top = MappingReader(root, known: [
-            "workers", "limits", "listeners", "admin", "backends", "routes", "access_log", "notify",
+            "workers", "limits", "listeners", "admin", "backends", "routes", "access_log", "notify", "fleet",
         ], diags) else { return nil }
 
         var workers: Int?
@@ -65,6 +65,7 @@ public enum ConfigLoader {
             routeTable: RouteTable(backends: backends.backends, routes: routes), accessLog: accessLog)
         config.notify = top["notify"].map { readNotify($0, diags) } ?? []
         config.routeNotify = top["routes"].map { readRouteNotify($0, diags) } ?? [:]
+        config.fleet = top["fleet"].flatMap { readFleet($0, diags) }
         return config
     }
 

@@ -111,6 +111,8 @@ public struct SluiceConfig: Sendable {
     public var notify: [NotifySpec] = []
     /// Per-route `notify`, keyed by route name (routes without one are absent).
     public var routeNotify: [String: [NotifySpec]] = [:]
+    /// The `fleet` section: replicas sharing rollout state through etcd; `nil` when standalone.
+    public var fleet: FleetSpec?
 
     /// Creates a configuration.
     public init(

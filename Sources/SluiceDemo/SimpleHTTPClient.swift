@@ -194,7 +194,58 @@ public final class SimpleHTTPClient {
         throw .io(DemoSocketError(operation: "recv from \(host):\(port)", code: code))
     }
 
-    private func readResponse(isHEAD: Bool, collect: Bool, reused: Bool, started: UInt64) throws(SimpleHTTPError) -> SimpleHTTPResponse {
+    /// Sends `method path` with a text body and hands the payload of a streamed (chunked) response to
+    /// `onData` as it arrives, until the server ends it, `onData` returns false, or `onIdle` (called after
+    /// every `timeoutSeconds` without a byte) returns false. Returns the response status. The connection
+    /// is closed afterwards. Used for long-lived streams such as etcd's watch.
+    public func stream(_ method: String, _ path: String, text: String, onData: ([UInt8]) -> Bool,
+                       onIdle: () -> Bool) throws(SimpleHTTPError) -> Int {
+        close()
+        defer { close() }
+        try connectIfNeeded()
+        let body = Array(text.utf8)
+        let head = "\(method) \(path) HTTP/1.1\r\nhost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nuser-agent: sluice\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\n\r\n"
+        if let e = send(head: Array(head.utf8), body: .bytes(body)) {
+            throw .io(DemoSocketError(operation: "send to \(host):\(port)", code: e))
+        }
+        let (head2, _) = try readHead(isHEAD: false)
+        guard case .chunked = head2.framing else { return Int(head2.status) }
+        var decoder = ChunkedDecoder(isResponse: true)
+        var ranges: [Range<Int>] = []
+        while !decoder.isFinished {
+            if buffer.isEmpty {
+                do { try fill("the stream") } catch {
+                    if case .timedOut = error {
+                        if onIdle() { continue }
+                        return Int(head2.status)
+                    }
+                    throw error
+                }
+            }
+            let consumed = try consumeChunks(&decoder, &ranges)
+            var payload: [UInt8] = []
+            for r in ranges { payload.append(contentsOf: buffer[r]) }
+            buffer.removeFirst(consumed)
+            if !payload.isEmpty && !onData(payload) { return Int(head2.status) }
+        }
+        return Int(head2.status)
+    }
+
+    /// Feeds `buffer` to `decoder`: the payload ranges of `buffer` go to `ranges`; returns the bytes consumed.
+    private func consumeChunks(_ decoder: inout ChunkedDecoder, _ ranges: inout [Range<Int>]) throws(SimpleHTTPError) -> Int {
+        ranges.removeAll(keepingCapacity: true)
+        let step = buffer.withUnsafeBytes { raw -> Result<Int, HTTP1Error> in
+            do throws(HTTP1Error) { return .success(try decoder.consume(raw, payload: &ranges)) }
+            catch { return .failure(error) }
+        }
+        switch step {
+        case .success(let consumed): return consumed
+        case .failure(let e): throw .malformedResponse(e.message)
+        }
+    }
+
+    /// Reads a final (non-1xx) response head; returns it and its fields, with the head removed from `buffer`.
+    private func readHead(isHEAD: Bool) throws(SimpleHTTPError) -> (ResponseHead, [SimpleHTTPField]) {
         var parser = ResponseHeadParser()
         var head = ResponseHead()
         while true {
@@ -223,6 +274,11 @@ public final class SimpleHTTPClient {
             }
         }
         buffer.removeFirst(head.headLength)
+        return (head, fields)
+    }
+
+    private func readResponse(isHEAD: Bool, collect: Bool, reused: Bool, started: UInt64) throws(SimpleHTTPError) -> SimpleHTTPResponse {
+        let (head, fields) = try readHead(isHEAD: isHEAD)
         var body: [UInt8] = []
         var length = 0
         var chunked = false
@@ -246,21 +302,12 @@ public final class SimpleHTTPClient {
             var ranges: [Range<Int>] = []
             while !decoder.isFinished {
                 if buffer.isEmpty { try fill("the rest of a chunked body") }
-                ranges.removeAll(keepingCapacity: true)
-                let step = buffer.withUnsafeBytes { raw -> Result<Int, HTTP1Error> in
-                    do throws(HTTP1Error) { return .success(try decoder.consume(raw, payload: &ranges)) }
-                    catch { return .failure(error) }
+                let consumed = try consumeChunks(&decoder, &ranges)
+                for r in ranges {
+                    length += r.count
+                    if collect { body.append(contentsOf: buffer[r]) }
                 }
-                switch step {
-                case .success(let consumed):
-                    for r in ranges {
-                        length += r.count
-                        if collect { body.append(contentsOf: buffer[r]) }
-                    }
-                    buffer.removeFirst(consumed)
-                case .failure(let e):
-                    throw .malformedResponse(e.message)
-                }
+                buffer.removeFirst(consumed)
             }
         case .untilClose:
             while true {

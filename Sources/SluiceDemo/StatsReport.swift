@@ -13,6 +13,18 @@ public enum StatsReport {
         return render(object, source: source)
     }
 
+    /// `fleet fraud-prod · instance pod-a · connected · leader pod-b · 3 members (pod-a, pod-b, pod-c) · generation 12`.
+    static func fleetLine(_ f: [String: Any]) -> String {
+        var parts = ["fleet \(f["name"] as? String ?? "?")", "instance \(f["instance"] as? String ?? "?")"]
+        parts.append((f["connected"] as? Bool ?? false) ? "connected" : "DISCONNECTED from etcd")
+        let leader = f["leader"] as? String
+        parts.append("leader \(leader ?? "none")\((f["is_leader"] as? Bool ?? false) ? " (this replica)" : "")")
+        let members = f["members"] as? [String] ?? []
+        parts.append("\(members.count) member\(members.count == 1 ? "" : "s") (\(members.joined(separator: ", ")))")
+        parts.append("generation \(f["generation"] ?? 0)")
+        return parts.joined(separator: " · ")
+    }
+
     /// The report for a parsed `/stats` object; `source` (e.g. the admin address) goes in the title line.
     public static func render(_ stats: [String: Any], source: String? = nil) -> String {
         var title = "sluice stats"
@@ -20,6 +32,7 @@ public enum StatsReport {
         if let up = number(stats["uptime_seconds"]) { title += " · uptime \(NumberFormat.fixed(up, 0))s" }
         if let v = stats["config_version"] { title += " · config version \(v)" }
         var lines = [title]
+        if let fleet = stats["fleet"] as? [String: Any] { lines.append(fleetLine(fleet)) }
         let routes = routeObjects(stats)
         if routes.isEmpty { lines.append("  (no routes)") }
         for route in routes {

@@ -1,11 +1,12 @@
 import Logging
 import SluiceCore
 import SluiceConfig
+import SluiceFleet
 import SluiceRouting
 import SluiceStats
 
 /// Logger of the rollout controller (breaches, automatic rollbacks).
-private let controllerLogger = Logger(label: "sluice.controller")
+let controllerLogger = Logger(label: "sluice.controller")
 
 /// Events kept per route.
 private let maxRouteEvents = 50
@@ -21,14 +22,24 @@ extension ControlPlane {
     func tick(now: UInt64) {
         state.withLock { s in
             syncRollout(&s, now: now)
+            // A connected fleet replica neither judges nor steps here: the leader does, on fleet-wide numbers.
+            // Disconnected, the rollback rules still act on local numbers (the safety valve), but no step is taken.
+            if s.fleet.mode == .connected { return }
+            let advancing = s.fleet.mode == .standalone
             for r in s.snapshot.table.routes.indices {
                 let name = s.snapshot.table.routes[r].name
                 guard var machine = s.rollout[name], machine.isActive else { continue }
                 let stats = s.snapshot.targetStats[r]
-                let actions = machine.tick(now: now) { range in
+                let wasRolledBack = machine.state == .rolledBack
+                let actions = machine.tick(now: now, advancing: advancing) { range in
                     stats.map { Self.figures($0.windowSnapshot(nowSecond: range.endSecond, windowSeconds: range.seconds)) }
                 }
                 s.rollout[name] = machine
+                if !advancing && !wasRolledBack && machine.state == .rolledBack {
+                    s.fleet.pendingRollbacks.insert(name)
+                    controllerLogger.warning("fleet unreachable: local rollback, written to the fleet when etcd returns",
+                                             metadata: ["route": "\(name)", "reason": "\(machine.reason ?? "")"])
+                }
                 applyRollout(actions, machine: machine, route: r, &s, automatic: true)
             }
         }
@@ -89,6 +100,20 @@ extension ControlPlane {
         route name: String,
         _ body: (inout RolloutStateMachine, UInt64) throws(RolloutRefusal) -> [RolloutAction]
     ) throws(ControlError) {
+        if isFleetMember {
+            try fleetChange(route: name) { _, _, machine, now in
+                do throws(RolloutRefusal) {
+                    let actions = try body(&machine, now)
+                    for case .event(let type, _, let reason) in actions where type != "approval" {
+                        return .success((type: type, reason: reason))
+                    }
+                    return .success((type: "operator", reason: "operator action"))
+                } catch {
+                    return .failure(ControlError(status: 409, message: error.message))
+                }
+            }
+            return
+        }
         let now = MonotonicClock.now()
         let result: Result<Void, ControlError> = state.withLock { s in
             syncRollout(&s, now: now)
@@ -162,7 +187,7 @@ extension ControlPlane {
 
     /// Applies a machine's actions to route `r`: publishes weights, records events (bounded), logs
     /// warnings, counts automatic rollbacks, and mirrors the machine's state and reason into the runtime.
-    private func applyRollout(
+    func applyRollout(
         _ actions: [RolloutAction], machine: RolloutStateMachine, route r: Int, _ s: inout State, automatic: Bool
     ) {
         let table = s.snapshot.table
@@ -205,7 +230,7 @@ extension ControlPlane {
     }
 
     /// Hands a machine event to the notification sink, if it is one that is notified.
-    private func notify(_ s: inout State, route: String, event: RouteEvent, runtime: RouteRuntime) {
+    func notify(_ s: inout State, route: String, event: RouteEvent, runtime: RouteRuntime) {
         guard let name = RouteNotification.eventName(forEventType: event.type) else { return }
         let n = RouteNotification(route: route, event: name, target: event.target, state: runtime.state, reason: event.reason,
                                   generation: s.generation, time: event.time, evaluation: runtime.evaluation,
@@ -219,7 +244,7 @@ extension ControlPlane {
     }
 
     /// A window snapshot as the rollback rules read it.
-    private static func figures(_ w: WindowSnapshot) -> RolloutWindowFigures {
+    static func figures(_ w: WindowSnapshot) -> RolloutWindowFigures {
         RolloutWindowFigures(requests: w.requests, errors: w.errors, latencyHistogram: w.latencyHistogram)
     }
 }

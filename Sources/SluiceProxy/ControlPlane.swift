@@ -1,6 +1,7 @@
 import Synchronization
 import SluiceCore
 import SluiceConfig
+import SluiceFleet
 import SluiceRouting
 import SluiceStats
 
@@ -73,6 +74,8 @@ public final class ControlPlane: Sendable {
         /// Events that happened before a sink was set (the first progressive steps happen in `init`),
         /// handed to the sink when it is set; at most `maxPendingNotifications`, oldest dropped.
         var pendingNotifications: [RouteNotification] = []
+        /// Fleet mode and state (see ControlPlane+Fleet.swift); `.standalone` without a `fleet` section.
+        var fleet = FleetLocalState()
     }
 
     /// Bound of ``State/pendingNotifications``.
@@ -179,6 +182,7 @@ public final class ControlPlane: Sendable {
             s.generation = generation
             s.configVersion = version
             s.runtime = runtime
+            s.fleet.applied = [:]
             publisher.publish(snapshot)
             syncRollout(&s, now: MonotonicClock.now())
             return .success(version)
@@ -188,38 +192,31 @@ public final class ControlPlane: Sendable {
 
     /// Sets a route's weights from `{backend: percent}`; every target must be named, the sum must be 100.
     public func setWeights(route name: String, weights: [String: Double]) throws(ControlError) {
+        if isFleetMember {
+            try fleetChange(route: name) { s, r, machine, now in
+                switch Self.validatedWeights(s.snapshot.table, route: r, name: name, weights) {
+                case .failure(let e): return .failure(e)
+                case .success(let (newWeights, text)):
+                    machine.operatorSetWeights(newWeights, now: now)
+                    return .success((type: "weight_change", reason: "operator set weights: \(text)"))
+                }
+            }
+            return
+        }
         let result: Result<Void, ControlError> = state.withLock { s in
             let table = s.snapshot.table
             guard let r = table.routes.firstIndex(where: { $0.name == name }) else {
                 return .failure(ControlError(status: 404, message: "no route named \(name)"))
             }
-            let route = table.routes[r]
-            var newWeights: [Int] = []
-            var seen = Set<String>()
-            for t in route.targets {
-                let backend = table.backends[t.backend].name
-                guard let w = weights[backend] else {
-                    return .failure(ControlError(status: 400, message: "missing weight for target \(backend)"))
-                }
-                seen.insert(backend)
-                let bp = (w * 100).rounded()
-                guard w >= 0, w <= 100, abs(bp - w * 100) < 1e-6 else {
-                    return .failure(ControlError(status: 400, message: "weight of \(backend) must be 0..100 with at most 2 decimals"))
-                }
-                newWeights.append(Int(bp))
-            }
-            if let unknown = weights.keys.first(where: { !seen.contains($0) }) {
-                return .failure(ControlError(status: 400, message: "\(unknown) is not a target of route \(name)"))
-            }
-            let sum = newWeights.reduce(0, +)
-            guard sum == 10_000 else {
-                return .failure(ControlError(status: 400, message: "weights sum to \(Double(sum) / 100), must be 100"))
+            let newWeights: [Int], text: String
+            switch Self.validatedWeights(table, route: r, name: name, weights) {
+            case .failure(let e): return .failure(e)
+            case .success(let v): (newWeights, text) = v
             }
             publishWeights(&s, route: r, weights: newWeights)
             var rt = s.runtime[name] ?? RouteRuntime(state: "steady", reason: nil, events: [])
             rt.state = "steady"
             rt.reason = nil
-            let text = route.targets.enumerated().map { "\(table.backends[$0.element.backend].name)=\(Double(newWeights[$0.offset]) / 100)" }.joined(separator: ", ")
             rt.events.append(RouteEvent(time: MonotonicClock.wallSeconds(), type: "weight_change", target: nil, reason: "operator set weights: \(text)"))
             if rt.events.count > 50 { rt.events.removeFirst(rt.events.count - 50) }
             s.runtime[name] = rt
@@ -227,6 +224,35 @@ public final class ControlPlane: Sendable {
             return .success(())
         }
         try result.get()
+    }
+
+    /// Checks operator weights `{backend: percent}` for route `r`: every target named, 0...100 with at most
+    /// 2 decimals, sum 100. Returns them in basis points (route order) and as text for the event.
+    static func validatedWeights(_ table: RouteTable, route r: Int, name: String, _ weights: [String: Double]) -> Result<([Int], String), ControlError> {
+        let route = table.routes[r]
+        var newWeights: [Int] = []
+        var seen = Set<String>()
+        for t in route.targets {
+            let backend = table.backends[t.backend].name
+            guard let w = weights[backend] else {
+                return .failure(ControlError(status: 400, message: "missing weight for target \(backend)"))
+            }
+            seen.insert(backend)
+            let bp = (w * 100).rounded()
+            guard w >= 0, w <= 100, abs(bp - w * 100) < 1e-6 else {
+                return .failure(ControlError(status: 400, message: "weight of \(backend) must be 0..100 with at most 2 decimals"))
+            }
+            newWeights.append(Int(bp))
+        }
+        if let unknown = weights.keys.first(where: { !seen.contains($0) }) {
+            return .failure(ControlError(status: 400, message: "\(unknown) is not a target of route \(name)"))
+        }
+        let sum = newWeights.reduce(0, +)
+        guard sum == 10_000 else {
+            return .failure(ControlError(status: 400, message: "weights sum to \(Double(sum) / 100), must be 100"))
+        }
+        let text = route.targets.enumerated().map { "\(table.backends[$0.element.backend].name)=\(Double(newWeights[$0.offset]) / 100)" }.joined(separator: ", ")
+        return .success((newWeights, text))
     }
 
     /// Publishes a copy of the current table with new weights for one route. Caller holds the lock.

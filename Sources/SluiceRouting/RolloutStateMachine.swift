@@ -274,7 +274,10 @@ public struct RolloutStateMachine: Sendable, Equatable {
     /// target's traffic over a range of whole seconds (indexed like the route's targets); it is asked for
     /// the window ending now (``evaluationWindowSeconds(now:)`` long) and, with sequential tests, for the
     /// completed seconds the tests have not seen yet.
-    public mutating func tick(now: UInt64, figures: (RolloutWindowRange) -> [RolloutWindowFigures]) -> [RolloutAction] {
+    /// With `advancing` false only the evaluation runs (a fleet replica cut off from etcd keeps its
+    /// rollback rules as a safety valve but takes no step).
+    public mutating func tick(now: UInt64, advancing: Bool = true,
+                              figures: (RolloutWindowRange) -> [RolloutWindowFigures]) -> [RolloutAction] {
         var actions = start(now: now)
         if isEvaluationDue(now: now) {
             let window = evaluationWindowSeconds(now: now)
@@ -288,8 +291,29 @@ public struct RolloutStateMachine: Sendable, Equatable {
             }
             actions += evaluate(now: now, windowSeconds: window, figures: current, increment: increment)
         }
-        actions += advance(now: now)
+        if advancing { actions += advance(now: now) }
         return actions
+    }
+
+    /// Takes the fleet-wide state of the route (docs/fleet.md): weights, state, reason, progressive step and
+    /// when that step started (monotonic, this process's clock). When any of them differs from the
+    /// machine's, the breach counters, the sequential tests and the evaluation window restart, as after an
+    /// operator action. Weights that do not fit the route (wrong count) are ignored.
+    public mutating func adoptFleetState(weights newWeights: [Int], state newState: RouteState, reason newReason: String?,
+                                         stepIndex newStep: Int?, stepStartedAt: UInt64, now: UInt64) {
+        guard newWeights.count == route.targets.count else { return }
+        let changed = newWeights != weights || newState != state || newReason != reason || newStep != stepIndex
+        isStarted = true
+        weights = newWeights
+        state = newState
+        reason = newReason
+        stepIndex = newStep
+        lastStepAt = stepStartedAt
+        if changed {
+            hasStepEvidence = false
+            reportedInconclusive = false
+            resetEvaluation(now: now)
+        }
     }
 
     /// Moves to the next progressive step when due (see the type's documentation).

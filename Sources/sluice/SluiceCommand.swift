@@ -20,7 +20,14 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Path of the YAML config.")
     var config: String
 
+    @Option(help: "This replica's name in its fleet (overrides SLUICE_INSTANCE and fleet.instance; default: the host name).")
+    var instance: String?
+
     func run() throws {
+        if let instance, !FleetSpec.isValidName(instance) {
+            printError("sluice: --instance must be 1 to 128 letters, digits, '-', '_' or '.', found '\(instance)'")
+            throw ExitCode(1)
+        }
         let loaded: SluiceConfig
         do {
             loaded = try ConfigLoader.load(path: config)
@@ -29,7 +36,7 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         for warning in loaded.warnings() { printError("sluice: warning: \(warning)") }
-        let code = Supervisor.run(config: loaded, configPath: config)
+        let code = Supervisor.run(config: loaded, configPath: config, instance: instance)
         throw ExitCode(code)
     }
 }

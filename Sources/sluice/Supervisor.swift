@@ -3,6 +3,7 @@ import Logging
 import SluiceAdmin
 import SluiceConfig
 import SluiceCore
+import SluiceFleet
 import SluiceNotify
 import SluiceProxy
 
@@ -28,7 +29,8 @@ enum Supervisor {
     }
 
     /// Starts everything for `config`; returns the exit status after a drain.
-    static func run(config: SluiceConfig, configPath: String?, started: ((ControlPlane, ProxyServer, AdminServer?) -> Void)? = nil) -> Int32 {
+    static func run(config: SluiceConfig, configPath: String?, instance: String? = nil,
+                    started: ((ControlPlane, ProxyServer, AdminServer?) -> Void)? = nil) -> Int32 {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "sluice")
         logger.logLevel = .info
@@ -75,6 +77,23 @@ enum Supervisor {
             notifier.publish(to: config.notifyDestinations(route: notification.route, event: notification.event),
                              body: EvaluationReport.notificationBody(notification))
         }
+        // Fleet mode: the agent thread joins the fleet through etcd; until it connects, no step is taken
+        // and operator POSTs answer 503.
+        var fleet: FleetAgent?
+        if let f = config.fleet {
+            let name = fleetInstanceName(flag: instance, configured: f.instance)
+            let agent = FleetAgent(spec: FleetSpecValues(name: f.name, endpoints: f.endpoints.map { ($0.host, $0.port) },
+                                                         leaseTTLNanos: f.leaseTTLNanos, publishEveryNanos: f.publishEveryNanos),
+                                   instance: name, plane: control)
+            control.attachFleet(instance: name, committer: agent.committer, status: agent.status)
+            agent.start()
+            // Serve the fleet's state from the first request: /ready waits (bounded) for the first read of it.
+            if !agent.waitForFirstSync(seconds: 3) {
+                logger.warning("fleet state not read yet (etcd unreachable?): serving the configured state until it is",
+                               metadata: ["fleet": "\(f.name)"])
+            }
+            fleet = agent
+        }
         server.start()
         control.healthChecker.start()
         control.setReady(true)
@@ -85,14 +104,15 @@ enum Supervisor {
             "admin": "\(admin.map { "\($0.address)" } ?? "off")",
             "routes": "\(config.routeTable.routes.map(\.name).joined(separator: ","))",
             "config": "\(configPath ?? "built-in")",
+            "fleet": "\(fleet.map { "\($0.spec.name)/\($0.instance)" } ?? "standalone")",
         ])
         started?(control, server, admin)
         return signalLoop(signals, control: control, server: server, admin: admin, notifier: notifier,
-                          config: config, logger: logger)
+                          fleet: fleet, config: config, logger: logger)
     }
 
     private static func signalLoop(_ set: sigset_t, control: ControlPlane, server: ProxyServer, admin: AdminServer?,
-                                   notifier: Notifier, config: SluiceConfig, logger: Logger) -> Int32 {
+                                   notifier: Notifier, fleet: FleetAgent?, config: SluiceConfig, logger: Logger) -> Int32 {
         var set = set
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         while true {
@@ -114,11 +134,24 @@ enum Supervisor {
                 logger.info("drained", metadata: ["clean": "\(clean)", "left": "\(server.openConnections)"])
                 // Stop and join the worker threads (ThreadSanitizer reported them as leaked at exit).
                 server.stop()
+                fleet?.stop()
                 control.healthChecker.stop()
                 notifier.stop()
                 admin?.stop()
                 return 0
             }
         }
+    }
+
+    /// This replica's fleet instance name: `--instance`, else `SLUICE_INSTANCE`, else `fleet.instance`,
+    /// else the host name.
+    static func fleetInstanceName(flag: String?, configured: String?) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let env = getenv("SLUICE_INSTANCE"), let v = String(validatingCString: env), !v.isEmpty { return v }
+        if let configured { return configured }
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count)
+        let host = String(cString: buf)
+        return host.isEmpty ? "sluice" : host
     }
 }

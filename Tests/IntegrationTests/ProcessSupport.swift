@@ -70,7 +70,8 @@ final class SluiceProcess: @unchecked Sendable {
 
     /// Starts the binary and waits (bounded) until `/ready` answers 200. `descriptorLimit` runs it
     /// under `prlimit --nofile=N:N` (prlimit execs it: `pid` is sluice's).
-    init(yaml: String, port: UInt16? = nil, adminPort: UInt16? = nil, readyTimeout: Double = 15, descriptorLimit: Int? = nil) throws {
+    init(yaml: String, port: UInt16? = nil, adminPort: UInt16? = nil, readyTimeout: Double = 15, descriptorLimit: Int? = nil,
+         arguments: [String] = [], environment: [String: String] = [:]) throws {
         let sluice = try sluiceExecutable()
         self.port = try port ?? freeLoopbackPort()
         var admin = try adminPort ?? freeLoopbackPort()
@@ -85,12 +86,15 @@ final class SluiceProcess: @unchecked Sendable {
         try writeConfig(yaml)
         if let n = descriptorLimit {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(n):\(n)", sluice, "run", "--config", configPath]
+            process.arguments = ["--nofile=\(n):\(n)", sluice, "run", "--config", configPath] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: sluice)
-            process.arguments = ["run", "--config", configPath]
+            process.arguments = ["run", "--config", configPath] + arguments
         }
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         // One open file description for both streams (a shared offset), closed here once the child has it.
         let out = FileHandle(forUpdatingAtPath: stderrPath)
         process.standardOutput = out

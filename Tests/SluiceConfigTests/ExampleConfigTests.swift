@@ -18,7 +18,7 @@ struct ExampleConfigTests {
         }
     }
 
-    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls", "sequential-canary", "multi-model"])
+    @Test(arguments: ["canary", "sticky-ab", "full", "blue-green", "upstream-tls", "sequential-canary", "multi-model", "fleet"])
     func exampleIsValid(_ name: String) throws {
         let config = try Self.load(name)
         #expect(!config.listeners.isEmpty)
@@ -27,7 +27,7 @@ struct ExampleConfigTests {
 
     /// The configs shipped for containers (docker/sluice.yaml, docker/sluice.compose.yaml,
     /// docker/k8s/sluice.yaml) are real configs too.
-    @Test(arguments: ["docker/sluice.yaml", "docker/sluice.compose.yaml", "docker/k8s/sluice.yaml"])
+    @Test(arguments: ["docker/sluice.yaml", "docker/sluice.compose.yaml", "docker/k8s/sluice.yaml", "docker/k8s/fleet/sluice.yaml"])
     func containerConfigIsValid(_ relative: String) throws {
         let config = try ConfigLoader.load(path: Self.repoRoot.appendingPathComponent(relative).path)
         #expect(!config.listeners.isEmpty)
@@ -39,8 +39,19 @@ struct ExampleConfigTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.repoRoot.appendingPathComponent("config").path)
         #expect(Set(files.filter { $0.hasSuffix(".yaml") }) == [
             "canary.yaml", "sticky-ab.yaml", "full.yaml", "blue-green.yaml", "upstream-tls.yaml", "sequential-canary.yaml",
-            "multi-model.yaml",
+            "multi-model.yaml", "fleet.yaml",
         ])
+    }
+
+    /// The fleet example: etcd endpoint, lease and publication period as documented in docs/fleet.md.
+    @Test func fleetExampleJoinsAFleet() throws {
+        let config = try Self.load("fleet")
+        let fleet = try #require(config.fleet)
+        #expect(fleet.name == "fraud-prod")
+        #expect(fleet.instance == nil)
+        #expect(fleet.endpoints == [FleetSpec.Endpoint(host: "127.0.0.1", port: 2379)])
+        #expect(fleet.leaseTTLNanos == 5_000_000_000)
+        #expect(fleet.publishEveryNanos == 1_000_000_000)
     }
 
     @Test func canaryIsNinetyTen() throws {

@@ -1,0 +1,138 @@
+import Foundation
+import SluiceConfig
+import SluiceFleet
+import SluiceProxy
+import SluiceRouting
+import Synchronization
+import Testing
+
+/// A committer that keeps the fleet state in memory with the same compare-and-swap rule as etcd (the
+/// route's revision must be the proposal's base), for the control plane's side of the fleet. The real
+/// store is exercised against a real etcd in the integration suites.
+final class MemoryCommitter: FleetCommitter, Sendable {
+    struct Store {
+        var generation: UInt64 = 0
+        var revision: Int64 = 0
+        var routes: [String: (FleetRouteState, Int64)] = [:]
+        var committed: [FleetProposal] = []
+        var reachable = true
+    }
+    let store = Mutex(Store())
+
+    func commit(_ proposal: FleetProposal) -> FleetCommitResult {
+        store.withLock { s in
+            guard s.reachable else { return .unavailable("etcd down (test)") }
+            let current = s.routes[proposal.record.route]
+            guard (current?.1 ?? 0) == proposal.baseRevision else { return .conflict(current?.0, revision: current?.1 ?? 0) }
+            s.generation += 1
+            s.revision += 1
+            var record = proposal.record
+            record.generation = s.generation
+            s.routes[record.route] = (record, s.revision)
+            s.committed.append(proposal)
+            return .committed(record, revision: s.revision)
+        }
+    }
+}
+
+struct FleetControlPlaneTests {
+    static let yaml = """
+        listeners: [{ name: public, address: 127.0.0.1:0 }]
+        backends: [{ name: a, endpoints: [127.0.0.1:1] }, { name: b, endpoints: [127.0.0.1:2] }]
+        routes:
+          - name: r
+            match: { path_prefix: / }
+            baseline: a
+            targets: [{ backend: a, weight: 90 }, { backend: b, weight: 10 }]
+        """
+
+    static func plane() throws -> (ControlPlane, MemoryCommitter) {
+        let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml")
+        let control = try ControlPlane(config: config, configPath: nil, workers: 1)
+        let committer = MemoryCommitter()
+        control.attachFleet(instance: "me", committer: committer, status: FleetStatus(name: "f", instance: "me"))
+        return (control, committer)
+    }
+
+    static func weights(_ c: ControlPlane) -> [Int] { c.currentSnapshot.table.routes[0].targets.map(\.weight) }
+
+    @Test func operatorActionsWaitForEtcdThenGoThroughTheFleet() throws {
+        let (control, committer) = try Self.plane()
+        // Not connected yet: refused, nothing applied.
+        #expect(throws: ControlError.self) { try control.setWeights(route: "r", weights: ["a": 50, "b": 50]) }
+        #expect(Self.weights(control) == [9000, 1000])
+        control.fleetSetMode(.connected)
+        try control.setWeights(route: "r", weights: ["a": 50, "b": 50])
+        #expect(Self.weights(control) == [5000, 5000])
+        #expect(control.fleetGeneration(route: "r") == 1)
+        #expect(committer.store.withLock { $0.committed.count } == 1)
+        // A 409 from the machine is not written.
+        #expect(throws: ControlError.self) { try control.resume(route: "r") }
+        #expect(committer.store.withLock { $0.committed.count } == 1)
+        // etcd refusing: 503 and the local state is unchanged.
+        committer.store.withLock { $0.reachable = false }
+        do {
+            try control.rollback(route: "r", reason: "x")
+            Issue.record("expected 503")
+        } catch {
+            #expect(error.status == 503)
+        }
+        #expect(Self.weights(control) == [5000, 5000])
+    }
+
+    @Test func aStaleProposalAdoptsTheNewerStateAndRetries() throws {
+        let (control, committer) = try Self.plane()
+        control.fleetSetMode(.connected)
+        let infos = control.fleetRoutes()
+        // Another replica wrote 70/30 that this one has not seen yet.
+        let other = FleetRouteState(route: "r", definition: infos[0].definition, generation: 5, targets: ["a", "b"],
+                                    weights: [7000, 3000], state: "steady", reason: nil, step: nil, stepStarted: 0,
+                                    by: "other", event: "weight_change", cause: "operator")
+        committer.store.withLock { $0.routes["r"] = (other, 9); $0.revision = 9; $0.generation = 5 }
+        try control.rollback(route: "r", reason: "bad canary")
+        #expect(Self.weights(control) == [10_000, 0])
+        #expect(control.routeRuntime["r"]?.state == "rolled_back")
+        #expect(control.fleetGeneration(route: "r") == 6)
+        #expect(committer.store.withLock { $0.committed.map(\.baseRevision) } == [9])
+    }
+
+    @Test func aStateForAnotherDefinitionIsNotApplied() throws {
+        let (control, _) = try Self.plane()
+        control.fleetSetMode(.connected)
+        let foreign = FleetRouteState(route: "r", definition: "0000000000000000", generation: 3, targets: ["a", "b"],
+                                      weights: [0, 10_000], state: "steady", reason: nil, step: nil, stepStarted: 0,
+                                      by: "old", event: "weight_change", cause: "operator")
+        control.fleetAdopt(foreign, revision: 4)
+        #expect(Self.weights(control) == [9000, 1000])
+        #expect(control.fleetGeneration(route: "r") == nil)
+        do {
+            try control.setWeights(route: "r", weights: ["a": 50, "b": 50])
+            Issue.record("expected 409")
+        } catch {
+            #expect(error.status == 409)
+        }
+        // An older revision of a matching state never replaces a newer one.
+        let def = control.fleetRoutes()[0].definition
+        var mine = foreign
+        mine.definition = def
+        mine.weights = [6000, 4000]
+        control.fleetAdopt(mine, revision: 10)
+        #expect(Self.weights(control) == [6000, 4000])
+        mine.weights = [1000, 9000]
+        control.fleetAdopt(mine, revision: 8)
+        #expect(Self.weights(control) == [6000, 4000])
+    }
+
+    @Test func leaderWritesTheFirstStateFromItsConfigurationOnly() throws {
+        let (control, _) = try Self.plane()
+        control.fleetSetMode(.connected)
+        let proposals = control.fleetLeaderTick(instance: "me") { _, _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }
+        #expect(proposals.count == 1)
+        #expect(proposals[0].record.event == "created")
+        #expect(proposals[0].record.weights == [9000, 1000])
+        #expect(proposals[0].fenced)
+        control.fleetCommitted(proposals[0], record: { var r = proposals[0].record; r.generation = 1; return r }(), revision: 1)
+        // Applied: no route without rules has anything more to write.
+        #expect(control.fleetLeaderTick(instance: "me") { _, _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }.isEmpty)
+    }
+}
