@@ -73,6 +73,8 @@ svg.chart line.grid { stroke:#eceef2; vector-effect:non-scaling-stroke; }
 .axis { display:flex; justify-content:space-between; font-size:10px; color:var(--muted); }
 .shadow { display:none; border-top:1px dashed var(--line); margin-top:8px; padding-top:8px; }
 .shadow.show { display:block; }
+.shadow table.fields { margin:4px 0 8px; font-size:12px; }
+.route-head .model { font-size:12px; color:#555; border:1px solid var(--line); border-radius:3px; padding:0 5px; }
 .shadow .facts { display:flex; gap:18px; flex-wrap:wrap; margin-bottom:6px; }
 .controls { display:flex; gap:8px; flex-wrap:wrap; align-items:center; margin-top:10px; padding-top:10px; border-top:1px solid var(--line); }
 .controls label { font-size:12px; color:var(--muted); }
@@ -101,6 +103,7 @@ ol.events .type.rollback { color:var(--bad); }
     <span>config v<span id="config-version">?</span></span>
     <span>up <span id="uptime">?</span></span>
     <span><span id="route-count">0</span> routes</span>
+    <span id="fleet" hidden></span>
     <span>updated <span id="updated">never</span></span>
   </div>
   <div class="spacer"></div>
@@ -300,6 +303,7 @@ ol.events .type.rollback { color:var(--bad); }
     c.el = sec;
     const head = el("div", "route-head");
     head.append(el("h2", null, route.name));
+    if (route.model) head.append(el("span", "model", "model " + route.model));
     c.state = el("span", "state");
     c.detail = el("span", "detail");
     head.append(c.state, c.detail);
@@ -357,7 +361,8 @@ ol.events .type.rollback { color:var(--bad); }
       flow: makeChart(scharts, "shadow: mirrored and dropped per second", "/s"),
       agree: makeChart(scharts, "shadow: agreement rate", ""),
     };
-    c.shadow.append(sf, scharts);
+    c.shadowFields = el("table", "fields");
+    c.shadow.append(sf, c.shadowFields, scharts);
     if (route.shadow) c.shadow.classList.add("show");
     sec.appendChild(c.shadow);
 
@@ -502,6 +507,7 @@ ol.events .type.rollback { color:var(--bad); }
       setText(c.shadowFacts.mirrored, "mirrored " + s.mirrored);
       setText(c.shadowFacts.dropped, "dropped " + s.dropped);
       setText(c.shadowFacts.agreement, "agreement " + (s.agreement_rate === null ? "– (nothing compared)" : pct(s.agreement_rate) + " of " + s.compared));
+      renderFields(c.shadowFields, s.fields || []);
       drawChart(c.shadowCharts.flow, [
         { key: "mirrored", color: COLORS[0], values: list.map(function (x) { return [x.t, x.shadow ? x.shadow.mirrored : null]; }) },
         { key: "dropped", color: COLORS[1], values: list.map(function (x) { return [x.t, x.shadow ? x.shadow.dropped : null]; }) },
@@ -554,7 +560,41 @@ ol.events .type.rollback { color:var(--bad); }
     cell.replaceChildren.apply(cell, items);
   }
 
+  // One row per `shadow.compare` field: its kind, agreement and the figures of its kind.
+  function renderFields(table, fields) {
+    const key = JSON.stringify(fields);
+    if (table.dataset.key === key) return;
+    table.dataset.key = key;
+    table.replaceChildren();
+    if (fields.length === 0) return;
+    const head = el("tr");
+    for (const h of ["field", "kind", "compared", "agreement", "details"]) head.appendChild(el("th", null, h));
+    table.appendChild(head);
+    for (const f of fields) {
+      let details = "";
+      if (f.kind === "label") {
+        details = (f.disagreements || []).slice(0, 5).map(function (d) { return d.primary + "\u2192" + d.shadow + ": " + d.count; }).join(", ");
+      } else if (f.kind === "number" && f.compared > 0) {
+        details = "mean |\u0394| " + f.mean_abs_difference.toPrecision(3) + ", max " + f.max_difference.toPrecision(3) +
+          ", shadow higher " + pct(f.shadow_higher_share) + " / lower " + pct(f.shadow_lower_share);
+      } else if (f.compared > 0) {
+        details = "positions " + pct(f.position_agreement) + ", overlap " + pct(f.mean_overlap);
+      }
+      const tr = el("tr");
+      tr.append(el("td", null, f.pointer), el("td", null, f.kind), el("td", null, String(f.compared)),
+                el("td", null, f.agreement_rate === null ? "\u2013" : pct(f.agreement_rate)), el("td", null, details));
+      table.appendChild(tr);
+    }
+  }
+
   function render(stats) {
+    const fleetEl = document.getElementById("fleet");
+    fleetEl.hidden = !stats.fleet;
+    if (stats.fleet) {
+      const f = stats.fleet;
+      setText(fleetEl, "fleet " + f.name + " \u00b7 " + f.instance + (f.is_leader ? " (leader)" : "") +
+        " \u00b7 " + (f.connected ? "leader " + (f.leader || "\u2013") + " \u00b7 " + f.members.length + " members \u00b7 gen " + f.generation : "etcd unreachable"));
+    }
     setText(document.getElementById("ready"), stats.ready ? "● ready" : "○ not ready");
     setText(document.getElementById("config-version"), stats.config_version);
     setText(document.getElementById("uptime"), duration(stats.uptime_seconds));

@@ -178,9 +178,14 @@ extension Integration.DashboardBrowser {
         y += "routes:\n"
         for i in 1...20 {
             let name = String(format: "route-%02d", i)
-            y += "  - name: \(name)\n    match: { path_prefix: \(i == 1 ? "/echo" : "/\(name)") }\n    baseline: stable\n"
+            let match = i == 20 ? "model: fraud-detector" : "path_prefix: \(i == 1 ? "/echo" : "/\(name)")"
+            y += "  - name: \(name)\n    match: { \(match) }\n    baseline: stable\n"
             y += "    targets:\n      - { backend: stable, weight: \(100 - i) }\n      - { backend: canary, weight: \(i) }\n"
             if i == 1 { y += "    shadow: { backend: shadow, percent: 100, compare: { json_pointer: /body_length, tolerance: 0 } }\n" }
+            // route-20 is chosen by the model the path names, and compares its shadow field by field.
+            if i == 20 {
+                y += "    shadow: { backend: shadow, percent: 100, compare: [{ pointer: /model_version_status/0/version, kind: label }, { pointer: /model_version_status/0/state, kind: label }] }\n"
+            }
         }
         let p = try SluiceProcess(yaml: y)
         defer { p.stop(); p.removeFiles() }
@@ -193,6 +198,13 @@ extension Integration.DashboardBrowser {
         #expect(weights == ["stable": "80%", "canary": "20%"])
         try browser.wait("/mirrored [1-9]/.test(document.querySelector('section.route[data-route=\"route-01\"] .shadow.show')?.textContent || '')", timeout: 5)
         try browser.wait("/agreement 100.0% of [1-9]/.test(document.querySelector('section.route[data-route=\"route-01\"] .shadow')?.textContent || '')", timeout: 5)
+        // The per-field table of route-20's shadow: the version pair the backends really returned, the state field agreeing.
+        let traffic20 = TrafficLoop(port: p.port, path: "/v1/models/fraud-detector", threads: 1, perThreadRate: 20)
+        defer { traffic20.stop() }
+        let r20 = "section.route[data-route=\"route-20\"]"
+        try browser.wait("/stable\u{2192}shadow: [1-9]|canary\u{2192}shadow: [1-9]/.test(document.querySelector('\(r20) table.fields')?.textContent || '')", timeout: 8)
+        try browser.wait("/state\\s*label\\s*[1-9][0-9]*\\s*100.0%/.test(document.querySelector('\(r20) table.fields')?.textContent || '')", timeout: 5)
+        #expect(try browser.eval("document.querySelector('\(r20) .route-head .model')?.textContent") as? String == "model fraud-detector")
         let maxMs = Double(try browser.eval("document.body.dataset.renderMaxMs") as? String ?? "") ?? .infinity
         let lastMs = Double(try browser.eval("document.body.dataset.renderMs") as? String ?? "") ?? .infinity
         print("dashboard with 20 routes: render of one update \(lastMs) ms (slowest so far \(maxMs) ms)")
