@@ -198,6 +198,9 @@ final class DownstreamConnection: ExchangeHandler {
             }
             if phase == .idle {
                 phase = .head
+                // Nothing of this request was answered yet: an error now gets its documented
+                // status, even on the second request of a kept-alive connection.
+                exchange.responseStarted = false
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
                 // A response (or an error) will be written: take its buffer now, not mid-write.
                 if !output.hasStorage { output.attach(worker.buffers) }
@@ -256,6 +259,9 @@ final class DownstreamConnection: ExchangeHandler {
     /// destroys the response before the client reads it.
     func closeAfterFlush() {
         phase = .closing
+        // The answer gets body_idle_timeout to be taken; a client that never reads it does not
+        // hold the connection.
+        deadline = worker.loop.now + worker.snapshot.limits.bodyIdleTimeoutNanos
         flushOutput()
     }
 

@@ -8,11 +8,14 @@ import SluiceHTTP1
 /// - `x-forwarded-proto`: replaced by Sluice's own (`https` when the client used TLS, else `http`).
 /// - `x-forwarded-host`: dropped; the backend reads the host from `host` / `:authority`.
 /// - `x-sluice-shadow`: dropped; only shadow copies carry it, set by Sluice.
+/// - `x-request-id`: kept, unless Sluice generated a new one because the client's was unusable
+///   (empty or over 128 bytes): then only Sluice's goes on, so a backend never sees two.
 enum ForwardedFields {
     /// Whether field `f` is one of them (its client value is not copied as is).
     @inline(__always)
-    static func isSetBySluice(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
+    static func isSetBySluice(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, requestIDGenerated: Bool) -> Bool {
         switch f.nameLength {
+        case 12: return requestIDGenerated && fieldNameEquals(buf, f, "x-request-id")
         case 15: return fieldNameEquals(buf, f, "x-forwarded-for") || fieldNameEquals(buf, f, "x-sluice-shadow")
         case 16: return fieldNameEquals(buf, f, "x-forwarded-host")
         case 17: return fieldNameEquals(buf, f, "x-forwarded-proto")

@@ -29,6 +29,12 @@ final class H2DownstreamConnection: EventHandler {
     var peerHungUp = false
     /// Stop feeding nghttp2 while our output is backed up.
     var readPaused = false
+    /// When bytes last moved on this connection, either way (for `limits.idle_timeout`).
+    private var lastActivity: UInt64 = 0
+    /// Streams whose deadline passed, collected before they are told (kept to reuse its storage).
+    private var expired: [H2StreamExchange] = []
+    /// How often the streams' deadlines are checked while any stream is open.
+    static let streamTick: UInt64 = 100_000_000
 
     static let highWater = 512 * 1024
 
@@ -59,6 +65,7 @@ final class H2DownstreamConnection: EventHandler {
 
     /// Called right after the loop transferred the fd to this handler.
     func start() {
+        lastActivity = worker.loop.now
         deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
         feed()
         onReadable()
@@ -99,7 +106,7 @@ final class H2DownstreamConnection: EventHandler {
         let ok = session.receive(input.readable)
         input.clear()
         if !ok { worker.snapshot.global.increment(.requestsParsedError, worker: worker.index) }
-        deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
+        lastActivity = worker.loop.now
         handleDeferred()
     }
 
@@ -119,6 +126,7 @@ final class H2DownstreamConnection: EventHandler {
     /// Writes pending bytes; closes once nghttp2 neither reads nor writes.
     private func writeOut() {
         guard !closed else { return }
+        if pendingOutput > 0 { lastActivity = worker.loop.now }
         if !writeOutput() { close(); return }
         if pendingOutput == 0 && session.wantsWrite {
             if !output.hasStorage { output.attach(worker.buffers) }
@@ -145,14 +153,29 @@ final class H2DownstreamConnection: EventHandler {
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).
     private var pendingOutput: Int { output.count + (transport?.cipherOut.count ?? 0) }
 
+    /// Every open stream's own deadline (``ExchangeTimer``: request body idle, request timeout up
+    /// to the last response byte), then the connection's: after `limits.idle_timeout` without a
+    /// byte either way and with no stream waiting for a backend (those are bounded by their
+    /// request timeout), GOAWAY and close.
     override func handleTimeout(now: UInt64) {
-        if streams.isEmpty {
+        if !streams.isEmpty {
+            for (_, s) in streams where s.deadline != 0 && s.deadline <= now { expired.append(s) }
+            for s in expired where !closed && streams[s.id] === s { s.timedOut() }
+            if !expired.isEmpty {
+                expired.removeAll(keepingCapacity: true)
+                handleDeferred()
+            }
+            if closed { return }
+        }
+        let idle = worker.snapshot.limits.idleTimeoutNanos
+        if now >= lastActivity &+ idle && !streams.values.contains(where: { $0.awaitsBackend }) {
+            worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
             session.goAway()
             handleDeferred()
             close()
-        } else {
-            deadline = now + worker.snapshot.limits.idleTimeoutNanos
+            return
         }
+        deadline = streams.isEmpty ? max(lastActivity &+ idle, now &+ H2DownstreamConnection.streamTick) : now &+ H2DownstreamConnection.streamTick
     }
 
     /// Drain: GOAWAY now, close when the streams in flight finished.
@@ -200,6 +223,8 @@ final class H2DownstreamConnection: EventHandler {
         let s = free.popLast() ?? H2StreamExchange(connection: self)
         s.begin(id: id)
         streams[id] = s
+        let tick = worker.loop.now &+ H2DownstreamConnection.streamTick
+        if deadline == 0 || deadline > tick { deadline = tick }
         lastID = id
         last = Unmanaged.passUnretained(s)
         return s

@@ -25,6 +25,8 @@ final class H2RequestHeaders {
     var isGRPC = false
     /// A malformed block (missing pseudo-headers, bad content-length).
     var malformed = false
+    /// `cookie` fields seen (HTTP/2 clients may split the cookie into crumbs, RFC 9113 §8.2.3).
+    private var cookieCount = 0
 
     init() {
         capacity = 1024
@@ -53,6 +55,7 @@ final class H2RequestHeaders {
         contentLength = nil
         isGRPC = false
         malformed = false
+        cookieCount = 0
     }
 
     private func store(_ b: UnsafeRawBufferPointer) -> Range<Int> {
@@ -100,8 +103,10 @@ final class H2RequestHeaders {
         let v = store(value)
         appendField(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
                                valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
-        guard name.count == 14 || name.count == 12, name[0] == UInt8(ascii: "c") else { return }
-        if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
+        guard name.count == 14 || name.count == 12 || name.count == 6, name[0] == UInt8(ascii: "c") else { return }
+        if name.count == 6 {
+            if AttributeScan.equals(name, H2RequestHeaders.cookieName) { cookieCount += 1 }
+        } else if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
             var total: UInt64 = 0
             for c in value {
                 guard c >= 48, c <= 57, total < UInt64.max / 10 - 10 else { malformed = true; return }
@@ -115,18 +120,57 @@ final class H2RequestHeaders {
         }
     }
 
+    /// The block is complete: cookie crumbs are joined into one `cookie` field with "; "
+    /// (RFC 9113 §8.2.3), in their order, where the first crumb was; so sticky lookup and an
+    /// HTTP/1.1 backend see the same cookie as from an HTTP/1.1 client.
+    func finishBlock() {
+        guard cookieCount > 1 else { return }
+        var first = -1
+        var joinedStart = 0
+        var write = 0
+        for i in 0..<fieldCount {
+            let f = fieldStorage[i]
+            if Int(f.nameLength) == 6, AttributeScan.equals(f.name(in: bytes), H2RequestHeaders.cookieName) {
+                // Copy the crumb's value to the end of storage (store may move `storage`).
+                let value = Array(f.value(in: bytes))
+                if first < 0 {
+                    first = write
+                    joinedStart = used
+                    fieldStorage[write] = f
+                    write += 1
+                } else {
+                    H2RequestHeaders.crumbSeparator.withUnsafeBytes { _ = store($0) }
+                }
+                value.withUnsafeBytes { _ = store($0) }
+                continue
+            }
+            fieldStorage[write] = f
+            write += 1
+        }
+        fieldCount = write
+        let f = fieldStorage[first]
+        fieldStorage[first] = FieldRange(nameStart: f.nameStart, nameLength: f.nameLength,
+                                         valueStart: Int32(joinedStart), valueLength: Int32(used - joinedStart))
+        cookieCount = 1
+    }
+
+    static let cookieName: [UInt8] = Array("cookie".utf8)
+    static let hostName: [UInt8] = Array("host".utf8)
+    static let crumbSeparator: [UInt8] = Array("; ".utf8)
     static let grpcType: [UInt8] = Array("application/grpc".utf8)
     static let contentLengthName: [UInt8] = Array("content-length".utf8)
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
     /// The routing view over the current buffers.
-    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange) }
+    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange, authority: authority) }
 
     /// The routing view over pinned buffers.
     struct View: RequestAttributes {
         let buffer: UnsafeRawBufferPointer
         let fields: UnsafeBufferPointer<FieldRange>
         let pathRange: Range<Int>
+        /// `:authority`: the request's host for routing (a `host` field only when it is absent).
+        let authority: Range<Int>
 
         var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[pathRange]) }
 
@@ -135,6 +179,9 @@ final class H2RequestHeaders {
         var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 
         func header(_ lowercasedName: [UInt8]) -> UnsafeRawBufferPointer? {
+            if lowercasedName.count == 4, !authority.isEmpty, lowercasedName == H2RequestHeaders.hostName {
+                return UnsafeRawBufferPointer(rebasing: buffer[authority])
+            }
             for f in fields where Int(f.nameLength) == lowercasedName.count {
                 let name = f.name(in: buffer)
                 if AttributeScan.equals(name, lowercasedName) { return f.value(in: buffer) }
