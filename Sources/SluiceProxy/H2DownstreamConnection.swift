@@ -33,8 +33,6 @@ final class H2DownstreamConnection: EventHandler {
     private var lastActivity: UInt64 = 0
     /// Streams whose deadline passed, collected before they are told (kept to reuse its storage).
     private var expired: [H2StreamExchange] = []
-    /// How often the streams' deadlines are checked while any stream is open.
-    static let streamTick: UInt64 = 100_000_000
 
     static let highWater = 512 * 1024
 
@@ -157,6 +155,10 @@ final class H2DownstreamConnection: EventHandler {
     /// to the last response byte), then the connection's: after `limits.idle_timeout` without a
     /// byte either way and with no stream waiting for a backend (those are bounded by their
     /// request timeout), GOAWAY and close.
+    ///
+    /// The connection's `deadline` is the earliest of its streams' and its idle deadline: a
+    /// stream lowers it when it sets an earlier one (``H2StreamExchange/armDeadline()``); deadlines
+    /// that moved later are found here, when the connection's fires, and it is recomputed.
     override func handleTimeout(now: UInt64) {
         if !streams.isEmpty {
             for (_, s) in streams where s.deadline != 0 && s.deadline <= now { expired.append(s) }
@@ -168,14 +170,26 @@ final class H2DownstreamConnection: EventHandler {
             if closed { return }
         }
         let idle = worker.snapshot.limits.idleTimeoutNanos
-        if now >= lastActivity &+ idle && !streams.values.contains(where: { $0.awaitsBackend }) {
-            worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
-            session.goAway()
-            handleDeferred()
-            close()
-            return
+        let idleAt = lastActivity &+ idle
+        var next = UInt64.max
+        var waiting = false
+        for (_, s) in streams {
+            if s.deadline != 0 && s.deadline < next { next = s.deadline }
+            if s.awaitsBackend { waiting = true }
         }
-        deadline = streams.isEmpty ? max(lastActivity &+ idle, now &+ H2DownstreamConnection.streamTick) : now &+ H2DownstreamConnection.streamTick
+        if now >= idleAt {
+            if !waiting {
+                worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
+                session.goAway()
+                handleDeferred()
+                close()
+                return
+            }
+            // Idle, but a stream waits for its backend: its own deadline bounds it.
+            deadline = next == UInt64.max ? now &+ idle : max(next, now &+ 1)
+        } else {
+            deadline = max(min(next, idleAt), now &+ 1)
+        }
     }
 
     /// Drain: GOAWAY now, close when the streams in flight finished.
@@ -223,8 +237,6 @@ final class H2DownstreamConnection: EventHandler {
         let s = free.popLast() ?? H2StreamExchange(connection: self)
         s.begin(id: id)
         streams[id] = s
-        let tick = worker.loop.now &+ H2DownstreamConnection.streamTick
-        if deadline == 0 || deadline > tick { deadline = tick }
         lastID = id
         last = Unmanaged.passUnretained(s)
         return s

@@ -308,7 +308,11 @@ final class H2StreamExchange: ExchangeHandler {
     /// Sets `deadline` from the timer after an event of this stream.
     @inline(__always)
     func armDeadline() {
-        deadline = timer.deadline(now: worker.loop.now, requestDone: requestDone, responseStarted: responseStarted)
+        let d = timer.deadline(now: worker.loop.now, requestDone: requestDone, responseStarted: responseStarted)
+        deadline = d
+        // The connection checks its streams when its own deadline fires: never later than this one.
+        let c = connection
+        if d < c.deadline || c.deadline == 0 { c.deadline = d }
     }
 
     /// The request body is above the route's limit: 413 (or a reset once answering), counted.
@@ -343,6 +347,8 @@ final class H2StreamExchange: ExchangeHandler {
                 connection.scheduleWrite()
             }
         }
+        // Answered while the client still sends (408): the stream stays bounded until it ends.
+        if !requestDone && responseDone { armDeadline() }
     }
 
     override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {

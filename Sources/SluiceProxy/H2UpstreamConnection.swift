@@ -77,9 +77,11 @@ final class H2UpstreamConnection: EventHandler {
         return true
     }
 
-    /// Whether another stream fits on this connection.
+    /// Whether another stream fits on this connection: counted on the session's open streams,
+    /// which include streams already released by their owners but not yet closed by nghttp2
+    /// (a reset still to be sent), so the backend's SETTINGS_MAX_CONCURRENT_STREAMS is never exceeded.
     var hasCapacity: Bool {
-        state != .closed && !goingAway && owners.count < max(1, session.remoteMaxConcurrentStreams)
+        state != .closed && !goingAway && session.openStreams < max(1, session.remoteMaxConcurrentStreams)
     }
 
     /// Opens a stream carrying `headers`; returns its id, or nil when the session refused.

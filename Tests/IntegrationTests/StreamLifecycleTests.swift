@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SluiceDemo
+import SluiceStats
 import Testing
 
 extension Integration {
@@ -9,13 +10,16 @@ extension Integration {
     @Suite struct StreamLifecycle {
         /// The first bytes of an HTTP/2 connection asking for `GET path` on stream 1 (HPACK
         /// literals without indexing and static-table names; END_STREAM and END_HEADERS set).
-        static func h2Get(_ path: String) -> [UInt8] {
-            var block: [UInt8] = [0x82, 0x86]                      // :method GET, :scheme http
+        static func h2Get(_ path: String) -> [UInt8] { h2Request(post: false, path, endStream: true) }
+
+        /// Preface, SETTINGS and one HEADERS frame on stream 1 (GET or POST; END_STREAM as asked).
+        static func h2Request(post: Bool, _ path: String, endStream: Bool) -> [UInt8] {
+            var block: [UInt8] = [post ? 0x83 : 0x82, 0x86]       // :method GET|POST, :scheme http
             block += [0x04, UInt8(path.utf8.count)] + Array(path.utf8)   // :path (name index 4)
             block += [0x01, 0x01, UInt8(ascii: "t")]               // :authority t (name index 1)
             let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
             let settings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
-            let headers: [UInt8] = [0, 0, UInt8(block.count), 1, 0x05, 0, 0, 0, 1] + block
+            let headers: [UInt8] = [0, 0, UInt8(block.count), 1, endStream ? 0x05 : 0x04, 0, 0, 0, 1] + block
             return preface + settings + headers
         }
 
@@ -52,6 +56,32 @@ extension Integration {
             let (r, elapsed) = try Command.timedCurl([pair.curlFlag, "-o", "/dev/null", "-w", "%{size_download}", "\(h.base)/bytes/3000000"], timeout: 20)
             #expect(r.exitCode == 0 && r.body == "3000000", "\(r.summary)")
             #expect(elapsed < 5, "a fresh 3 MB download took \(elapsed) s")
+        }
+
+        /// An HTTP/2 client that opens a stream and never finishes it, then goes quiet: the
+        /// stream gets 408 after `body_idle_timeout`, is reset if still unfinished after another,
+        /// and the connection, with no stream left, is closed after `idle_timeout`.
+        @Test(.timeLimit(.minutes(1)), arguments: [ProtocolPair.h2h1, .h2h2])
+        func unfinishedStreamAndIdleConnectionAreClosed(_ pair: ProtocolPair) throws {
+            try ProtocolMatrix.withModel(pair, { port, proto in
+                ProxyHarness.yaml(limits: ["body_idle_timeout: 1s", "idle_timeout: 1s"],
+                                  backends: [.init(name: "m", port: port, requestTimeout: "10s", protocol: proto)])
+            }) { h in
+                let global = { (c: GlobalCounter) in h.control.currentSnapshot.global.value(c) }
+                let bodyBefore = global(.bodyTimeouts), idleBefore = global(.idleTimeouts)
+                let s = try RawSocket(port: h.port, timeout: 10)
+                defer { s.close() }
+                let start = Date()
+                #expect(s.send(Self.h2Request(post: true, "/sink", endStream: false)))
+                // Read (and drop) frames until Sluice closes the connection.
+                var received = 0
+                while let b = s.receive(), !b.isEmpty { received += b.count }
+                let elapsed = Date().timeIntervalSince(start)
+                #expect(received > 0)
+                #expect(elapsed > 1.5 && elapsed < 7, "closed after \(elapsed) s")
+                #expect(global(.bodyTimeouts) - bodyBefore == 1)
+                #expect(global(.idleTimeouts) - idleBefore == 1)
+            }
         }
 
         /// `curl --http2 http://…` asks to upgrade to h2c: Sluice answers over HTTP/1.1, and
