@@ -34,7 +34,7 @@ extension DownstreamConnection {
         exchange.decision = decision
         // Fields are read through the table, not from a local copy of the Route or Backend:
         // copying either struct retains and releases each of its arrays and strings.
-        exchange.bodyLimit.start(route: decision.route, table: snapshot.table, defaultMax: snapshot.limits.maxRequestBody)
+        exchange.bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
         switch head.framing {
         case .contentLength(let n):
             if !exchange.bodyLimit.allows(declared: n) {
@@ -72,7 +72,8 @@ extension DownstreamConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange
-        armExchangeDeadline()
+        // pumpRequestBody arms the deadline while a body is owed; a bodyless request arms it here.
+        if exchange.requestBodyDone { armExchangeDeadline() }
         if up.reused { keepReplayCopy(up) }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }

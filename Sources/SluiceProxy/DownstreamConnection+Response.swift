@@ -32,9 +32,10 @@ extension DownstreamConnection {
             up.input.consume(responseHead.headLength)
             responseParser.reset()
         }
-        armExchangeDeadline()
         forwardResponseBody(up)
         if phase != .exchange { return }
+        // A response that ended here needs no new deadline (the connection takes its idle one).
+        if !exchange.responseDone { armExchangeDeadline() }
         flushOutput()
         if phase != .exchange { return }
         if exchange.responseDone {

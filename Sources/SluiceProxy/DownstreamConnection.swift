@@ -102,7 +102,8 @@ final class DownstreamConnection: ExchangeHandler {
     // Upstream callbacks (overrides must live in the class body; the logic is in the extensions).
     override func upstreamConnected() { handleUpstreamConnected() }
     override func upstreamReadable() { handleUpstreamReadable() }
-    override func upstreamDrained() { handleUpstreamDrained() }
+    // Only a paused reader has anything to do when the upstream drains (most responses never pause).
+    override func upstreamDrained() { if readPaused { handleUpstreamDrained() } }
     override func upstreamEOF() { handleUpstreamEOF() }
     override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
     override func upstreamTimedOut() { handleUpstreamTimedOut() }

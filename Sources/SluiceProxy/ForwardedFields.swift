@@ -14,8 +14,18 @@ enum ForwardedFields {
     /// Whether field `f` is one of them (its client value is not copied as is).
     @inline(__always)
     static func isSetBySluice(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, requestIDGenerated: Bool) -> Bool {
+        if f.nameLength == 12 { return requestIDGenerated && buf[Int(f.nameStart)] | 0x20 == UInt8(ascii: "x") && isRequestID(buf, f) }
+        return isSetBySluice(buf, f)
+    }
+
+    /// Whether field `f` is `x-request-id` (out of line: most 12-byte names are `content-type`).
+    @inline(never)
+    static func isRequestID(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool { fieldNameEquals(buf, f, "x-request-id") }
+
+    /// The fields Sluice always sets itself.
+    @inline(__always)
+    static func isSetBySluice(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
         switch f.nameLength {
-        case 12: return requestIDGenerated && fieldNameEquals(buf, f, "x-request-id")
         case 15: return fieldNameEquals(buf, f, "x-forwarded-for") || fieldNameEquals(buf, f, "x-sluice-shadow")
         case 16: return fieldNameEquals(buf, f, "x-forwarded-host")
         case 17: return fieldNameEquals(buf, f, "x-forwarded-proto")

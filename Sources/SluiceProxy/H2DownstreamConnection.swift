@@ -29,8 +29,9 @@ final class H2DownstreamConnection: EventHandler {
     var peerHungUp = false
     /// Stop feeding nghttp2 while our output is backed up.
     var readPaused = false
-    /// When bytes last moved on this connection, either way (for `limits.idle_timeout`).
-    private var lastActivity: UInt64 = 0
+    /// When bytes last moved on this connection, either way (for `limits.idle_timeout`); while
+    /// nghttp2 reads, the loop's time of this iteration (streams use it for their deadlines).
+    private(set) var lastActivity: UInt64 = 0
     /// Streams whose deadline passed, collected before they are told (kept to reuse its storage).
     private var expired: [H2StreamExchange] = []
 
@@ -101,10 +102,10 @@ final class H2DownstreamConnection: EventHandler {
     private func feed() {
         guard !input.isEmpty else { return }
         worker.refreshSnapshot()
+        lastActivity = worker.loop.now
         let ok = session.receive(input.readable)
         input.clear()
         if !ok { worker.snapshot.global.increment(.requestsParsedError, worker: worker.index) }
-        lastActivity = worker.loop.now
         handleDeferred()
     }
 

@@ -53,7 +53,7 @@ extension H2StreamExchange {
             refuseBodyTooLarge()
             return
         }
-        armDeadline()
+        lastRequestDataAt = connection.lastActivity
         h2.session.enqueueData(stream: h2Stream, bytes: bytes)
         if h2.session.outboundQueued(stream: h2Stream) < H2StreamExchange.streamHighWater {
             session.consume(stream: id, bytes.count)

@@ -218,6 +218,12 @@ extension H2StreamExchange {
             scratch.withUnsafeBytes { _ = session.enqueueData(stream: id, bytes: $0) }
             _ = session.finishData(stream: id)
         }
+        // The client may still be sending: the stream stays bounded (body idle) until it ends.
+        if !requestDone {
+            // Not routed: only the body idle rule applies.
+            if !routed { timer.start(request: worker.snapshot.limits.bodyIdleTimeoutNanos, bodyIdle: worker.snapshot.limits.bodyIdleTimeoutNanos) }
+            armFirstDeadline(now: worker.loop.now)
+        }
         connection.scheduleWrite()
     }
 

@@ -51,6 +51,9 @@ final class H2StreamExchange: ExchangeHandler {
     /// The stream's deadlines (see ``ExchangeTimer``); the current one is `deadline`, which the
     /// connection checks (streams are not registered with the loop themselves).
     var timer = ExchangeTimer()
+    /// When the client last sent request DATA: a piece only notes the time here, and `timedOut`
+    /// moves a deadline that passed to the one this time gives (the timer's rules are unchanged).
+    var lastRequestDataAt: UInt64 = 0
     /// The h2 backend sent x-request-id in its response head (then Sluice adds none).
     var upstreamSentRequestID = false
     /// Scratch for error bodies and chunk framing.
@@ -88,6 +91,7 @@ final class H2StreamExchange: ExchangeHandler {
         requestChunked = false
         unconsumed = 0
         upstreamSentRequestID = false
+        lastRequestDataAt = 0
         deadline = 0
         parser.reset()
         chunks.reset()
@@ -120,8 +124,6 @@ final class H2StreamExchange: ExchangeHandler {
         snapshot.global.increment(.requestsReceived, worker: worker.index)
         startedAt = worker.loop.now
         requestDone = endStream
-        // Until routed, only the body idle rule applies (an answered stream the client never finishes).
-        timer.start(request: snapshot.limits.bodyIdleTimeoutNanos, bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
         headers.finishBlock()
         if headers.malformed || headers.method.isEmpty || headers.pathRange.isEmpty {
             generateRequestID()
@@ -137,7 +139,8 @@ final class H2StreamExchange: ExchangeHandler {
         }
         self.decision = decision
         routed = true
-        bodyLimit.start(route: decision.route, table: snapshot.table, defaultMax: snapshot.limits.maxRequestBody)
+        // Read through the table: a local copy of the Route would retain each of its arrays.
+        bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
         if let n = headers.contentLength, !bodyLimit.allows(declared: n) {
             refuseBodyTooLarge()
             return
@@ -145,7 +148,7 @@ final class H2StreamExchange: ExchangeHandler {
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
         timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
                     bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
-        armDeadline()
+        armFirstDeadline(now: startedAt)
         if snapshot.table.backends[decision.backend].protocol == .h2 {
             startH2Upstream(snapshot: snapshot, endStream: endStream)
             return
@@ -252,7 +255,7 @@ final class H2StreamExchange: ExchangeHandler {
         }
         guard let up = upstream, !responseDone else {
             session.consume(stream: id, bytes.count)
-            if !requestDone { armDeadline() }
+            lastRequestDataAt = connection.lastActivity
             return
         }
         if !bodyLimit.admit(bytes.count) {
@@ -260,7 +263,7 @@ final class H2StreamExchange: ExchangeHandler {
             refuseBodyTooLarge()
             return
         }
-        armDeadline()
+        lastRequestDataAt = connection.lastActivity
         if let s = shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
         if requestChunked {
             up.output.appendHexChunkHeader(bytes.count)
@@ -281,7 +284,7 @@ final class H2StreamExchange: ExchangeHandler {
     func requestEnd() {
         guard !requestDone else { return }
         requestDone = true
-        armDeadline()
+        armDeadline(now: connection.lastActivity)
         if let h2 = h2Upstream {
             _ = h2.session.finishData(stream: h2Stream)
             h2.scheduleWrite()
@@ -307,12 +310,21 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// Sets `deadline` from the timer after an event of this stream.
     @inline(__always)
-    func armDeadline() {
-        let d = timer.deadline(now: worker.loop.now, requestDone: requestDone, responseStarted: responseStarted)
-        deadline = d
-        // The connection checks its streams when its own deadline fires: never later than this one.
-        let c = connection
-        if d < c.deadline || c.deadline == 0 { c.deadline = d }
+    func armDeadline() { armDeadline(now: worker.loop.now) }
+
+    /// Sets `deadline` from the timer after an event of this stream at `now` (client events pass
+    /// the connection's read time, the loop's time of this iteration, already loaded).
+    @inline(__always)
+    func armDeadline(now: UInt64) {
+        deadline = timer.deadline(now: now, requestDone: requestDone, responseStarted: responseStarted)
+    }
+
+    /// Sets the stream's first deadline (at its start, or again after it timed out) and makes sure
+    /// the connection checks its streams no later. Later deadlines of the stream are never earlier
+    /// than its first (``ExchangeTimer``), so only this one needs to reach the connection.
+    func armFirstDeadline(now: UInt64) {
+        armDeadline(now: now)
+        if deadline < connection.deadline || connection.deadline == 0 { connection.deadline = deadline }
     }
 
     /// The request body is above the route's limit: 413 (or a reset once answering), counted.
@@ -327,6 +339,14 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// The stream's deadline passed (checked by the connection; see ``ExchangeTimer``).
     func timedOut() {
+        // Request DATA that came after the deadline was set moves it (see `lastRequestDataAt`).
+        if !requestDone && lastRequestDataAt != 0 {
+            let moved = timer.deadline(now: lastRequestDataAt, requestDone: false, responseStarted: responseStarted)
+            if moved > worker.loop.now {
+                deadline = moved
+                return
+            }
+        }
         deadline = 0
         if responseDone {
             // Answered, but the client never finished its request (or never took the end of
@@ -348,7 +368,7 @@ final class H2StreamExchange: ExchangeHandler {
             }
         }
         // Answered while the client still sends (408): the stream stays bounded until it ends.
-        if !requestDone && responseDone { armDeadline() }
+        if !requestDone && responseDone { armFirstDeadline(now: worker.loop.now) }
     }
 
     override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {

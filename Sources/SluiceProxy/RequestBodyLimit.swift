@@ -1,5 +1,3 @@
-import SluiceRouting
-
 /// The request body limit of one exchange (the route's `max_request_body`, else
 /// `limits.max_request_body`), checked the same way on every protocol pair: a declared length above
 /// it is refused before anything is forwarded, and payload bytes (chunk framing and HTTP/2 frame
@@ -11,10 +9,11 @@ struct RequestBodyLimit {
     /// Payload bytes counted so far.
     private(set) var received: UInt64 = 0
 
-    /// Starts counting for a request routed to `route` of `table` under `limits`.
+    /// Starts counting for a request whose route allows `max` bytes (callers read it through the
+    /// route table in place: a copy of the Route or the table would retain each of its arrays).
     @inline(__always)
-    mutating func start(route: Int, table: RouteTable, defaultMax: UInt64) {
-        max = table.routes[route].maxRequestBody ?? defaultMax
+    mutating func start(max: UInt64) {
+        self.max = max
         received = 0
     }
 
