@@ -119,7 +119,8 @@ final class H2RequestHeaders {
         let v = store(value)
         appendField(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
                                valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
-        guard name.count == 14 || name.count == 12 || name.count == 6, name[0] == UInt8(ascii: "c") else { return }
+        // Only cookie, content-type and content-length matter here: one byte rules out most fields.
+        guard name.first == UInt8(ascii: "c") else { return }
         if name.count == 6 {
             if AttributeScan.equals(name, H2RequestHeaders.cookieName) { cookieCount += 1 }
         } else if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {

@@ -322,6 +322,7 @@ final class H2StreamExchange: ExchangeHandler {
     /// Sets the stream's first deadline (at its start, or again after it timed out) and makes sure
     /// the connection checks its streams no later. Later deadlines of the stream are never earlier
     /// than its first (``ExchangeTimer``), so only this one needs to reach the connection.
+    @inline(__always)
     func armFirstDeadline(now: UInt64) {
         armDeadline(now: now)
         if deadline < connection.deadline || connection.deadline == 0 { connection.deadline = deadline }

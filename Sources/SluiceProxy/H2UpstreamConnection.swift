@@ -99,8 +99,11 @@ final class H2UpstreamConnection: EventHandler {
     /// starts the idle timeout (or closes a retired connection).
     func release(stream id: Int32) {
         guard owners.removeValue(forKey: id) != nil, owners.isEmpty else { return }
-        if pool.isRetired || goingAway {
+        if pool.isRetired {
             closeNow()
+        } else if goingAway {
+            // Closed by `handleDeferred` after this batch, never from inside a session callback.
+            scheduleWrite()
         } else if connectDeadline == 0 {
             deadline = worker.loop.now + idleTimeout
         }
