@@ -84,6 +84,32 @@ extension Integration {
             }
         }
 
+        /// An HTTP/2 upstream connection without streams is closed after the backend's
+        /// `timeouts.idle`: the next request opens a new one (before, it stayed open for good).
+        @Test(.timeLimit(.minutes(1)), arguments: [ProtocolPair.h1h2, .h2h2])
+        func idleH2UpstreamConnectionIsClosed(_ pair: ProtocolPair) throws {
+            try ProtocolMatrix.withModel(pair, { port, _ in
+                """
+                workers: 1
+                listeners: [{ name: t, address: 127.0.0.1:0 }]
+                backends: [{ name: m, endpoints: [127.0.0.1:\(port)], protocol: h2, timeouts: { idle: 1s } }]
+                routes:
+                  - { name: r, match: { path_prefix: / }, baseline: m, targets: [{ backend: m, weight: 100 }] }
+                """
+            }) { h in
+                let opened = { h.control.currentSnapshot.global.value(.upstreamConnectionsOpened) }
+                let before = opened()
+                let first = try Command.curl([pair.curlFlag, "\(h.base)/status/200"])
+                let second = try Command.curl([pair.curlFlag, "\(h.base)/status/200"])
+                #expect(first.status == 200 && second.status == 200, "\(first.summary) \(second.summary)")
+                #expect(opened() - before == 1, "two requests in a row share one connection")
+                usleep(2_500_000)
+                let third = try Command.curl([pair.curlFlag, "\(h.base)/status/200"])
+                #expect(third.status == 200, "\(third.summary)")
+                #expect(opened() - before == 2, "the idle connection was not closed")
+            }
+        }
+
         /// `curl --http2 http://…` asks to upgrade to h2c: Sluice answers over HTTP/1.1, and
         /// neither `Upgrade` nor `HTTP2-Settings` (nor the Connection tokens naming them) reaches the backend.
         @Test(.timeLimit(.minutes(1)), arguments: [ProtocolPair.h1h1, .h1h2])
