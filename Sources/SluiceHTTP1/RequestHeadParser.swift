@@ -112,8 +112,9 @@ public struct RequestHeadParser: Sendable {
         if facts.hostCount == 0 && !http10 { throw .missingHost }
         head.hostIndex = facts.hostIndex
 
-        if facts.upgradeH2C { throw .h2cUpgrade }
-        if facts.hasHTTP2Settings { throw .http2Settings }
+        // `Upgrade: h2c` + `HTTP2-Settings` (what `curl --http2 http://…` sends) is not refused and
+        // not followed: both are hop-by-hop (as are the Connection tokens naming them), so the
+        // request is served over HTTP/1.1 and neither ever reaches a backend (no h2c smuggling).
         head.hasUpgrade = facts.hasUpgrade
 
         if facts.hasExpect && !http10 {

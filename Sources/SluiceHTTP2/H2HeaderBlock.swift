@@ -53,7 +53,17 @@ public struct H2HeaderBlock {
     /// Appends a field, folding ASCII uppercase in `name` to lowercase (for HTTP/1 field names).
     public mutating func appendLowercasingName(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let nameStart = bytes.count
-        for b in name { bytes.append(b &- 65 < 26 ? b | 0x20 : b) }
+        // One bulk copy, then fold in place: appending byte by byte paid Array's capacity and
+        // uniqueness checks on every byte (about a thousand instructions per response head).
+        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
+        bytes.withUnsafeMutableBufferPointer { p in
+            var i = nameStart
+            while i < p.count {
+                let b = p[i]
+                if b &- 65 < 26 { p[i] = b | 0x20 }
+                i += 1
+            }
+        }
         let valueStart = bytes.count
         bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)

@@ -14,8 +14,9 @@ extension DownstreamConnection {
         input.consume(head.headLength)   // `buffer` stays valid: consume only moves indices
         parser.reset()
         phase = .exchange
-        deadline = now + exchange.requestTimeout
-        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: backend.timeouts.connectNanos) else {
+        armExchangeDeadline()
+        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: backend.timeouts.connectNanos,
+                                                             idleTimeout: backend.timeouts.idleNanos) else {
             snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
             failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(backend.name)")
             return
@@ -35,15 +36,14 @@ extension DownstreamConnection {
         }
         for f in head.fields {
             if head.isHopByHop(buffer, f) || fieldNameEquals(buffer, f, "host") || fieldNameEquals(buffer, f, "expect")
-                || ForwardedFields.isSetBySluice(buffer, f) { continue }
+                || ForwardedFields.isSetBySluice(buffer, f, requestIDGenerated: exchange.requestIDGenerated) { continue }
             h2Block.appendLowercasingName(name: f.name(in: buffer), value: f.value(in: buffer))
         }
         ForwardedFor.value(buffer, head.fields, client: peerIP, into: &h2Scratch)
         h2Scratch.withUnsafeBytes { h2Block.append(name: "x-forwarded-for", value: $0) }
         h2Block.append(name: "x-forwarded-proto", value: transport == nil ? "http" : "https")
         if exchange.requestIDGenerated { exchange.requestID.withUnsafeBytes { h2Block.append(name: "x-request-id", value: $0) } }
-        guard let id = conn.openStream(headers: h2Block, endStream: exchange.requestBodyDone, owner: self,
-                                       timeout: exchange.requestTimeout) else {
+        guard let id = conn.openStream(headers: h2Block, endStream: exchange.requestBodyDone, owner: self) else {
             failExchange(status: 503, code: "upstream_unavailable", message: "backend \(backend.name) refused a new stream")
             return
         }
@@ -71,12 +71,19 @@ extension DownstreamConnection {
             payloadRanges.removeAll(keepingCapacity: true)
             do {
                 let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
+                var payload = 0
+                for r in payloadRanges { payload += r.count }
+                if !exchange.bodyLimit.admit(payload) {
+                    refuseBodyTooLarge()
+                    return
+                }
                 for r in payloadRanges {
                     h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[r]))
                 }
                 input.consume(n)
                 if requestChunks.isFinished { exchange.requestBodyDone = true }
             } catch {
+                worker.snapshot.global.increment(.requestsParsedError, worker: worker.index)
                 abortExchange(status: error.status, code: error.code, message: error.message)
                 return
             }
@@ -86,6 +93,7 @@ extension DownstreamConnection {
         if exchange.requestBodyDone { _ = h2.session.finishData(stream: exchange.h2Stream) }
         if h2.session.outboundQueued(stream: exchange.h2Stream) >= DownstreamConnection.highWater { readPaused = true }
         h2.scheduleWrite()
+        armExchangeDeadline()
     }
 
     func h2WantsData() {
@@ -114,7 +122,7 @@ extension DownstreamConnection {
         exchange.responseHeadParsed = true
         exchange.responseStarted = true
         if !exchange.requestBodyDone { exchange.clientKeepAlive = false }
-        deadline = worker.loop.now + exchange.bodyIdleTimeout
+        armExchangeDeadline()
         output.append("HTTP/1.1 ")
         output.appendDecimal(UInt64(exchange.responseStatus))
         output.append(byte: 32)
@@ -148,7 +156,7 @@ extension DownstreamConnection {
         } else {
             output.append(bytes)
         }
-        deadline = worker.loop.now + exchange.bodyIdleTimeout
+        armExchangeDeadline()
         flushOutput()
         if pendingOutput < DownstreamConnection.highWater {
             h2.session.consume(stream: exchange.h2Stream, bytes.count)
@@ -159,17 +167,17 @@ extension DownstreamConnection {
     }
 
     func h2End() {
-        guard let h2 = exchange.h2Upstream, exchange.responseStarted else { return }
+        guard exchange.h2Upstream != nil, exchange.responseStarted else { return }
         if exchange.h2Chunked && exchange.clientMinor == 1 { output.append("0\r\n\r\n") }
-        h2.release(stream: exchange.h2Stream)
-        exchange.h2Upstream = nil
+        // A backend that answered before the request body ended gets its stream reset, not left open.
+        releaseH2Upstream(reset: !exchange.requestBodyDone)
         flushOutput()
         if phase == .exchange { finishExchange() }
     }
 
     func h2Closed(errorCode: UInt32) {
         guard exchange.h2Upstream != nil else { return }
-        exchange.h2Upstream = nil
+        releaseH2Upstream(reset: false)
         failH2(.reset)
     }
 
@@ -182,11 +190,16 @@ extension DownstreamConnection {
     }
 
     /// Drops the h2 upstream stream (client gone, or the exchange failed on our side).
-    func cancelH2() {
+    func cancelH2() { releaseH2Upstream(reset: true) }
+
+    /// Lets go of the h2 upstream stream (resetting it when it is not finished): the response
+    /// bytes held back from the backend's window while the client was slow are credited to the
+    /// connection first, whatever the reason the stream ends, so abandoned streams never starve
+    /// the shared connection.
+    func releaseH2Upstream(reset: Bool) {
         guard let h2 = exchange.h2Upstream else { return }
         exchange.h2Upstream = nil
-        h2.release(stream: exchange.h2Stream)
-        h2.session.resetStream(exchange.h2Stream, errorCode: H2ErrorCode.cancel)
-        h2.scheduleWrite()
+        h2.finishStream(exchange.h2Stream, unconsumed: exchange.h2Unconsumed, reset: reset)
+        exchange.h2Unconsumed = 0
     }
 }

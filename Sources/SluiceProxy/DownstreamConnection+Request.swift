@@ -43,12 +43,11 @@ extension DownstreamConnection {
         exchange.decision = decision
         // Fields are read through the table, not from a local copy of the Route or Backend:
         // copying either struct retains and releases each of its arrays and strings.
-        exchange.maxRequestBody = snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody
+        exchange.bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
         switch head.framing {
         case .contentLength(let n):
-            if n > exchange.maxRequestBody {
-                snapshot.global.increment(.bodyTooLarge, worker: worker.index)
-                sendError(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(exchange.maxRequestBody) bytes")
+            if !exchange.bodyLimit.allows(declared: n) {
+                refuseBodyTooLarge()
                 return
             }
             exchange.requestBody = n == 0 ? .none : .length(n)
@@ -66,8 +65,8 @@ extension DownstreamConnection {
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
         if decision.shadow { startShadow(now: now) }
 
-        exchange.requestTimeout = snapshot.table.backends[decision.backend].timeouts.requestNanos
-        exchange.bodyIdleTimeout = snapshot.limits.bodyIdleTimeoutNanos
+        exchange.timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
+                             bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
         if snapshot.table.backends[decision.backend].protocol == .h2 {
             dropShadow(.other)
             beginH2Exchange(buffer: buffer, snapshot: snapshot, now: now)
@@ -82,7 +81,8 @@ extension DownstreamConnection {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange
-        deadline = now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.uploadIdleTimeout)
+        // pumpRequestBody arms the deadline while a body is owed; a bodyless request arms it here.
+        if exchange.requestBodyDone { armExchangeDeadline() }
         if up.reused { keepReplayCopy(up) }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }
@@ -157,7 +157,7 @@ extension DownstreamConnection {
         for f in head.fields {
             let ns = Int(f.nameStart), nl = Int(f.nameLength)
             if head.isHopByHop(buffer, f) { continue }
-            if ForwardedFields.isSetBySluice(buffer, f) { continue }
+            if ForwardedFields.isSetBySluice(buffer, f, requestIDGenerated: exchange.requestIDGenerated) { continue }
             if fieldNameEquals(buffer, f, "expect") { continue }
             if forShadow && fieldNameEquals(buffer, f, "content-length") { continue }
             out.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
@@ -206,22 +206,19 @@ extension DownstreamConnection {
             if left == 0 { exchange.requestBodyDone = true }
         case .chunked:
             do {
-                let n: Int
+                payloadRanges.removeAll(keepingCapacity: true)
+                let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
+                var payload = 0
+                for r in payloadRanges { payload += r.count }
+                if !exchange.bodyLimit.admit(payload) {
+                    refuseBodyTooLarge()
+                    return
+                }
                 if let s = exchange.shadow {
-                    payloadRanges.removeAll(keepingCapacity: true)
-                    n = try requestChunks.consume(input.readable, payload: &payloadRanges)
                     for r in payloadRanges where !s.appendBody(UnsafeRawBufferPointer(rebasing: input.readable[r])) {
                         dropShadow(.bodyTooLarge)
                         break
                     }
-                } else {
-                    n = try requestChunks.consume(input.readable)
-                }
-                exchange.requestBodyBytes += UInt64(n)
-                if exchange.requestBodyBytes > exchange.maxRequestBody + 64 * 1024 {
-                    exchange.snapshot?.global.increment(.bodyTooLarge, worker: worker.index)
-                    abortExchange(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(exchange.maxRequestBody) bytes")
-                    return
                 }
                 if n > 0 {
                     up.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
@@ -236,14 +233,28 @@ extension DownstreamConnection {
         case .none:
             exchange.requestBodyDone = true
         }
-        // While the client still owes body bytes, the deadline is its body idle timeout (a stall
-        // is the client's fault: 408); once the request is complete, the backend's request timeout.
-        if !exchange.responseHeadParsed {
-            deadline = worker.loop.now + (exchange.requestBodyDone ? exchange.requestTimeout : exchange.uploadIdleTimeout)
-        }
+        armExchangeDeadline()
         if up.state == .active { up.flush() }
         if exchange.requestBodyDone, let s = exchange.shadow, s.phase == .collecting { s.send() }
         if upstream === up, up.output.count >= DownstreamConnection.highWater { readPaused = true }
+    }
+
+    /// The request body is above the route's limit: 413, counted (before or during the exchange).
+    func refuseBodyTooLarge() {
+        worker.snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+        if phase == .exchange {
+            abortExchange(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.bodyLimit.message)
+        } else {
+            sendError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.bodyLimit.message)
+        }
+    }
+
+    /// Sets the connection's deadline from the exchange's timer after an event of the exchange
+    /// (see ``ExchangeTimer`` for the rules, the same on every protocol pair).
+    @inline(__always)
+    func armExchangeDeadline() {
+        deadline = exchange.timer.deadline(now: worker.loop.now, requestDone: exchange.requestBodyDone,
+                                           responseStarted: exchange.responseHeadParsed)
     }
 
     /// Gives up the shadow copy of this request (counted by reason).

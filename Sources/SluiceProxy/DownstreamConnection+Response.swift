@@ -31,12 +31,11 @@ extension DownstreamConnection {
             writeResponseHead(up.input.readable)
             up.input.consume(responseHead.headLength)
             responseParser.reset()
-            deadline = worker.loop.now + exchange.bodyIdleTimeout
-        } else {
-            deadline = worker.loop.now + exchange.bodyIdleTimeout
         }
         forwardResponseBody(up)
         if phase != .exchange { return }
+        // A response that ended here needs no new deadline (the connection takes its idle one).
+        if !exchange.responseDone { armExchangeDeadline() }
         flushOutput()
         if phase != .exchange { return }
         if exchange.responseDone {
@@ -211,9 +210,9 @@ extension DownstreamConnection {
         failExchange(status: a.status, code: a.code, message: a.message)
     }
 
-    /// The exchange's deadline passed (request timeout before the head, body idle after).
+    /// The exchange's deadline passed (see ``ExchangeTimer``).
     func handleUpstreamTimedOut() {
-        if !exchange.requestBodyDone && !exchange.responseHeadParsed {
+        if ExchangeTimer.expiry(requestDone: exchange.requestBodyDone, responseStarted: exchange.responseHeadParsed) == .requestBodyStalled {
             // The client stopped sending its body: not the backend's error.
             worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
             abortExchange(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")

@@ -106,7 +106,8 @@ final class DownstreamConnection: ExchangeHandler {
     // Upstream callbacks (overrides must live in the class body; the logic is in the extensions).
     override func upstreamConnected() { handleUpstreamConnected() }
     override func upstreamReadable() { handleUpstreamReadable() }
-    override func upstreamDrained() { handleUpstreamDrained() }
+    // Only a paused reader has anything to do when the upstream drains (most responses never pause).
+    override func upstreamDrained() { if readPaused { handleUpstreamDrained() } }
     override func upstreamEOF() { handleUpstreamEOF() }
     override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
     override func upstreamTimedOut() { handleUpstreamTimedOut() }
@@ -203,6 +204,9 @@ final class DownstreamConnection: ExchangeHandler {
             if phase == .idle {
                 phase = .head
                 continueSent = false
+                // Nothing of this request was answered yet: an error now gets its documented
+                // status, even on the second request of a kept-alive connection.
+                exchange.responseStarted = false
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
                 // A response (or an error) will be written: take its buffer now, not mid-write.
                 if !output.hasStorage { output.attach(worker.buffers) }
@@ -263,6 +267,9 @@ final class DownstreamConnection: ExchangeHandler {
     /// destroys the response before the client reads it.
     func closeAfterFlush() {
         phase = .closing
+        // The answer gets body_idle_timeout to be taken; a client that never reads it does not
+        // hold the connection.
+        deadline = worker.loop.now + worker.snapshot.limits.bodyIdleTimeoutNanos
         flushOutput()
     }
 

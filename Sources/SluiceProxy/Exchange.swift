@@ -35,8 +35,7 @@ struct Exchange {
     var clientKeepAlive = true
     var requestBody = RequestBodyMode.none
     var requestBodyDone = true
-    var requestBodyBytes: UInt64 = 0
-    var maxRequestBody: UInt64 = 0
+    var bodyLimit = RequestBodyLimit()
     var responseHeadParsed = false
     var responseStarted = false
     var responseBody = ResponseBodyMode.none
@@ -45,11 +44,8 @@ struct Exchange {
     var responseKeepAlive = false
     var replayable = false
     var retried = false
-    var requestTimeout: UInt64 = 0
-    var bodyIdleTimeout: UInt64 = 0
-    /// Longest gap allowed while the client still owes request body bytes: the shorter of
-    /// body_idle_timeout and the backend's request timeout.
-    var uploadIdleTimeout: UInt64 { min(bodyIdleTimeout, requestTimeout) }
+    /// The exchange's deadlines (request body idle, request timeout to the last response byte).
+    var timer = ExchangeTimer()
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
     /// HTTP/2 upstream stream (backends with `protocol: h2`).
@@ -74,7 +70,6 @@ struct Exchange {
         requestIDGenerated = false
         requestBody = .none
         requestBodyDone = true
-        requestBodyBytes = 0
         responseHeadParsed = false
         responseStarted = false
         responseBody = .none

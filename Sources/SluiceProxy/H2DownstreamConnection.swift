@@ -29,6 +29,11 @@ final class H2DownstreamConnection: EventHandler {
     var peerHungUp = false
     /// Stop feeding nghttp2 while our output is backed up.
     var readPaused = false
+    /// When bytes last moved on this connection, either way (for `limits.idle_timeout`); while
+    /// nghttp2 reads, the loop's time of this iteration (streams use it for their deadlines).
+    private(set) var lastActivity: UInt64 = 0
+    /// Streams whose deadline passed, collected before they are told (kept to reuse its storage).
+    private var expired: [H2StreamExchange] = []
 
     static let highWater = 512 * 1024
 
@@ -59,6 +64,7 @@ final class H2DownstreamConnection: EventHandler {
 
     /// Called right after the loop transferred the fd to this handler.
     func start() {
+        lastActivity = worker.loop.now
         deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
         feed()
         onReadable()
@@ -96,10 +102,10 @@ final class H2DownstreamConnection: EventHandler {
     private func feed() {
         guard !input.isEmpty else { return }
         worker.refreshSnapshot()
+        lastActivity = worker.loop.now
         let ok = session.receive(input.readable)
         input.clear()
         if !ok { worker.snapshot.global.increment(.requestsParsedError, worker: worker.index) }
-        deadline = worker.loop.now + worker.snapshot.limits.idleTimeoutNanos
         handleDeferred()
     }
 
@@ -119,6 +125,7 @@ final class H2DownstreamConnection: EventHandler {
     /// Writes pending bytes; closes once nghttp2 neither reads nor writes.
     private func writeOut() {
         guard !closed else { return }
+        if pendingOutput > 0 { lastActivity = worker.loop.now }
         if !writeOutput() { close(); return }
         if pendingOutput == 0 && session.wantsWrite {
             if !output.hasStorage { output.attach(worker.buffers) }
@@ -145,13 +152,44 @@ final class H2DownstreamConnection: EventHandler {
     /// Bytes waiting for the client (plaintext and, with TLS, ciphertext).
     private var pendingOutput: Int { output.count + (transport?.cipherOut.count ?? 0) }
 
+    /// Every open stream's own deadline (``ExchangeTimer``: request body idle, request timeout up
+    /// to the last response byte), then the connection's: after `limits.idle_timeout` without a
+    /// byte either way and with no stream waiting for a backend (those are bounded by their
+    /// request timeout), GOAWAY and close.
+    ///
+    /// The connection's `deadline` is the earliest of its streams' and its idle deadline: a
+    /// stream lowers it when it sets an earlier one (``H2StreamExchange/armDeadline()``); deadlines
+    /// that moved later are found here, when the connection's fires, and it is recomputed.
     override func handleTimeout(now: UInt64) {
-        if streams.isEmpty {
-            session.goAway()
-            handleDeferred()
-            close()
+        if !streams.isEmpty {
+            for (_, s) in streams where s.deadline != 0 && s.deadline <= now { expired.append(s) }
+            for s in expired where !closed && streams[s.id] === s { s.timedOut() }
+            if !expired.isEmpty {
+                expired.removeAll(keepingCapacity: true)
+                handleDeferred()
+            }
+            if closed { return }
+        }
+        let idle = worker.snapshot.limits.idleTimeoutNanos
+        let idleAt = lastActivity &+ idle
+        var next = UInt64.max
+        var waiting = false
+        for (_, s) in streams {
+            if s.deadline != 0 && s.deadline < next { next = s.deadline }
+            if s.awaitsBackend { waiting = true }
+        }
+        if now >= idleAt {
+            if !waiting {
+                worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
+                session.goAway()
+                handleDeferred()
+                close()
+                return
+            }
+            // Idle, but a stream waits for its backend: its own deadline bounds it.
+            deadline = next == UInt64.max ? now &+ idle : max(next, now &+ 1)
         } else {
-            deadline = now + worker.snapshot.limits.idleTimeoutNanos
+            deadline = max(min(next, idleAt), now &+ 1)
         }
     }
 

@@ -25,12 +25,18 @@ final class H2RequestHeaders {
     var isGRPC = false
     /// A malformed block (missing pseudo-headers, bad content-length).
     var malformed = false
+    /// `cookie` fields seen (HTTP/2 clients may split the cookie into crumbs, RFC 9113 §8.2.3).
+    private var cookieCount = 0
 
     init() {
         capacity = 1024
         storage = .allocate(byteCount: capacity, alignment: 8)
         fieldCapacity = 16
         fieldStorage = .allocate(capacity: fieldCapacity)
+        fieldStorage.initialize(to: FieldRange(nameStart: 0, nameLength: 4, valueStart: 0, valueLength: 0))
+        // "host" stays at the start of storage for good: slot 0 names it (see `routingFields`).
+        H2RequestHeaders.hostName.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: 4) }
+        used = H2RequestHeaders.hostLength
     }
 
     deinit {
@@ -41,11 +47,20 @@ final class H2RequestHeaders {
     /// The copied names and values.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: used) }
 
-    /// Regular fields (names are lowercase in HTTP/2), as ranges into `bytes`.
-    var fields: UnsafeBufferPointer<FieldRange> { UnsafeBufferPointer(start: fieldStorage, count: fieldCount) }
+    /// Regular fields (names are lowercase in HTTP/2), as ranges into `bytes`. Slot 0 of the
+    /// storage is kept for the `host` field routing sees (see ``routingFields``).
+    var fields: UnsafeBufferPointer<FieldRange> { UnsafeBufferPointer(start: fieldStorage + 1, count: fieldCount) }
+
+    /// What routing sees: `:authority` as a `host` field first (so it wins over a `host` field the
+    /// client may also have sent), then the regular fields. Kept in the field list rather than
+    /// as a property of ``View``: a larger view costs a copy of each Route while routing.
+    @inline(__always)
+    var routingFields: UnsafeBufferPointer<FieldRange> {
+        authority.isEmpty ? fields : UnsafeBufferPointer(start: fieldStorage, count: fieldCount + 1)
+    }
 
     func reset() {
-        used = 0
+        used = H2RequestHeaders.hostLength
         fieldCount = 0
         method = 0..<0
         pathRange = 0..<0
@@ -53,6 +68,7 @@ final class H2RequestHeaders {
         contentLength = nil
         isGRPC = false
         malformed = false
+        cookieCount = 0
     }
 
     private func store(_ b: UnsafeRawBufferPointer) -> Range<Int> {
@@ -72,14 +88,14 @@ final class H2RequestHeaders {
     }
 
     private func appendField(_ f: FieldRange) {
-        if fieldCount == fieldCapacity {
+        if fieldCount + 1 == fieldCapacity {
             let fresh = UnsafeMutablePointer<FieldRange>.allocate(capacity: fieldCapacity * 2)
-            fresh.moveInitialize(from: fieldStorage, count: fieldCount)
+            fresh.moveInitialize(from: fieldStorage, count: fieldCount + 1)
             fieldStorage.deallocate()
             fieldStorage = fresh
             fieldCapacity *= 2
         }
-        (fieldStorage + fieldCount).initialize(to: f)
+        (fieldStorage + 1 + fieldCount).initialize(to: f)
         fieldCount += 1
     }
 
@@ -91,7 +107,10 @@ final class H2RequestHeaders {
             switch (name.count, name.count > 1 ? name[1] : 0) {
             case (7, UInt8(ascii: "m")): method = store(value)
             case (5, UInt8(ascii: "p")): pathRange = store(value)
-            case (10, UInt8(ascii: "a")): authority = store(value)
+            case (10, UInt8(ascii: "a")):
+                authority = store(value)
+                fieldStorage[0] = FieldRange(nameStart: 0, nameLength: 4,
+                                             valueStart: Int32(authority.lowerBound), valueLength: Int32(authority.count))
             default: break
             }
             return
@@ -100,8 +119,11 @@ final class H2RequestHeaders {
         let v = store(value)
         appendField(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
                                valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
-        guard name.count == 14 || name.count == 12, name[0] == UInt8(ascii: "c") else { return }
-        if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
+        // Only cookie, content-type and content-length matter here: one byte rules out most fields.
+        guard name.first == UInt8(ascii: "c") else { return }
+        if name.count == 6 {
+            if AttributeScan.equals(name, H2RequestHeaders.cookieName) { cookieCount += 1 }
+        } else if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
             var total: UInt64 = 0
             for c in value {
                 guard c >= 48, c <= 57, total < UInt64.max / 10 - 10 else { malformed = true; return }
@@ -115,12 +137,56 @@ final class H2RequestHeaders {
         }
     }
 
+    /// The block is complete: cookie crumbs are joined into one `cookie` field with "; "
+    /// (RFC 9113 §8.2.3), in their order, where the first crumb was; so sticky lookup and an
+    /// HTTP/1.1 backend see the same cookie as from an HTTP/1.1 client.
+    @inline(__always)
+    func finishBlock() {
+        if cookieCount > 1 { joinCookies() }
+    }
+
+    private func joinCookies() {
+        var first = -1
+        var joinedStart = 0
+        var write = 0
+        let regular = fieldStorage + 1
+        for i in 0..<fieldCount {
+            let f = regular[i]
+            if Int(f.nameLength) == 6, AttributeScan.equals(f.name(in: bytes), H2RequestHeaders.cookieName) {
+                // Copy the crumb's value to the end of storage (store may move `storage`).
+                let value = Array(f.value(in: bytes))
+                if first < 0 {
+                    first = write
+                    joinedStart = used
+                    regular[write] = f
+                    write += 1
+                } else {
+                    H2RequestHeaders.crumbSeparator.withUnsafeBytes { _ = store($0) }
+                }
+                value.withUnsafeBytes { _ = store($0) }
+                continue
+            }
+            regular[write] = f
+            write += 1
+        }
+        fieldCount = write
+        let f = regular[first]
+        regular[first] = FieldRange(nameStart: f.nameStart, nameLength: f.nameLength,
+                                         valueStart: Int32(joinedStart), valueLength: Int32(used - joinedStart))
+        cookieCount = 1
+    }
+
+    static let cookieName: [UInt8] = Array("cookie".utf8)
+    static let hostName: [UInt8] = Array("host".utf8)
+    static let hostLength = 4
+    static let crumbSeparator: [UInt8] = Array("; ".utf8)
     static let grpcType: [UInt8] = Array("application/grpc".utf8)
     static let contentLengthName: [UInt8] = Array("content-length".utf8)
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
 
     /// The routing view over the current buffers.
-    var view: View { View(buffer: bytes, fields: fields, pathRange: pathRange, methodRange: method, model: nil) }
+    @inline(__always)
+    var view: View { View(buffer: bytes, fields: routingFields, pathRange: pathRange, methodRange: method, model: nil) }
 
     /// The routing view over pinned buffers.
     struct View: RequestAttributes {

@@ -10,7 +10,7 @@ extension H2StreamExchange {
     func startH2Upstream(snapshot: ProxySnapshot, endStream: Bool) {
         let endpoint = worker.nextEndpoint(backend: decision.backend)
         let timeouts = snapshot.table.backends[decision.backend].timeouts
-        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: timeouts.connectNanos) else {
+        guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: timeouts.connectNanos, idleTimeout: timeouts.idleNanos) else {
             handleUpstreamFailed(.connect)
             return
         }
@@ -30,7 +30,7 @@ extension H2StreamExchange {
                     continue
                 }
                 if HopByHop.isHopByHop(buf, f) { continue }
-                if ForwardedFields.isSetBySluice(buf, f) { continue }
+                if ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: requestIDGenerated) { continue }
                 responseHeaders.append(name: f.name(in: buf), value: f.value(in: buf))
             }
             ForwardedFor.value(buf, headers.fields, client: connection.peerIP, into: &scratch)
@@ -38,7 +38,7 @@ extension H2StreamExchange {
             responseHeaders.append(name: "x-forwarded-proto", value: connection.isTLS ? "https" : "http")
             if requestIDGenerated { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
         }
-        guard let id = conn.openStream(headers: responseHeaders, endStream: endStream, owner: self, timeout: requestTimeout) else {
+        guard let id = conn.openStream(headers: responseHeaders, endStream: endStream, owner: self) else {
             handleUpstreamFailed(.connect)
             return
         }
@@ -48,11 +48,12 @@ extension H2StreamExchange {
     }
 
     func requestDataH2(_ bytes: UnsafeRawBufferPointer, _ h2: H2UpstreamConnection) {
-        requestBodyBytes += UInt64(bytes.count)
-        if requestBodyBytes > maxRequestBody {
-            fail(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes", isError: false)
+        if !bodyLimit.admit(bytes.count) {
+            session.consume(stream: id, bytes.count)
+            refuseBodyTooLarge()
             return
         }
+        lastRequestDataAt = connection.lastActivity
         h2.session.enqueueData(stream: h2Stream, bytes: bytes)
         if h2.session.outboundQueued(stream: h2Stream) < H2StreamExchange.streamHighWater {
             session.consume(stream: id, bytes.count)
@@ -86,6 +87,7 @@ extension H2StreamExchange {
             return
         }
         if name.first == UInt8(ascii: ":") { return }
+        if name.count == 12 && AttributeScan.equals(name, H2StreamExchange.requestIDName) { upstreamSentRequestID = true }
         responseHeaders.append(name: name, value: value)
     }
 
@@ -97,17 +99,20 @@ extension H2StreamExchange {
         snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
         let version = snapshot.modelVersions[decision.backend]
         if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
-        requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) }
+        if !upstreamSentRequestID { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
         session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: endStream)
         if endStream {
             responseDone = true
             finishH2()
+        } else {
+            armDeadline()
         }
         connection.scheduleWrite()
     }
 
     func h2Data(_ bytes: UnsafeRawBufferPointer) {
         guard let h2 = h2Upstream else { return }
+        armDeadline()
         session.enqueueData(stream: id, bytes: bytes)
         if session.outboundQueued(stream: id) < H2StreamExchange.streamHighWater {
             h2.session.consume(stream: h2Stream, bytes.count)
@@ -134,7 +139,11 @@ extension H2StreamExchange {
     }
 
     func h2Closed(errorCode: UInt32) {
-        h2Upstream = nil
+        if let h2 = h2Upstream {
+            h2Upstream = nil
+            h2.finishStream(h2Stream, unconsumed: upstreamUnconsumed, reset: false)
+            upstreamUnconsumed = 0
+        }
         if responseDone { return }
         if errorCode != 0 || !responseStarted {
             handleUpstreamFailed(.reset)
@@ -148,18 +157,19 @@ extension H2StreamExchange {
     /// Response complete: gRPC status ≠ 0 counts as an error even with HTTP 200.
     func finishH2() {
         record(status: status, isError: grpcStatus != 0)
-        if let h2 = h2Upstream {
-            h2.release(stream: h2Stream)
-            h2Upstream = nil
-        }
+        // A backend that answered before the request body ended gets its stream reset, not left open.
+        releaseH2Upstream(reset: !requestDone)
     }
 
     /// Drops the upstream stream (client went away, or we failed the exchange).
-    func cancelH2Upstream() {
+    func cancelH2Upstream() { releaseH2Upstream(reset: true) }
+
+    /// Lets go of the upstream stream, crediting the backend's window for the response bytes
+    /// held back while the client was slow (see ``H2UpstreamConnection/finishStream(_:unconsumed:reset:)``).
+    func releaseH2Upstream(reset: Bool) {
         guard let h2 = h2Upstream else { return }
         h2Upstream = nil
-        h2.release(stream: h2Stream)
-        h2.session.resetStream(h2Stream, errorCode: H2ErrorCode.cancel)
-        h2.scheduleWrite()
+        h2.finishStream(h2Stream, unconsumed: upstreamUnconsumed, reset: reset)
+        upstreamUnconsumed = 0
     }
 }

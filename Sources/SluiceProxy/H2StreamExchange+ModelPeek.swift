@@ -37,6 +37,11 @@ extension H2StreamExchange {
         }
         peekBody.attach(worker.buffers)
         peek = BodyPeek(source: source)
+        // No backend yet: until the route is chosen, the held body is bounded by body_idle_timeout
+        // alone (restarted at each piece, as any upload); `route` starts the exchange's own timer.
+        let idle = snapshot.limits.bodyIdleTimeoutNanos
+        timer.start(request: idle, bodyIdle: idle)
+        armFirstDeadline(now: worker.loop.now)
     }
 
     /// DATA while the body is held.
@@ -53,6 +58,9 @@ extension H2StreamExchange {
     }
 
     /// Gives the held bytes' block back to the worker's pool.
+    /// The stream timed out while its body was held: let the held bytes go.
+    func abandonPeek() { endPeek() }
+
     private func endPeek() {
         peek = nil
         peekBody.clear()

@@ -26,9 +26,9 @@ extension H2StreamExchange {
             submitResponseHead(up.input.readable)
             up.input.consume(responseHead.headLength)
             parser.reset()
-            up.deadline = 0
         }
         forwardBody(up)
+        if !responseDone { armDeadline() }
         if responseDone {
             _ = session.finishData(stream: id)
             finish()
@@ -141,7 +141,6 @@ extension H2StreamExchange {
             switch fresh.state {
             case .closed: break   // reported below as a connect failure
             case .active:
-                fresh.deadline = worker.loop.now + requestTimeout
                 fresh.flush()
                 return
             default:
@@ -172,7 +171,17 @@ extension H2StreamExchange {
         }
         if responseStarted {
             record(status: 0, isError: true)
-            session.resetStream(id, errorCode: H2ErrorCode.internalError)
+            if headers.isGRPC && !responseDone {
+                // A gRPC caller gets the matching status in trailers, not a bare reset (which its
+                // library reports as INTERNAL): after a timeout, DEADLINE_EXCEEDED.
+                responseDone = true
+                trailers.removeAll()
+                trailers.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: code))
+                trailers.append(name: "grpc-message", value: message)
+                _ = session.finishData(stream: id, trailers: trailers)
+            } else {
+                session.resetStream(id, errorCode: H2ErrorCode.internalError)
+            }
         } else {
             record(status: code, isError: isError)
             respondError(status: code, code: errorCode, message: message)
@@ -191,7 +200,7 @@ extension H2StreamExchange {
         if headers.isGRPC {
             // gRPC callers get a trailers-only response with the matching status.
             responseHeaders.append(name: "content-type", value: "application/grpc")
-            responseHeaders.append(name: "grpc-status", value: code == 504 ? "4" : code == 503 || code == 502 ? "14" : code == 404 ? "12" : "13")
+            responseHeaders.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: code))
             responseHeaders.append(name: "grpc-message", value: message)
             session.submitResponse(stream: id, status: 200, headers: responseHeaders, endStream: true)
         } else {
@@ -208,6 +217,12 @@ extension H2StreamExchange {
             session.submitResponse(stream: id, status: code, headers: responseHeaders, endStream: false)
             scratch.withUnsafeBytes { _ = session.enqueueData(stream: id, bytes: $0) }
             _ = session.finishData(stream: id)
+        }
+        // The client may still be sending: the stream stays bounded (body idle) until it ends.
+        if !requestDone {
+            // Not routed: only the body idle rule applies.
+            if !routed { timer.start(request: worker.snapshot.limits.bodyIdleTimeoutNanos, bodyIdle: worker.snapshot.limits.bodyIdleTimeoutNanos) }
+            armFirstDeadline(now: worker.loop.now)
         }
         connection.scheduleWrite()
     }
@@ -241,6 +256,13 @@ extension H2StreamExchange {
 
     /// The client reset or the stream closed normally.
     func closedByPeer(errorCode: UInt32) {
+        // Request DATA held back from the client's window (the backend was slow) is credited to
+        // the connection now: nghttp2 credits the connection even for a closed stream.
+        if unconsumed > 0 {
+            session.consume(stream: id, unconsumed)
+            unconsumed = 0
+        }
+        deadline = 0
         if h2Upstream != nil {
             cancelH2Upstream()
             record(status: 0, isError: false)
@@ -257,4 +279,20 @@ extension H2StreamExchange {
 
     /// The connection is going away.
     func abort() { closedByPeer(errorCode: H2ErrorCode.cancel) }
+}
+
+/// The gRPC status a caller gets for an answer Sluice makes itself (trailers-only, or the
+/// trailers of a response cut short).
+enum GRPCStatus {
+    /// `grpc-status` for HTTP status `code`: 504 and 408 DEADLINE_EXCEEDED (4), 502/503
+    /// UNAVAILABLE (14), 404 UNIMPLEMENTED (12), 413 RESOURCE_EXHAUSTED (8), else INTERNAL (13).
+    static func code(forHTTPStatus code: Int) -> StaticString {
+        switch code {
+        case 504, 408: return "4"
+        case 502, 503: return "14"
+        case 404: return "12"
+        case 413: return "8"
+        default: return "13"
+        }
+    }
 }

@@ -37,8 +37,7 @@ final class H2StreamExchange: ExchangeHandler {
     var routed = false
     var requestDone = false
     var requestChunked = false
-    var requestBodyBytes: UInt64 = 0
-    var maxRequestBody: UInt64 = 0
+    var bodyLimit = RequestBodyLimit()
     /// Request DATA bytes forwarded but not yet credited back to the client (flow control).
     var unconsumed = 0
     var parser = ResponseHeadParser()
@@ -49,7 +48,14 @@ final class H2StreamExchange: ExchangeHandler {
     var responseStarted = false
     var responseDone = false
     var status = 0
-    var requestTimeout: UInt64 = 0
+    /// The stream's deadlines (see ``ExchangeTimer``); the current one is `deadline`, which the
+    /// connection checks (streams are not registered with the loop themselves).
+    var timer = ExchangeTimer()
+    /// When the client last sent request DATA: a piece only notes the time here, and `timedOut`
+    /// moves a deadline that passed to the one this time gives (the timer's rules are unchanged).
+    var lastRequestDataAt: UInt64 = 0
+    /// The h2 backend sent x-request-id in its response head (then Sluice adds none).
+    var upstreamSentRequestID = false
     /// Scratch for error bodies and chunk framing.
     var scratch: [UInt8] = []
     /// The request body held while its model is looked for (`match.model` routes), or `nil`.
@@ -87,8 +93,10 @@ final class H2StreamExchange: ExchangeHandler {
         routed = false
         requestDone = false
         requestChunked = false
-        requestBodyBytes = 0
         unconsumed = 0
+        upstreamSentRequestID = false
+        lastRequestDataAt = 0
+        deadline = 0
         parser.reset()
         chunks.reset()
         responseMode = .none
@@ -129,6 +137,7 @@ final class H2StreamExchange: ExchangeHandler {
         snapshot.global.increment(.requestsReceived, worker: worker.index)
         startedAt = worker.loop.now
         requestDone = endStream
+        headers.finishBlock()
         if headers.malformed || headers.method.isEmpty || headers.pathRange.isEmpty {
             generateRequestID()
             respondError(status: 400, code: "bad_request", message: "malformed HTTP/2 request header block")
@@ -159,14 +168,15 @@ final class H2StreamExchange: ExchangeHandler {
         self.decision = decision
         routed = true
         // Read through the table: a local copy of the Route would retain each of its arrays.
-        maxRequestBody = snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody
-        if let n = headers.contentLength, n > maxRequestBody {
-            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
-            respondError(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes")
+        bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
+        if let n = headers.contentLength, !bodyLimit.allows(declared: n) {
+            refuseBodyTooLarge()
             return
         }
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
-        requestTimeout = snapshot.table.backends[decision.backend].timeouts.requestNanos
+        timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
+                    bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
+        armFirstDeadline(now: startedAt)
         if snapshot.table.backends[decision.backend].protocol == .h2 {
             startH2Upstream(snapshot: snapshot, endStream: endStream)
             return
@@ -195,7 +205,6 @@ final class H2StreamExchange: ExchangeHandler {
         case .closed:
             upstreamFailed(.connect)
         case .active:
-            up.deadline = worker.loop.now + requestTimeout
             worker.loop.deferWork(up)
         default:
             break
@@ -238,8 +247,9 @@ final class H2StreamExchange: ExchangeHandler {
             out.append("\r\n")
         }
         for f in headers.fields {
-            if HopByHop.isHopByHop(buf, f) || fieldNameEquals(buf, f, "host") { continue }
-            if ForwardedFields.isSetBySluice(buf, f) { continue }
+            if HopByHop.isHopByHop(buf, f) { continue }
+            if !headers.authority.isEmpty && fieldNameEquals(buf, f, "host") { continue }
+            if ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: requestIDGenerated) { continue }
             if forShadow && fieldNameEquals(buf, f, "content-length") { continue }
             out.append(f.name(in: buf))
             out.append(": ")
@@ -268,6 +278,7 @@ final class H2StreamExchange: ExchangeHandler {
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
     func requestData(_ bytes: UnsafeRawBufferPointer) {
         if peek != nil {
+            lastRequestDataAt = connection.lastActivity
             peekData(bytes)
             return
         }
@@ -277,14 +288,15 @@ final class H2StreamExchange: ExchangeHandler {
         }
         guard let up = upstream, !responseDone else {
             session.consume(stream: id, bytes.count)
+            lastRequestDataAt = connection.lastActivity
             return
         }
-        requestBodyBytes += UInt64(bytes.count)
-        if requestBodyBytes > maxRequestBody {
-            snapshot?.global.increment(.bodyTooLarge, worker: worker.index)
-            fail(status: 413, code: "body_too_large", message: "request body exceeds the route's limit of \(maxRequestBody) bytes", isError: false)
+        if !bodyLimit.admit(bytes.count) {
+            session.consume(stream: id, bytes.count)
+            refuseBodyTooLarge()
             return
         }
+        lastRequestDataAt = connection.lastActivity
         if let s = shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
         if requestChunked {
             up.output.appendHexChunkHeader(bytes.count)
@@ -309,6 +321,7 @@ final class H2StreamExchange: ExchangeHandler {
         }
         guard !requestDone else { return }
         requestDone = true
+        armDeadline(now: connection.lastActivity)
         if let h2 = h2Upstream {
             _ = h2.session.finishData(stream: h2Stream)
             h2.scheduleWrite()
@@ -321,7 +334,6 @@ final class H2StreamExchange: ExchangeHandler {
     }
 
     override func upstreamConnected() {
-        upstream?.deadline = worker.loop.now + requestTimeout
         upstream?.flush()
     }
 
@@ -329,6 +341,80 @@ final class H2StreamExchange: ExchangeHandler {
     override func upstreamEOF() { handleUpstreamEOF() }
     override func upstreamFailed(_ failure: UpstreamFailure) { handleUpstreamFailed(failure) }
     override func upstreamTimedOut() { handleUpstreamFailed(.timeout) }
+
+    /// Routed and waiting for its backend's response head (bounded by the request timeout).
+    var awaitsBackend: Bool { routed && !responseStarted && (upstream != nil || h2Upstream != nil) }
+
+    /// Sets `deadline` from the timer after an event of this stream.
+    @inline(__always)
+    func armDeadline() { armDeadline(now: worker.loop.now) }
+
+    /// Sets `deadline` from the timer after an event of this stream at `now` (client events pass
+    /// the connection's read time, the loop's time of this iteration, already loaded).
+    @inline(__always)
+    func armDeadline(now: UInt64) {
+        deadline = timer.deadline(now: now, requestDone: requestDone, responseStarted: responseStarted)
+    }
+
+    /// Sets the stream's first deadline (at its start, or again after it timed out) and makes sure
+    /// the connection checks its streams no later. Later deadlines of the stream are never earlier
+    /// than its first (``ExchangeTimer``), so only this one needs to reach the connection.
+    @inline(__always)
+    func armFirstDeadline(now: UInt64) {
+        armDeadline(now: now)
+        if deadline < connection.deadline || connection.deadline == 0 { connection.deadline = deadline }
+    }
+
+    /// The request body is above the route's limit: 413 (or a reset once answering), counted.
+    func refuseBodyTooLarge() {
+        worker.snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+        if routed && (upstream != nil || h2Upstream != nil) {
+            fail(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: bodyLimit.message, isError: false)
+        } else {
+            respondError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: bodyLimit.message)
+        }
+    }
+
+    /// The stream's deadline passed (checked by the connection; see ``ExchangeTimer``).
+    func timedOut() {
+        // Request DATA that came after the deadline was set moves it (see `lastRequestDataAt`).
+        if !requestDone && lastRequestDataAt != 0 {
+            let moved = timer.deadline(now: lastRequestDataAt, requestDone: false, responseStarted: responseStarted)
+            if moved > worker.loop.now {
+                deadline = moved
+                return
+            }
+        }
+        deadline = 0
+        if peek != nil {
+            // The body stalled before the model was found: the client's fault, as any stalled upload.
+            abandonPeek()
+            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
+            respondError(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")
+            return
+        }
+        if responseDone {
+            // Answered, but the client never finished its request (or never took the end of
+            // the answer): nothing holds the stream open any longer.
+            session.resetStream(id, errorCode: H2ErrorCode.cancel)
+            connection.scheduleWrite()
+            return
+        }
+        switch ExchangeTimer.expiry(requestDone: requestDone, responseStarted: responseStarted) {
+        case .requestBodyStalled:
+            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
+            fail(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout", isError: false)
+        case .upstreamTimedOut:
+            if routed {
+                handleUpstreamFailed(.timeout)
+            } else {
+                session.resetStream(id, errorCode: H2ErrorCode.cancel)
+                connection.scheduleWrite()
+            }
+        }
+        // Answered while the client still sends (408): the stream stays bounded until it ends.
+        if !requestDone && responseDone { armFirstDeadline(now: worker.loop.now) }
+    }
 
     override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
         h2Header(name: name, value: value, isTrailers: isTrailers)

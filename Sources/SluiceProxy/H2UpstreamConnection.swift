@@ -24,25 +24,31 @@ final class H2UpstreamConnection: EventHandler {
     var output = ByteQueue(capacity: 64 * 1024)
     /// Stream owners by id. Owners are unowned: each removes itself when its stream ends.
     var owners: [Int32: Unmanaged<ExchangeHandler>] = [:]
-    /// Per-stream request timeouts (time to the response head), by stream id.
-    var streamDeadlines: [Int32: UInt64] = [:]
+    /// No new streams: the backend sent GOAWAY, or the stream ids are nearly used up.
     var goingAway = false
     /// EPOLLRDHUP/HUP seen: read to EOF instead of trusting short reads.
     var peerHungUp = false
     let connectTimeout: UInt64
-    /// When the TCP connect and TLS handshake must be done (0 once open). Kept apart from
-    /// `deadline`, which also ticks every 100 ms for the streams' request timeouts.
+    /// The backend's `timeouts.idle`: a connection without streams this long is closed.
+    let idleTimeout: UInt64
+    /// When the TCP connect and TLS handshake must be done (0 once open). `deadline` is this
+    /// while connecting, then the idle deadline while the connection carries no stream (the
+    /// streams' own timeouts are kept by their downstream exchanges, see ``ExchangeTimer``).
     private var connectDeadline: UInt64 = 0
+    /// Past this stream id no new stream is opened: the connection is retired (it closes after
+    /// its last stream) well before nghttp2 runs out of client stream ids (2^31 - 1).
+    static let lastStreamID: Int32 = Int32.max - 2 * 1024
     /// TLS to the backend (nil: h2c).
     let transport: TLSTransport?
     /// The endpoint's id in config version `configVersion` (for passive ejection on connect failures).
     let endpoint: Int
     let configVersion: Int
 
-    init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64, transport: TLSTransport?) {
+    init(worker: Worker, pool: H2UpstreamPool, connectTimeout: UInt64, idleTimeout: UInt64, transport: TLSTransport?) {
         self.worker = worker
         self.pool = pool
         self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
         self.transport = transport
         endpoint = pool.endpoint
         configVersion = pool.configVersion
@@ -71,31 +77,48 @@ final class H2UpstreamConnection: EventHandler {
         return true
     }
 
-    /// Whether another stream fits on this connection.
+    /// Whether another stream fits on this connection: counted on the session's open streams,
+    /// which include streams already released by their owners but not yet closed by nghttp2
+    /// (a reset still to be sent), so the backend's SETTINGS_MAX_CONCURRENT_STREAMS is never exceeded.
     var hasCapacity: Bool {
-        state != .closed && !goingAway && owners.count < max(1, session.remoteMaxConcurrentStreams)
+        state != .closed && !goingAway && session.openStreams < max(1, session.remoteMaxConcurrentStreams)
     }
 
     /// Opens a stream carrying `headers`; returns its id, or nil when the session refused.
-    func openStream(headers: H2HeaderBlock, endStream: Bool, owner: ExchangeHandler, timeout: UInt64) -> Int32? {
+    func openStream(headers: H2HeaderBlock, endStream: Bool, owner: ExchangeHandler) -> Int32? {
         let id = session.submitRequest(headers: headers, endStream: endStream)
         guard id > 0 else { return nil }
         owners[id] = Unmanaged.passUnretained(owner)
-        streamDeadlines[id] = worker.loop.now + timeout
-        if deadline == 0 || deadline > worker.loop.now + 100_000_000 { deadline = worker.loop.now + 100_000_000 }
+        if id >= H2UpstreamConnection.lastStreamID { goingAway = true }
+        if connectDeadline == 0 { deadline = 0 }
         scheduleWrite()
         return id
     }
 
-    /// The owner of `id` no longer listens (its downstream stream ended).
+    /// The owner of `id` no longer listens (its downstream stream ended). The last stream out
+    /// starts the idle timeout (or closes a retired connection).
     func release(stream id: Int32) {
-        owners.removeValue(forKey: id)
-        streamDeadlines.removeValue(forKey: id)
-        if pool.isRetired && owners.isEmpty { closeNow() }
+        guard owners.removeValue(forKey: id) != nil, owners.isEmpty else { return }
+        if pool.isRetired {
+            closeNow()
+        } else if goingAway {
+            // Closed by `handleDeferred` after this batch, never from inside a session callback.
+            scheduleWrite()
+        } else if connectDeadline == 0 {
+            deadline = worker.loop.now + idleTimeout
+        }
     }
 
-    /// The response head arrived: the request timeout no longer applies.
-    func clearDeadline(stream id: Int32) { streamDeadlines.removeValue(forKey: id) }
+    /// The owner of stream `id` is done with it: the response bytes it held back from the
+    /// window (`unconsumed`) are credited to the connection first (nghttp2 credits the connection
+    /// even once the stream is closed), the stream is reset when `reset` (it is not finished),
+    /// then released. Every way a stream ends goes through here.
+    func finishStream(_ id: Int32, unconsumed: Int, reset: Bool) {
+        if unconsumed > 0 { session.consume(stream: id, unconsumed) }
+        if reset { session.resetStream(id, errorCode: H2ErrorCode.cancel) }
+        release(stream: id)
+        if state != .closed && (unconsumed > 0 || reset) { scheduleWrite() }
+    }
 
     @inline(__always) func scheduleWrite() { worker.loop.deferWork(self) }
 
@@ -112,7 +135,7 @@ final class H2UpstreamConnection: EventHandler {
             } else {
                 state = .open
                 connectDeadline = 0
-                deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+                deadline = owners.isEmpty ? worker.loop.now + idleTimeout : 0
             }
         }
         if state == .handshaking {
@@ -137,7 +160,7 @@ final class H2UpstreamConnection: EventHandler {
         case .done:
             state = .open
             connectDeadline = 0
-            deadline = owners.isEmpty ? 0 : worker.loop.now + 100_000_000
+            deadline = owners.isEmpty ? worker.loop.now + idleTimeout : 0
             handleDeferred()
             readAvailable()
         }
@@ -195,16 +218,16 @@ final class H2UpstreamConnection: EventHandler {
             }
             return
         }
-        var expired: [Int32] = []
-        for (id, at) in streamDeadlines where at <= now { expired.append(id) }
-        for id in expired {
-            streamDeadlines.removeValue(forKey: id)
-            session.resetStream(id, errorCode: H2ErrorCode.cancel)
-            if let owner = owners.removeValue(forKey: id) { owner.takeUnretainedValue().upstreamFailed(.timeout) }
+        if connectDeadline != 0 {
+            deadline = connectDeadline
+            return
         }
-        if !expired.isEmpty { scheduleWrite() }
-        deadline = streamDeadlines.isEmpty ? 0 : now + 100_000_000
-        if connectDeadline != 0 && (deadline == 0 || connectDeadline < deadline) { deadline = connectDeadline }
+        // Idle for `timeouts.idle` without a stream: say goodbye and close.
+        guard owners.isEmpty, state == .open else { return }
+        session.goAway()
+        session.flush(into: &output, limit: 1 << 20)
+        _ = TransportIO.write(fd, transport, from: &output)
+        closeNow()
     }
 
     /// Every stream fails with `failure`; the connection closes. A failed connect also counts
@@ -214,7 +237,6 @@ final class H2UpstreamConnection: EventHandler {
         if failure == .connect { worker.reportConnectFailure(endpoint: endpoint, configVersion: configVersion) }
         let current = owners
         owners.removeAll()
-        streamDeadlines.removeAll()
         closeNow()
         for (_, owner) in current { owner.takeUnretainedValue().upstreamFailed(failure) }
     }
@@ -241,7 +263,7 @@ final class H2ClientEvents: H2SessionHandler {
     }
 
     override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers: Bool) {
-        if !isTrailers { trailers.insert(stream); connection.clearDeadline(stream: stream) }
+        if !isTrailers { trailers.insert(stream) }
         connection.owner(stream)?.h2ResponseHeadersEnd(endStream: endStream, isTrailers: isTrailers)
     }
 
@@ -284,7 +306,7 @@ final class H2UpstreamPool {
     }
 
     /// A connection with room for one more stream, opening one if needed (nil: connect failed at once or the cap is reached).
-    func acquire(worker: Worker, connectTimeout: UInt64) -> H2UpstreamConnection? {
+    func acquire(worker: Worker, connectTimeout: UInt64, idleTimeout: UInt64) -> H2UpstreamConnection? {
         for c in connections where c.hasCapacity { return c }
         guard connections.count < H2UpstreamPool.maxConnections else { return nil }
         var transport: TLSTransport?
@@ -293,7 +315,7 @@ final class H2UpstreamPool {
             guard let context = tls.h2 else { return nil }
             transport = TLSTransport(context: context, serverName: tls.peer.serverName, buffers: worker.buffers)
         }
-        let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout, transport: transport)
+        let c = H2UpstreamConnection(worker: worker, pool: self, connectTimeout: connectTimeout, idleTimeout: idleTimeout, transport: transport)
         guard c.connect(address) else { return nil }
         connections.append(c)
         return c

@@ -83,7 +83,6 @@ extension Integration {
                 ("chunked HTTP/1.0", "POST /echo HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
                 ("no Host", "GET /echo HTTP/1.1\r\n\r\n"),
                 ("NUL in value", "GET /echo HTTP/1.1\r\nHost: t\r\nX-A: a\u{0}b\r\n\r\n"),
-                ("h2c upgrade", "GET /echo HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"),
                 ("bad chunk size", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
             ]
             let served = backend.requestsServed

@@ -19,6 +19,9 @@ final class FaultBackend: @unchecked Sendable {
         case status(Int)
         /// Answers each request with these exact bytes; then closes after `closeAfterMs` (nil: keep serving).
         case raw(String, closeAfterMs: Int?)
+        /// Sends a response head declaring `declared` bytes and the first `sent` of them, then stalls
+        /// (until stopped or the peer closes).
+        case headThenStall(declared: Int, sent: Int)
     }
 
     let mode: Mode
@@ -157,6 +160,11 @@ final class FaultBackend: @unchecked Sendable {
                 let r = "HTTP/1.1 \(code) Backend Says So\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
                 if !sendAll(fd, Array(r.utf8)) { return }
             }
+        case .headThenStall(let declared, let sent):
+            guard readHead(fd, &buffer) else { return }
+            _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: \(declared)\r\n\r\n".utf8))
+            _ = sendAll(fd, [UInt8](repeating: 0x63, count: sent))
+            waitForClose(fd)
         case .raw(let response, let closeAfter):
             while readHead(fd, &buffer) {
                 if !sendAll(fd, Array(response.utf8)) { return }

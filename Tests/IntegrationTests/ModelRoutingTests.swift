@@ -180,6 +180,20 @@ extension Integration {
             #expect(raw.send("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"messa"))
             let stalled = raw.readResponse()
             #expect(stalled?.status == 408, "\(String(describing: stalled))")
+
+            // The same over HTTP/2: the stream whose body stalls before the model is answered 408
+            // (counted as a body timeout) after body_idle_timeout, not held until the client leaves.
+            let timeouts = { h.control.currentSnapshot.global.value(.bodyTimeouts) }
+            let before = timeouts()
+            let h2 = try RawSocket(port: h.port, timeout: 5)
+            defer { h2.close() }
+            let part = Array(#"{"messa"#.utf8)
+            let data: [UInt8] = [0, 0, UInt8(part.count), 0, 0, 0, 0, 0, 1] + part      // DATA, stream 1, no END_STREAM
+            let started = Date()
+            #expect(h2.send(Integration.StreamLifecycle.h2Request(post: true, "/v1/chat/completions", endStream: false) + data))
+            #expect(eventually(4) { timeouts() > before }, "no 408 for a stalled HTTP/2 body")
+            let after = Date().timeIntervalSince(started)
+            #expect(after > 0.8 && after < 3.5, "408 after \(after) s")
         }
     }
 }

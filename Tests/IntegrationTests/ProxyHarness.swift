@@ -38,6 +38,8 @@ final class ProxyHarness: @unchecked Sendable {
         var version: String? = nil
         var requestTimeout = "3s"
         var connectTimeout = "500ms"
+        /// `http1` (nil: the default) or `h2`.
+        var `protocol`: String? = nil
     }
 
     /// A config with one listener on 127.0.0.1:0, the given backends and one route `models`
@@ -51,6 +53,7 @@ final class ProxyHarness: @unchecked Sendable {
         for b in backends {
             y += "  - { name: \(b.name), endpoints: [127.0.0.1:\(b.port)]"
             if let v = b.version { y += ", model_version: \(v)" }
+            if let p = b.protocol { y += ", protocol: \(p)" }
             y += ", timeouts: { connect: \(b.connectTimeout), request: \(b.requestTimeout) } }\n"
         }
         y += "routes:\n  - name: models\n    match: { path_prefix: \(prefix) }\n    baseline: \(t[0].0)\n"

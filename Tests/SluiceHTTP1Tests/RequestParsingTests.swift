@@ -105,6 +105,19 @@ import SluiceHTTP1
         #expect(r3 == .complete && !h3.expectContinue)
     }
 
+    /// `curl --http2 http://…` asks to upgrade to h2c: the request parses, and Upgrade,
+    /// HTTP2-Settings and the Connection tokens naming them are hop-by-hop (never forwarded).
+    @Test func h2cUpgradeParsesWithItsFieldsHopByHop() {
+        let raw = "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-Keep: 1\r\n\r\n"
+        let bytes = Array(raw.utf8)
+        let (result, head) = parseRequest(bytes)
+        #expect(result == .complete)
+        #expect(head.hasUpgrade)
+        bytes.withUnsafeBytes { buf in
+            #expect(head.fields.map { head.isHopByHop(buf, $0) } == [false, true, true, true, false])
+        }
+    }
+
     @Test func connectionTokensAndHopByHop() {
         let raw = "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret ,,\r\nX-Secret: 1\r\nX-Other: 2\r\nTE: trailers\r\nUpgrade: websocket\r\n\r\n"
         let bytes = Array(raw.utf8)

@@ -78,10 +78,7 @@ let rejections: [Rejection] = [
     Rejection(name: "two Hosts on 1.0", head: "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", error: .multipleHost),
     Rejection(name: "invalid Host", head: "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", error: .invalidHost),
     Rejection(name: "Host with slash", head: "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", error: .invalidHost),
-    // h2c, Expect, Connection
-    Rejection(name: "Upgrade h2c", head: "GET / HTTP/1.1\r\n\(h)Upgrade: h2c\r\n\r\n", error: .h2cUpgrade),
-    Rejection(name: "Upgrade list with H2C", head: "GET / HTTP/1.1\r\n\(h)Upgrade: websocket, H2C\r\n\r\n", error: .h2cUpgrade),
-    Rejection(name: "HTTP2-Settings", head: "GET / HTTP/1.1\r\n\(h)HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n", error: .http2Settings),
+    // Expect, Connection (an h2c upgrade is served over HTTP/1.1: see RequestParsingTests)
     Rejection(name: "Expect other", head: "POST / HTTP/1.1\r\n\(h)Content-Length: 1\r\nExpect: 200-ok\r\n\r\n", error: .expectationFailed),
     Rejection(name: "Connection lists Content-Length", head: "POST / HTTP/1.1\r\n\(h)Content-Length: 1\r\nConnection: content-length\r\n\r\n", error: .connectionListsEndToEnd),
     Rejection(name: "Connection non-token", head: "GET / HTTP/1.1\r\n\(h)Connection: a b\r\n\r\n", error: .invalidConnection),
