@@ -68,25 +68,12 @@ extension DownstreamConnection {
             exchange.requestBody = .length(remaining - UInt64(n))
             if remaining == UInt64(n) { exchange.requestBodyDone = true }
         case .chunked:
-            payloadRanges.removeAll(keepingCapacity: true)
-            do {
-                let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
-                var payload = 0
-                for r in payloadRanges { payload += r.count }
-                if !exchange.bodyLimit.admit(payload) {
-                    refuseBodyTooLarge()
-                    return
-                }
-                for r in payloadRanges {
-                    h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[r]))
-                }
-                input.consume(n)
-                if requestChunks.isFinished { exchange.requestBodyDone = true }
-            } catch {
-                worker.snapshot.global.increment(.requestsParsedError, worker: worker.index)
-                abortExchange(status: error.status, code: error.code, message: error.message)
-                return
+            guard let n = decodeRequestChunks() else { return }
+            for r in payloadRanges {
+                h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[r]))
             }
+            input.consume(n)
+            if requestChunks.isFinished { exchange.requestBodyDone = true }
         case .none:
             exchange.requestBodyDone = true
         }

@@ -205,31 +205,18 @@ extension DownstreamConnection {
             exchange.requestBody = .length(left)
             if left == 0 { exchange.requestBodyDone = true }
         case .chunked:
-            do {
-                payloadRanges.removeAll(keepingCapacity: true)
-                let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
-                var payload = 0
-                for r in payloadRanges { payload += r.count }
-                if !exchange.bodyLimit.admit(payload) {
-                    refuseBodyTooLarge()
-                    return
+            guard let n = decodeRequestChunks() else { return }
+            if let s = exchange.shadow {
+                for r in payloadRanges where !s.appendBody(UnsafeRawBufferPointer(rebasing: input.readable[r])) {
+                    dropShadow(.bodyTooLarge)
+                    break
                 }
-                if let s = exchange.shadow {
-                    for r in payloadRanges where !s.appendBody(UnsafeRawBufferPointer(rebasing: input.readable[r])) {
-                        dropShadow(.bodyTooLarge)
-                        break
-                    }
-                }
-                if n > 0 {
-                    up.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
-                    input.consume(n)
-                }
-                if requestChunks.isFinished { exchange.requestBodyDone = true }
-            } catch {
-                exchange.snapshot?.global.increment(.requestsParsedError, worker: worker.index)
-                abortExchange(status: error.status, code: error.code, message: error.message)
-                return
             }
+            if n > 0 {
+                up.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
+                input.consume(n)
+            }
+            if requestChunks.isFinished { exchange.requestBodyDone = true }
         case .none:
             exchange.requestBodyDone = true
         }
@@ -275,5 +262,29 @@ extension DownstreamConnection {
     /// The non-blocking connect finished.
     func handleUpstreamConnected() {
         upstream?.flush()
+    }
+}
+
+extension DownstreamConnection {
+    /// Decodes the chunked request body bytes in `input` (payload ranges into `payloadRanges`) and
+    /// checks them against the body limit, for either kind of upstream. Returns how many bytes of
+    /// `input` the chunks took (the caller forwards and consumes them), or nil when the exchange
+    /// was ended: 413 for a body over the limit, the parser's status for bad chunk framing.
+    func decodeRequestChunks() -> Int? {
+        payloadRanges.removeAll(keepingCapacity: true)
+        do {
+            let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
+            var payload = 0
+            for r in payloadRanges { payload += r.count }
+            if !exchange.bodyLimit.admit(payload) {
+                refuseBodyTooLarge()
+                return nil
+            }
+            return n
+        } catch {
+            worker.snapshot.global.increment(.requestsParsedError, worker: worker.index)
+            abortExchange(status: error.status, code: error.code, message: error.message)
+            return nil
+        }
     }
 }
