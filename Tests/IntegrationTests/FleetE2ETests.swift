@@ -116,9 +116,7 @@ extension Integration {
         func verdictIsNotifiedOnceForTheFleet() throws {
             let log = NSTemporaryDirectory() + "sluice-fleet-hook-\(UUID().uuidString).jsonl"
             defer { try? FileManager.default.removeItem(atPath: log) }
-            let receiver = Process()
-            receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            receiver.arguments = ["python3", "-c", """
+            let receiver = try PythonServer(script: """
                 import http.server, sys, threading
                 lock = threading.Lock()
                 class H(http.server.BaseHTTPRequestHandler):
@@ -133,14 +131,9 @@ extension Integration {
                 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
                 print(s.server_address[1], flush=True)
                 s.serve_forever()
-                """, log]
-            let out = Pipe()
-            receiver.standardOutput = out
-            receiver.standardError = FileHandle.nullDevice
-            try receiver.run()
-            defer { kill(receiver.processIdentifier, SIGKILL); receiver.waitUntilExit() }
-            let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
-            let hookPort = try #require(UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+                """, arguments: [log])
+            defer { receiver.stop() }
+            let hookPort = try #require(receiver.port)
 
             let h = try FleetHarness(weights: (90, 10), routeExtra: [Self.rollbackSpec],
                                      top: "notify: [{ url: \"http://127.0.0.1:\(hookPort)/hook\", events: [rolled_back] }]\n")

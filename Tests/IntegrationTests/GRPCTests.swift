@@ -114,9 +114,10 @@ final class PythonServer {
     /// The whole first line it printed.
     private(set) var firstLine = ""
 
-    init(script: String) throws {
+    /// Runs `python3 -c script arguments...` and reads the first line it prints.
+    init(script: String, arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
+        process.arguments = ["python3", "-c", script] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

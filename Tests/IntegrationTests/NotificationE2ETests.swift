@@ -35,16 +35,9 @@ extension Integration {
         @Test func everyEventReachesTheReceiverOnce() throws {
             let log = NSTemporaryDirectory() + "sluice-webhook-\(UUID().uuidString).jsonl"
             defer { try? FileManager.default.removeItem(atPath: log) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", Self.receiver, log]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-            let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
-            let hookPort = try #require(UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let receiver = try PythonServer(script: Self.receiver, arguments: [log])
+            defer { receiver.stop() }
+            let hookPort = try #require(receiver.port)
 
             let stable = try startModelServer("stable"), canary = try startModelServer("canary")
             defer { stable.stop(); canary.stop() }
