@@ -35,9 +35,10 @@ enum FleetReport {
                         "backend": .string(table.backends[route.targets[t].backend].name),
                         "requests": .uint(requests),
                         "errors": .uint(f?.errors ?? 0),
-                        "error_rate": .double(requests == 0 ? 0 : Double(f?.errors ?? 0) / Double(requests)),
-                        "p50_ms": .double(Double(f?.p50Micros ?? 0) / 1000),
-                        "p99_ms": .double(Double(f?.p99Micros ?? 0) / 1000),
+                        // Nothing measured is null, as in /stats/history: a 0 ms p99 would read as data.
+                        "error_rate": requests == 0 ? .null : .double(Double(f?.errors ?? 0) / Double(requests)),
+                        "p50_ms": requests == 0 ? .null : .double(Double(f?.p50Micros ?? 0) / 1000),
+                        "p99_ms": requests == 0 ? .null : .double(Double(f?.p99Micros ?? 0) / 1000),
                     ])
                 }),
             ])

@@ -132,6 +132,7 @@ public final class FleetAgent: @unchecked Sendable {
             case .conflict(let record, let revision):
                 if let record { plane.fleetAdopt(record, revision: revision) }
             case .notLeader: break
+            case .contended: return       // etcd answers; the next tick writes it
             case .unavailable(let why): failed(FleetStoreError(why), now: now); return
             }
         }
@@ -311,6 +312,8 @@ public final class FleetAgent: @unchecked Sendable {
                 fleetLogger.warning("fenced: this replica is no longer the leader; its write was refused", metadata: ["route": "\(p.record.route)"])
                 member.leaderKeyChanged(leader: nil, createRevision: nil)
                 return
+            case .contended:
+                return                    // etcd answers; the next tick proposes again
             case .unavailable(let why):
                 failed(FleetStoreError(why), now: now)
                 return

@@ -60,6 +60,8 @@ public enum FleetCommitResult: Sendable, Equatable {
     case conflict(FleetRouteState?, revision: Int64)
     /// A fenced write found another leader key (this replica was deposed).
     case notLeader
+    /// Every try lost to changes of other routes (the generation kept moving): etcd answers, try again later.
+    case contended
     /// etcd unreachable or refusing.
     case unavailable(String)
 }

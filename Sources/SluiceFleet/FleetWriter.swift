@@ -54,7 +54,7 @@ public final class FleetWriter {
                 return .conflict(decoded, revision: current?.modRevision ?? 0)
             }
         }
-        return .unavailable("the fleet generation kept changing; try again")
+        return .contended
     }
 
     /// Records a generation seen elsewhere (resync, watch).

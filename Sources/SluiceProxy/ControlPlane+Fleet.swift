@@ -243,7 +243,7 @@ extension ControlPlane: FleetLocalPlane {
                 return
             case .conflict(let record, let revision):
                 if let record { fleetAdopt(record, revision: revision) }
-            case .notLeader:
+            case .notLeader, .contended:
                 continue
             case .unavailable(let why):
                 throw ControlError(status: 503, message: "fleet: etcd is unreachable, so the change was applied on no replica: \(why)")

@@ -28,6 +28,11 @@ struct Run: ParsableCommand {
             printError("sluice: --instance must be 1 to 128 letters, digits, '-', '_' or '.', found '\(instance)'")
             throw ExitCode(1)
         }
+        if instance == nil, let raw = getenv("SLUICE_INSTANCE"), case let env = String(cString: raw), !env.isEmpty,
+           !FleetSpec.isValidName(env) {
+            printError("sluice: SLUICE_INSTANCE must be 1 to 128 letters, digits, '-', '_' or '.', found '\(env)'")
+            throw ExitCode(1)
+        }
         let loaded: SluiceConfig
         do {
             loaded = try ConfigLoader.load(path: config)

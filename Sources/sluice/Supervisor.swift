@@ -151,7 +151,11 @@ enum Supervisor {
         if let configured { return configured }
         var buf = [CChar](repeating: 0, count: 256)
         gethostname(&buf, buf.count)
-        let host = String(cString: buf)
+        // A host name is not checked like the other sources: characters an instance name may not
+        // have (it becomes part of etcd keys) are replaced by '-', and it is cut to 128.
+        let host = String(String(cString: buf).map { c in
+            c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "_" || c == ".") ? c : "-"
+        }.prefix(128))
         return host.isEmpty ? "sluice" : host
     }
 }

@@ -29,6 +29,11 @@ extension Integration {
             let c = try Command.run(sluice, ["run", "--config", repoRoot().appendingPathComponent("config/fleet.yaml").path, "--instance", "a b"], timeout: 20)
             #expect(c.status == 1)
             #expect(c.stderr.contains("--instance must be 1 to 128 letters, digits"), "\(c.stderr)")
+            // The environment's name goes into etcd keys the same way: checked the same way.
+            let e = try Command.run("/usr/bin/env", ["SLUICE_INSTANCE=pods/a", sluice, "run", "--config",
+                                                     repoRoot().appendingPathComponent("config/fleet.yaml").path], timeout: 20)
+            #expect(e.status == 1)
+            #expect(e.stderr.contains("SLUICE_INSTANCE must be 1 to 128 letters, digits"), "\(e.stderr)")
         }
 
         /// `SLUICE_INSTANCE` names the replica when `--instance` is absent.
