@@ -49,10 +49,12 @@ extension DownstreamConnection {
         default:
             result = ModelLookup.fromBody(source, UnsafeRawBufferPointer(start: nil, count: 0), complete: true, limit: limit)
         }
-        if case .waiting = result, phase != .peek {
+        guard case .waiting = result else { return result }
+        // Each piece of body restarts body_idle_timeout, as for any upload (HTTP/2 alike).
+        deadline = worker.loop.now + snapshot.limits.bodyIdleTimeoutNanos
+        if phase != .peek {
             exchange.reset()
             phase = .peek
-            deadline = worker.loop.now + snapshot.limits.bodyIdleTimeoutNanos
             // A client that sent `Expect: 100-continue` waits for it before sending the body we need.
             if head.expectContinue {
                 output.append("HTTP/1.1 100 Continue\r\n\r\n")

@@ -105,7 +105,8 @@ extension H2StreamExchange {
             responseDone = true
             finishH2()
         } else {
-            armDeadline()
+            // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
+            armFirstDeadline(now: worker.loop.now)
         }
         connection.scheduleWrite()
     }

@@ -57,11 +57,8 @@ extension H2StreamExchange {
         decideIfPossible()
     }
 
-    /// Gives the held bytes' block back to the worker's pool.
-    /// The stream timed out while its body was held: let the held bytes go.
-    func abandonPeek() { endPeek() }
-
-    private func endPeek() {
+    /// Ends the peek and gives the held bytes' block back to the worker's pool.
+    func endPeek() {
         peek = nil
         peekBody.clear()
         peekBody.detach(to: worker.buffers)
@@ -84,8 +81,7 @@ extension H2StreamExchange {
         peek = nil
         route(snapshot: snapshot, endStream: false, model: lookup)
         if held.count > 0 { requestData(held) }
-        peekBody.clear()
-        peekBody.detach(to: worker.buffers)
+        endPeek()
         if p.ended { requestEnd() }
     }
 }

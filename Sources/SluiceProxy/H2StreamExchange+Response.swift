@@ -65,6 +65,8 @@ extension H2StreamExchange {
         }
         responseDone = responseMode == .none
         session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: responseDone)
+        // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
+        if !responseDone { armFirstDeadline(now: worker.loop.now) }
         if responseDone {
             finish()
             connection.scheduleWrite()

@@ -104,11 +104,7 @@ final class H2StreamExchange: ExchangeHandler {
         responseDone = false
         status = 0
         requestIDGenerated = false
-        if peek != nil {
-            peek = nil
-            peekBody.clear()
-            peekBody.detach(to: worker.buffers)
-        }
+        if peek != nil { endPeek() }
     }
 
     deinit {
@@ -356,9 +352,10 @@ final class H2StreamExchange: ExchangeHandler {
         deadline = timer.deadline(now: now, requestDone: requestDone, responseStarted: responseStarted)
     }
 
-    /// Sets the stream's first deadline (at its start, or again after it timed out) and makes sure
-    /// the connection checks its streams no later. Later deadlines of the stream are never earlier
-    /// than its first (``ExchangeTimer``), so only this one needs to reach the connection.
+    /// Sets the stream's deadline and makes sure the connection checks its streams no later: at its
+    /// start, after it timed out, and at the response head (from then on `body_idle_timeout` may
+    /// come before the request timeout). Deadlines set by other events are never earlier than the
+    /// latest of these (``ExchangeTimer``), so only these need to reach the connection.
     @inline(__always)
     func armFirstDeadline(now: UInt64) {
         armDeadline(now: now)
@@ -388,7 +385,7 @@ final class H2StreamExchange: ExchangeHandler {
         deadline = 0
         if peek != nil {
             // The body stalled before the model was found: the client's fault, as any stalled upload.
-            abandonPeek()
+            endPeek()
             worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
             respondError(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")
             return

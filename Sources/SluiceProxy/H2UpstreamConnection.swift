@@ -99,9 +99,7 @@ final class H2UpstreamConnection: EventHandler {
     /// starts the idle timeout (or closes a retired connection).
     func release(stream id: Int32) {
         guard owners.removeValue(forKey: id) != nil, owners.isEmpty else { return }
-        if pool.isRetired {
-            closeNow()
-        } else if goingAway {
+        if goingAway {
             // Closed by `handleDeferred` after this batch, never from inside a session callback.
             scheduleWrite()
         } else if connectDeadline == 0 {
@@ -325,13 +323,11 @@ final class H2UpstreamPool {
         if let i = connections.firstIndex(where: { $0 === c }) { connections.remove(at: i) }
     }
 
-    /// Whether a reload dropped this endpoint (or changed its TLS settings): no new streams, and each
-    /// connection closes once its last stream is released.
-    private(set) var isRetired = false
-
-    /// Retires the pool: idle connections close now, busy ones after their last stream.
+    /// Retires the pool (a reload dropped this endpoint or changed its TLS settings): idle connections
+    /// close now; busy ones take no new stream and close after their last one, like after a GOAWAY.
     func retire() {
-        isRetired = true
-        for c in connections where c.owners.isEmpty { c.closeNow() }
+        for c in connections {
+            if c.owners.isEmpty { c.closeNow() } else { c.goingAway = true }
+        }
     }
 }

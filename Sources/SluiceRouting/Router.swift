@@ -101,9 +101,9 @@ public enum Router {
     /// without a model match that comes first takes the request whatever its model.
     public static func needsModel<R: RequestAttributes>(_ table: RouteTable, _ request: R) -> Bool {
         guard table.usesModel else { return false }
-        for route in table.routes where matchesHead(route, request) {
-            if route.model == nil { return false }
-            return true
+        // By index: `for route in` would copy each Route (retaining its arrays) on every request.
+        for i in table.routes.indices where matchesHead(table.routes[i], request) {
+            return table.routes[i].model != nil
         }
         return false
     }
