@@ -131,6 +131,26 @@ extension Integration {
             #expect(h.control.currentSnapshot.global.value(.upstreamTimeouts) - timeoutsBefore >= 2)
         }
 
+        /// After the response head, `body_idle_timeout` bounds the gap between two pieces of
+        /// response body even when `timeouts.request` is much longer: a backend that stalls mid-body
+        /// is cut after about a second, not after the request timeout.
+        @Test(.timeLimit(.minutes(1)), arguments: ProtocolPair.allCases)
+        func stalledResponseBodyIsCutAfterBodyIdle(_ pair: ProtocolPair) throws {
+            let stall = try FaultBackend(.headThenStall(declared: 1000, sent: 10))
+            defer { stall.stop() }
+            let bs = try pair.backend(http1Port: stall.port)
+            defer { bs.stop() }
+            let h = try ProxyHarness(yaml: ProxyHarness.yaml(
+                limits: ["body_idle_timeout: 1s"],
+                backends: [.init(name: "stall", port: bs.port, requestTimeout: "20s", protocol: pair.backendProtocol)],
+                prefix: "/stall", targets: [("stall", 100)]))
+            defer { h.stop() }
+            let (cut, cutTime) = try Command.timedCurl([pair.curlFlag, "\(h.base)/stall"], timeout: 15)
+            #expect(cut.status == 200, "\(cut.summary)")
+            #expect(cut.exitCode != 0 && cut.exitCode != 28, "\(cut.summary)")
+            #expect(cutTime > 0.8 && cutTime < 4, "cut after \(cutTime) s (body_idle_timeout 1s, request timeout 20s)")
+        }
+
         /// A client that stops sending its request body gets 408 after `body_idle_timeout`
         /// (HTTP/2: a stream the client never finishes), whichever protocol the backend speaks.
         @Test(.timeLimit(.minutes(1)), arguments: ProtocolPair.allCases)
