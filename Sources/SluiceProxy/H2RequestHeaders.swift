@@ -73,15 +73,7 @@ final class H2RequestHeaders {
 
     private func store(_ b: UnsafeRawBufferPointer) -> Range<Int> {
         let start = used
-        if b.count > capacity - used {
-            var bigger = capacity * 2
-            while bigger - used < b.count { bigger *= 2 }
-            let fresh = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
-            fresh.copyMemory(from: storage, byteCount: used)
-            storage.deallocate()
-            storage = fresh
-            capacity = bigger
-        }
+        reserve(b.count)
         if let base = b.baseAddress, b.count > 0 { (storage + used).copyMemory(from: base, byteCount: b.count) }
         used += b.count
         return start..<used
@@ -145,25 +137,47 @@ final class H2RequestHeaders {
         if cookieCount > 1 { joinCookies() }
     }
 
+    /// Makes room for `n` more bytes of storage (which may move it).
+    private func reserve(_ n: Int) {
+        guard n > capacity - used else { return }
+        var bigger = capacity * 2
+        while bigger - used < n { bigger *= 2 }
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 8)
+        fresh.copyMemory(from: storage, byteCount: used)
+        storage.deallocate()
+        storage = fresh
+        capacity = bigger
+    }
+
+    private func isCookie(_ f: FieldRange) -> Bool {
+        Int(f.nameLength) == 6 && AttributeScan.equals(f.name(in: bytes), H2RequestHeaders.cookieName)
+    }
+
     private func joinCookies() {
         var first = -1
         var joinedStart = 0
         var write = 0
         let regular = fieldStorage + 1
+        // Room for the joined value first, so the crumbs are copied within storage, never moved.
+        var joinedLength = 0
+        for i in 0..<fieldCount where isCookie(regular[i]) { joinedLength += Int(regular[i].valueLength) + 2 }
+        reserve(joinedLength)
         for i in 0..<fieldCount {
             let f = regular[i]
-            if Int(f.nameLength) == 6, AttributeScan.equals(f.name(in: bytes), H2RequestHeaders.cookieName) {
-                // Copy the crumb's value to the end of storage (store may move `storage`).
-                let value = Array(f.value(in: bytes))
+            if isCookie(f) {
                 if first < 0 {
                     first = write
                     joinedStart = used
                     regular[write] = f
                     write += 1
                 } else {
-                    H2RequestHeaders.crumbSeparator.withUnsafeBytes { _ = store($0) }
+                    (storage + used).storeBytes(of: UInt8(ascii: ";"), as: UInt8.self)
+                    (storage + used + 1).storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
+                    used += 2
                 }
-                value.withUnsafeBytes { _ = store($0) }
+                let n = Int(f.valueLength)
+                if n > 0 { (storage + used).copyMemory(from: storage + Int(f.valueStart), byteCount: n) }
+                used += n
                 continue
             }
             regular[write] = f
@@ -179,7 +193,6 @@ final class H2RequestHeaders {
     static let cookieName: [UInt8] = Array("cookie".utf8)
     static let hostName: [UInt8] = Array("host".utf8)
     static let hostLength = 4
-    static let crumbSeparator: [UInt8] = Array("; ".utf8)
     static let grpcType: [UInt8] = Array("application/grpc".utf8)
     static let contentLengthName: [UInt8] = Array("content-length".utf8)
     static let contentTypeName: [UInt8] = Array("content-type".utf8)
