@@ -68,7 +68,6 @@ extension DownstreamConnection {
         exchange.timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
                              bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
         if snapshot.table.backends[decision.backend].protocol == .h2 {
-            dropShadow(.other)
             beginH2Exchange(buffer: buffer, snapshot: snapshot, now: now)
             return
         }
@@ -134,15 +133,13 @@ extension DownstreamConnection {
 
     /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
     /// x-forwarded-for appended, x-request-id added when generated, framing restated.
-    /// Starts a shadow copy unless the body is known to exceed its cap or the in-flight share is used.
+    /// Starts a shadow copy (see ``Worker/startShadow(route:declaredLength:primaryIsH2:now:)``).
     private func startShadow(now: UInt64) {
-        guard let snapshot = exchange.snapshot, let spec = snapshot.table.routes[exchange.decision.route].shadow,
-              let stats = snapshot.shadowStats[exchange.decision.route] else { return }
-        if case .contentLength(let n) = head.framing, n > UInt64(spec.maxBodyBytes) {
-            stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
-            return
-        }
-        exchange.shadow = worker.startShadow(route: exchange.decision.route, now: now)
+        var declared: UInt64?
+        if case .contentLength(let n) = head.framing { declared = n }
+        let d = exchange.decision
+        exchange.shadow = worker.startShadow(route: d.route, declaredLength: declared,
+                                             primaryIsH2: worker.snapshot.table.backends[d.backend].protocol == .h2, now: now)
     }
 
     /// For the shadow copy (`forShadow`), framing fields and the final CRLF are left out:

@@ -173,21 +173,18 @@ final class H2StreamExchange: ExchangeHandler {
         timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
                     bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
         armFirstDeadline(now: startedAt)
-        if snapshot.table.backends[decision.backend].protocol == .h2 {
+        let primaryIsH2 = snapshot.table.backends[decision.backend].protocol == .h2
+        if decision.shadow {
+            shadow = worker.startShadow(route: decision.route, declaredLength: headers.contentLength,
+                                        primaryIsH2: primaryIsH2, now: startedAt)
+        }
+        if primaryIsH2 {
             startH2Upstream(snapshot: snapshot, endStream: endStream)
             return
         }
         requestChunked = !endStream && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
-        if decision.shadow, let spec = snapshot.table.routes[decision.route].shadow,
-           let stats = snapshot.shadowStats[decision.route] {
-            if let n = headers.contentLength, n > UInt64(spec.maxBodyBytes) {
-                stats.recordDropped(worker: worker.index, reason: .bodyTooLarge)
-            } else {
-                shadow = worker.startShadow(route: decision.route, now: startedAt)
-            }
-        }
         encodeRequestHead(into: &up.output, headers.bytes, forShadow: false)
         if let s = shadow { encodeRequestHead(into: &s.head, headers.bytes, forShadow: true) }
         // A bodyless request on a reused pooled connection can be replayed once if the backend

@@ -177,8 +177,19 @@ final class Worker {
 
     /// A shadow exchange for `route`, or nil when this worker's share of `max_in_flight`
     /// (max_in_flight / workers, at least 1) is used up — then the drop is counted.
-    func startShadow(route: Int, now: UInt64) -> ShadowExchange? {
+    /// A shadow copy of `route`'s request, for either kind of client. None, counted as dropped, when
+    /// the primary goes to an `h2` backend (not mirrored), when the declared body exceeds the
+    /// shadow's cap, or when this worker's share of in-flight shadows is used.
+    func startShadow(route: Int, declaredLength: UInt64?, primaryIsH2: Bool, now: UInt64) -> ShadowExchange? {
         guard let spec = snapshot.table.routes[route].shadow, let stats = snapshot.shadowStats[route] else { return nil }
+        if primaryIsH2 {
+            stats.recordDropped(worker: index, reason: .other)
+            return nil
+        }
+        if let n = declaredLength, n > UInt64(spec.maxBodyBytes) {
+            stats.recordDropped(worker: index, reason: .bodyTooLarge)
+            return nil
+        }
         let key = ObjectIdentifier(stats)
         let inFlight = shadowsInFlight[key, default: 0]
         let share = max(1, spec.maxInFlight / max(1, stats.workers))

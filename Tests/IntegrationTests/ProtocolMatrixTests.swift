@@ -1,5 +1,6 @@
 import Foundation
 import SluiceDemo
+import SluiceCore
 import Testing
 
 extension Integration {
@@ -149,6 +150,32 @@ extension Integration {
             #expect(cut.status == 200, "\(cut.summary)")
             #expect(cut.exitCode != 0 && cut.exitCode != 28, "\(cut.summary)")
             #expect(cutTime > 0.8 && cutTime < 4, "cut after \(cutTime) s (body_idle_timeout 1s, request timeout 20s)")
+        }
+
+        /// Shadow copies are decided in one place for both kinds of client: mirrored when the primary
+        /// speaks HTTP/1.1, counted as dropped (`other`) when it is an `h2` backend (not mirrored).
+        @Test(.timeLimit(.minutes(1)), arguments: ProtocolPair.allCases)
+        func shadowCopiesTheSameOnEveryPair(_ pair: ProtocolPair) throws {
+            let shadow = try startModelServer("shadow")
+            defer { shadow.stop() }
+            try Self.withModel(pair, { port, proto in
+                ProxyHarness.yaml(backends: [.init(name: "m", port: port, protocol: proto), .init(name: "s", port: shadow.port)],
+                                  targets: [("m", 100)],
+                                  routeExtra: ["shadow: { backend: s, percent: 100 }"])
+            }) { h in
+                for _ in 0..<5 {
+                    let r = try Command.curl([pair.curlFlag, "\(h.base)/echo"])
+                    #expect(r.status == 200, "\(r.summary)")
+                }
+                let figures = { h.control.currentSnapshot.shadowStats[0]!.snapshot(nowSecond: MonotonicClock.now() / 1_000_000_000) }
+                if pair.backendProtocol == "h2" {
+                    #expect(eventually(3) { figures().droppedByReason[.other] == 5 }, "\(figures())")
+                    #expect(figures().mirrored == 0)
+                } else {
+                    #expect(eventually(3) { figures().mirrored == 5 }, "\(figures())")
+                    #expect(figures().dropped == 0)
+                }
+            }
         }
 
         /// A client that stops sending its request body gets 408 after `body_idle_timeout`
