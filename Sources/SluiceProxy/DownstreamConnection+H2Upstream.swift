@@ -14,11 +14,9 @@ extension DownstreamConnection {
         input.consume(head.headLength)   // `buffer` stays valid: consume only moves indices
         parser.reset()
         phase = .exchange
-        armExchangeDeadline()
         guard let conn = worker.h2Pools[endpoint].acquire(worker: worker, connectTimeout: backend.timeouts.connectNanos,
                                                              idleTimeout: backend.timeouts.idleNanos) else {
-            snapshot.global.increment(.upstreamConnectFailures, worker: worker.index)
-            failExchange(status: 503, code: "upstream_unavailable", message: "could not connect to backend \(backend.name)")
+            perform(exchange.machine.upstreamFailed(.upstream(.connect), now: now))
             return
         }
         h2Block.removeAll()
@@ -43,48 +41,50 @@ extension DownstreamConnection {
         h2Scratch.withUnsafeBytes { h2Block.append(name: "x-forwarded-for", value: $0) }
         h2Block.append(name: "x-forwarded-proto", value: transport == nil ? "http" : "https")
         if exchange.requestIDGenerated { exchange.requestID.withUnsafeBytes { h2Block.append(name: "x-request-id", value: $0) } }
-        guard let id = conn.openStream(headers: h2Block, endStream: exchange.requestBodyDone, owner: self) else {
-            failExchange(status: 503, code: "upstream_unavailable", message: "backend \(backend.name) refused a new stream")
+        guard let id = conn.openStream(headers: h2Block, endStream: exchange.machine.requestDone, owner: self) else {
+            perform(exchange.machine.upstreamFailed(.upstream(.connect), now: now))
             return
         }
         h2Block.removeAll()
         exchange.h2Upstream = conn
         exchange.h2Stream = id
-        if head.expectContinue && !exchange.requestBodyDone && !continueSent { output.append("HTTP/1.1 100 Continue\r\n\r\n") }
+        if head.expectContinue && !exchange.machine.requestDone && !continueSent { output.append("HTTP/1.1 100 Continue\r\n\r\n") }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }
     }
 
     /// Moves request body bytes from `input` into the upstream stream.
     func pumpRequestBodyH2(_ h2: H2UpstreamConnection) {
-        guard !exchange.requestBodyDone else { return }
+        guard !exchange.machine.requestDone else { return }
+        let now = worker.loop.now
         switch exchange.requestBody {
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(input.count)))
             if n > 0 {
+                guard admitRequestBody(n, now: now) else { return }
                 h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
                 input.consume(n)
             }
             exchange.requestBody = .length(remaining - UInt64(n))
-            if remaining == UInt64(n) { exchange.requestBodyDone = true }
+            if remaining == UInt64(n) { _ = exchange.machine.requestEnd(now: now) }
         case .chunked:
-            guard let n = decodeRequestChunks() else { return }
+            guard let n = decodeRequestChunks(now: now) else { return }
             for r in payloadRanges {
                 h2.session.enqueueData(stream: exchange.h2Stream, bytes: UnsafeRawBufferPointer(rebasing: input.readable[r]))
             }
             input.consume(n)
-            if requestChunks.isFinished { exchange.requestBodyDone = true }
+            if requestChunks.isFinished { _ = exchange.machine.requestEnd(now: now) }
         case .none:
-            exchange.requestBodyDone = true
+            _ = exchange.machine.requestEnd(now: now)
         }
-        if exchange.requestBodyDone { _ = h2.session.finishData(stream: exchange.h2Stream) }
+        if exchange.machine.requestDone { _ = h2.session.finishData(stream: exchange.h2Stream) }
         if h2.session.outboundQueued(stream: exchange.h2Stream) >= DownstreamConnection.highWater { readPaused = true }
         h2.scheduleWrite()
-        armExchangeDeadline()
+        deadline = exchange.machine.deadline
     }
 
     func h2WantsData() {
-        if readPaused && phase == .exchange && !exchange.requestBodyDone {
+        if readPaused && phase == .exchange && !exchange.machine.requestDone {
             readPaused = false
             if !input.isEmpty, let h2 = exchange.h2Upstream { pumpRequestBodyH2(h2) }
             onReadable()
@@ -96,7 +96,7 @@ extension DownstreamConnection {
         if AttributeScan.equals(name, ":status") {
             var code = 0
             for c in value where c >= 48 && c <= 57 { code = code * 10 + Int(c - 48) }
-            exchange.responseStatus = code
+            exchange.h2Status = code
             h2Block.removeAll()
             return
         }
@@ -105,15 +105,15 @@ extension DownstreamConnection {
     }
 
     func h2HeadersEnd(endStream: Bool, isTrailers: Bool) {
-        guard !isTrailers, exchange.responseStatus >= 200, let snapshot = exchange.snapshot else { return }
-        exchange.responseHeadParsed = true
-        exchange.responseStarted = true
-        if !exchange.requestBodyDone { exchange.clientKeepAlive = false }
-        armExchangeDeadline()
+        let status = exchange.h2Status
+        guard !isTrailers, status >= 200, let snapshot = exchange.snapshot,
+              exchange.machine.responseHead(status: status, now: worker.loop.now) == .forward else { return }
+        if !exchange.machine.requestDone { exchange.clientKeepAlive = false }
+        deadline = exchange.machine.deadline
         output.append("HTTP/1.1 ")
-        output.appendDecimal(UInt64(exchange.responseStatus))
+        output.appendDecimal(UInt64(status))
         output.append(byte: 32)
-        let reason = HTTP1Encoder.reasonPhrase(for: exchange.responseStatus)
+        let reason = HTTP1Encoder.reasonPhrase(for: status)
         output.append(UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount))
         output.append("\r\n")
         var hasLength = false, hasRequestID = false
@@ -125,7 +125,7 @@ extension DownstreamConnection {
             output.append(value)
             output.append("\r\n")
         }
-        let bodyless = endStream || exchange.isHEAD || exchange.responseStatus == 204 || exchange.responseStatus == 304
+        let bodyless = endStream || exchange.isHEAD || status == 204 || status == 304
         exchange.h2Chunked = !bodyless && !hasLength
         if exchange.h2Chunked {
             if exchange.clientMinor == 0 { exchange.clientKeepAlive = false } else { output.append("transfer-encoding: chunked\r\n") }
@@ -135,7 +135,7 @@ extension DownstreamConnection {
     }
 
     func h2Data(_ bytes: UnsafeRawBufferPointer) {
-        guard let h2 = exchange.h2Upstream, exchange.responseStarted else { return }
+        guard let h2 = exchange.h2Upstream, exchange.machine.responseStarted else { return }
         if exchange.h2Chunked && exchange.clientMinor == 1 {
             output.appendHexChunkHeader(bytes.count)
             output.append(bytes)
@@ -143,7 +143,7 @@ extension DownstreamConnection {
         } else {
             output.append(bytes)
         }
-        armExchangeDeadline()
+        deadline = exchange.machine.responseBody(now: worker.loop.now)
         flushOutput()
         if pendingOutput < DownstreamConnection.highWater {
             h2.session.consume(stream: exchange.h2Stream, bytes.count)
@@ -154,39 +154,19 @@ extension DownstreamConnection {
     }
 
     func h2End() {
-        guard exchange.h2Upstream != nil, exchange.responseStarted else { return }
+        guard exchange.h2Upstream != nil, exchange.machine.responseStarted else { return }
         if exchange.h2Chunked && exchange.clientMinor == 1 { output.append("0\r\n\r\n") }
-        // A backend that answered before the request body ended gets its stream reset, not left open.
-        releaseH2Upstream(reset: !exchange.requestBodyDone)
         flushOutput()
-        if phase == .exchange { finishExchange() }
+        if phase == .exchange { responseEnded(upstreamReusable: true) }
     }
 
     func h2Closed(errorCode: UInt32) {
         guard exchange.h2Upstream != nil else { return }
-        releaseH2Upstream(reset: false)
-        failH2(.reset)
+        failH2(.reset, streamGone: true)
     }
 
     /// The h2 upstream failed: the documented error if nothing was sent, else cut the client off.
-    func failH2(_ failure: UpstreamFailure) {
-        guard let snapshot = exchange.snapshot else { return }
-        let a = failure.answer(backend: snapshot.table.backends[exchange.decision.backend].name)
-        snapshot.global.increment(a.counter, worker: worker.index)
-        failExchange(status: a.status, code: a.code, message: a.message)
-    }
-
-    /// Drops the h2 upstream stream (client gone, or the exchange failed on our side).
-    func cancelH2() { releaseH2Upstream(reset: true) }
-
-    /// Lets go of the h2 upstream stream (resetting it when it is not finished): the response
-    /// bytes held back from the backend's window while the client was slow are credited to the
-    /// connection first, whatever the reason the stream ends, so abandoned streams never starve
-    /// the shared connection.
-    func releaseH2Upstream(reset: Bool) {
-        guard let h2 = exchange.h2Upstream else { return }
-        exchange.h2Upstream = nil
-        h2.finishStream(exchange.h2Stream, unconsumed: exchange.h2Unconsumed, reset: reset)
-        exchange.h2Unconsumed = 0
+    func failH2(_ failure: UpstreamFailure, streamGone: Bool) {
+        perform(exchange.machine.upstreamFailed(.upstream(failure), now: worker.loop.now, upstreamGone: streamGone))
     }
 }

@@ -41,33 +41,38 @@ extension DownstreamConnection {
             return
         }
         exchange.decision = decision
-        // Fields are read through the table, not from a local copy of the Route or Backend:
-        // copying either struct retains and releases each of its arrays and strings.
-        exchange.bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
+        var requestDone = true
         switch head.framing {
         case .contentLength(let n):
-            if !exchange.bodyLimit.allows(declared: n) {
-                refuseBodyTooLarge()
-                return
-            }
             exchange.requestBody = n == 0 ? .none : .length(n)
-            exchange.requestBodyDone = n == 0
+            requestDone = n == 0
         case .chunked:
             exchange.requestBody = .chunked
-            exchange.requestBodyDone = false
+            requestDone = false
             requestChunks.reset()
         default:
             exchange.requestBody = .none
-            exchange.requestBodyDone = true
+        }
+        // Fields are read through the table, not from a local copy of the Route or Backend:
+        // copying either struct retains and releases each of its arrays and strings.
+        let backendProtocol: WireProtocol = snapshot.table.backends[decision.backend].protocol == .h2 ? .http2 : .http1
+        deadline = exchange.machine.begin(ExchangeProtocols(client: .http1, backend: backendProtocol), now: now,
+                                          requestDone: requestDone,
+                                          requestTimeout: snapshot.table.backends[decision.backend].timeouts.requestNanos,
+                                          bodyIdle: snapshot.limits.bodyIdleTimeoutNanos,
+                                          maxBody: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
+        if case .contentLength(let n) = head.framing, !exchange.machine.allows(declaredLength: n) {
+            // Refused before anything is forwarded (and before the target is charged with it).
+            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+            sendError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.machine.bodyLimit.message)
+            return
         }
         exchange.clientKeepAlive = head.keepAlive && !worker.draining
             && requestsServed + 1 < snapshot.limits.maxRequestsPerConnection
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
         if decision.shadow { startShadow(now: now) }
 
-        exchange.timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
-                             bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
-        if snapshot.table.backends[decision.backend].protocol == .h2 {
+        if backendProtocol == .http2 {
             beginH2Exchange(buffer: buffer, snapshot: snapshot, now: now)
             return
         }
@@ -76,19 +81,17 @@ extension DownstreamConnection {
         if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
         input.consume(head.headLength)
         parser.reset()
-        if head.expectContinue && !exchange.requestBodyDone && !continueSent {
+        if head.expectContinue && !requestDone && !continueSent {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         phase = .exchange
-        // pumpRequestBody arms the deadline while a body is owed; a bodyless request arms it here.
-        if exchange.requestBodyDone { armExchangeDeadline() }
         if up.reused { keepReplayCopy(up) }
         pumpRequestBody()
         if !output.isEmpty { flushOutput() }
         if phase == .exchange, upstream === up {
             if up.state == .closed { upstreamFailed(.connect) } else if up.state == .active { up.flush() }
         }
-        if exchange.requestBodyDone, let s = exchange.shadow { s.send() }
+        if exchange.machine.requestDone, let s = exchange.shadow { s.send() }
     }
 
     /// A reused pooled connection may turn out to be closed by the backend: keep a copy of the
@@ -188,11 +191,13 @@ extension DownstreamConnection {
             pumpRequestBodyH2(h2)
             return
         }
-        guard !exchange.requestBodyDone, let up = upstream else { return }
+        guard !exchange.machine.requestDone, let up = upstream else { return }
+        let now = worker.loop.now
         switch exchange.requestBody {
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(input.count)))
             if n > 0 {
+                guard admitRequestBody(n, now: now) else { return }
                 let bytes = UnsafeRawBufferPointer(rebasing: input.readable[0..<n])
                 up.output.append(bytes)
                 if let s = exchange.shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
@@ -200,9 +205,9 @@ extension DownstreamConnection {
             }
             let left = remaining - UInt64(n)
             exchange.requestBody = .length(left)
-            if left == 0 { exchange.requestBodyDone = true }
+            if left == 0 { _ = exchange.machine.requestEnd(now: now) }
         case .chunked:
-            guard let n = decodeRequestChunks() else { return }
+            guard let n = decodeRequestChunks(now: now) else { return }
             if let s = exchange.shadow {
                 for r in payloadRanges where !s.appendBody(UnsafeRawBufferPointer(rebasing: input.readable[r])) {
                     dropShadow(.bodyTooLarge)
@@ -213,32 +218,24 @@ extension DownstreamConnection {
                 up.output.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<n]))
                 input.consume(n)
             }
-            if requestChunks.isFinished { exchange.requestBodyDone = true }
+            if requestChunks.isFinished { _ = exchange.machine.requestEnd(now: now) }
         case .none:
-            exchange.requestBodyDone = true
+            _ = exchange.machine.requestEnd(now: now)
         }
-        armExchangeDeadline()
+        deadline = exchange.machine.deadline
         if up.state == .active { up.flush() }
-        if exchange.requestBodyDone, let s = exchange.shadow, s.phase == .collecting { s.send() }
+        if exchange.machine.requestDone, let s = exchange.shadow, s.phase == .collecting { s.send() }
         if upstream === up, up.output.count >= DownstreamConnection.highWater { readPaused = true }
     }
 
-    /// The request body is above the route's limit: 413, counted (before or during the exchange).
-    func refuseBodyTooLarge() {
-        worker.snapshot.global.increment(.bodyTooLarge, worker: worker.index)
-        if phase == .exchange {
-            abortExchange(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.bodyLimit.message)
-        } else {
-            sendError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.bodyLimit.message)
-        }
-    }
-
-    /// Sets the connection's deadline from the exchange's timer after an event of the exchange
-    /// (see ``ExchangeTimer`` for the rules, the same on every protocol pair).
+    /// Counts `n` request body bytes with the machine (body limit, deadline); false when the
+    /// exchange was ended (413).
     @inline(__always)
-    func armExchangeDeadline() {
-        deadline = exchange.timer.deadline(now: worker.loop.now, requestDone: exchange.requestBodyDone,
-                                           responseStarted: exchange.responseHeadParsed)
+    func admitRequestBody(_ n: Int, now: UInt64) -> Bool {
+        let action = exchange.machine.requestBody(n, now: now)
+        if action == .forward { return true }
+        perform(action)
+        return false
     }
 
     /// Gives up the shadow copy of this request (counted by reason).
@@ -249,7 +246,7 @@ extension DownstreamConnection {
 
     /// The upstream took everything we had: read more of the request body.
     func handleUpstreamDrained() {
-        if readPaused && phase == .exchange && !exchange.requestBodyDone {
+        if readPaused && phase == .exchange && !exchange.machine.requestDone {
             readPaused = false
             if !input.isEmpty { pumpRequestBody() }
             onReadable()
@@ -267,20 +264,16 @@ extension DownstreamConnection {
     /// checks them against the body limit, for either kind of upstream. Returns how many bytes of
     /// `input` the chunks took (the caller forwards and consumes them), or nil when the exchange
     /// was ended: 413 for a body over the limit, the parser's status for bad chunk framing.
-    func decodeRequestChunks() -> Int? {
+    func decodeRequestChunks(now: UInt64) -> Int? {
         payloadRanges.removeAll(keepingCapacity: true)
         do {
             let n = try requestChunks.consume(input.readable, payload: &payloadRanges)
             var payload = 0
             for r in payloadRanges { payload += r.count }
-            if !exchange.bodyLimit.admit(payload) {
-                refuseBodyTooLarge()
-                return nil
-            }
+            if !admitRequestBody(payload, now: now) { return nil }
             return n
         } catch {
-            worker.snapshot.global.increment(.requestsParsedError, worker: worker.index)
-            abortExchange(status: error.status, code: error.code, message: error.message)
+            perform(exchange.machine.fail(.badRequestBody(error), now: now))
             return nil
         }
     }

@@ -7,7 +7,8 @@ extension DownstreamConnection {
     /// Bytes arrived from the backend: parse the head once, then forward the body.
     func handleUpstreamReadable() {
         guard let up = upstream else { return }
-        if !exchange.responseHeadParsed {
+        var done = false
+        if !exchange.machine.responseStarted {
             while true {
                 switch responseParser.parse(up.input.readable, requestWasHEAD: exchange.isHEAD, into: &responseHead) {
                 case .incomplete:
@@ -26,29 +27,29 @@ extension DownstreamConnection {
                 }
                 break
             }
-            exchange.responseHeadParsed = true
-            if !exchange.requestBodyDone { exchange.clientKeepAlive = false }
+            guard exchange.machine.responseHead(status: responseHead.status, now: worker.loop.now) == .forward else { return }
+            // A backend answering before the request body ended: this connection cannot take another request.
+            if !exchange.machine.requestDone { exchange.clientKeepAlive = false }
             writeResponseHead(up.input.readable)
             up.input.consume(responseHead.headLength)
             responseParser.reset()
         }
-        forwardResponseBody(up)
-        if phase != .exchange { return }
-        // A response that ended here needs no new deadline (the connection takes its idle one).
-        if !exchange.responseDone { armExchangeDeadline() }
+        guard forwardResponseBody(up, done: &done) else { return }
+        if !done { deadline = exchange.machine.responseBody(now: worker.loop.now) }
         flushOutput()
         if phase != .exchange { return }
-        if exchange.responseDone {
-            finishExchange()
+        if done {
+            responseEnded(upstreamReusable: exchange.responseKeepAlive && up.input.isEmpty && !up.peerClosed)
         } else if pendingOutput >= DownstreamConnection.highWater {
             up.readPaused = true
         }
     }
 
-    private func forwardResponseBody(_ up: UpstreamConnection) {
+    /// Forwards what the backend sent of the body; false when the exchange was ended (bad chunk framing).
+    private func forwardResponseBody(_ up: UpstreamConnection, done: inout Bool) -> Bool {
         switch exchange.responseBody {
         case .none:
-            exchange.responseDone = true
+            done = true
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(up.input.count)))
             if n > 0 {
@@ -58,7 +59,7 @@ extension DownstreamConnection {
                 up.input.consume(n)
             }
             exchange.responseBody = .length(remaining - UInt64(n))
-            if remaining == UInt64(n) { exchange.responseDone = true }
+            if remaining == UInt64(n) { done = true }
         case .chunkedPassThrough, .chunkedDecoded:
             do {
                 payloadRanges.removeAll(keepingCapacity: true)
@@ -72,28 +73,27 @@ extension DownstreamConnection {
                     for r in payloadRanges { output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
                 }
                 up.input.consume(n)
-                if responseChunks.isFinished { exchange.responseDone = true }
+                if responseChunks.isFinished { done = true }
             } catch {
                 upstreamFailed(.protocolError)
+                return false
             }
         case .closeDelimited(let rechunk):
             let n = up.input.count
-            guard n > 0 else { return }
+            guard n > 0 else { return true }
             if rechunk { output.appendHexChunkHeader(n) }
             output.append(up.input.readable)
             exchange.shadow?.appendPrimary(up.input.readable)
             if rechunk { output.append("\r\n") }
             up.input.consume(n)
         }
+        return true
     }
-
 
     /// Status line and headers for the client: hop-by-hop dropped, Sluice's headers added.
     private func writeResponseHead(_ buffer: UnsafeRawBufferPointer) {
         let snapshot = exchange.snapshot!
         let status = responseHead.status
-        exchange.responseStatus = status
-        exchange.responseStarted = true
         exchange.responseKeepAlive = responseHead.keepAlive
         output.append("HTTP/1.1 ")
         output.appendDecimal(UInt64(status))
@@ -165,105 +165,114 @@ extension DownstreamConnection {
     /// The backend closed its side.
     func handleUpstreamEOF() {
         guard upstream != nil else { return }
-        if exchange.responseHeadParsed, case .closeDelimited(let rechunk) = exchange.responseBody {
+        if exchange.machine.responseStarted, case .closeDelimited(let rechunk) = exchange.responseBody {
             if rechunk { output.append("0\r\n\r\n") }
-            exchange.responseDone = true
             flushOutput()
-            if phase == .exchange { finishExchange() }
+            if phase == .exchange { responseEnded(upstreamReusable: false) }
             return
         }
         upstreamFailed(.reset)
     }
 
-    /// The upstream exchange failed: retry a stale pooled connection once, answer with the
-    /// matching error if the client has not seen a response yet, otherwise cut the client off.
+    /// The upstream exchange failed: the machine decides between one retry on a fresh
+    /// connection (a stale pooled one), an answer, and a cut.
     func handleUpstreamFailed(_ failure: UpstreamFailure) {
         if exchange.h2Upstream != nil {
-            exchange.h2Upstream = nil
-            failH2(failure)
+            failH2(failure, streamGone: false)
             return
         }
-        guard let up = upstream, let snapshot = exchange.snapshot else { return }
-        let noResponseYet = !exchange.responseHeadParsed && up.input.isEmpty
-        upstream = nil
-        up.closeNow(loop: worker.loop)
-        if failure == .reset, up.reused, noResponseYet, exchange.replayable, !exchange.retried {
-            exchange.retried = true
-            snapshot.global.increment(.upstreamRetries, worker: worker.index)
-            let fresh = acquireUpstream(backend: exchange.decision.backend, snapshot: snapshot)
-            if fresh.state != .closed {
-                fresh.output.append(replay)
-                if fresh.state == .active { fresh.flush() }
-                return
-            }
-            upstream = nil
-            fresh.closeNow(loop: worker.loop)
-        }
-        let name = snapshot.table.backends[exchange.decision.backend].name
-        if failure == .connect && up.endpoint == Worker.noHealthyEndpoint {
-            failExchange(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(name)")
-            return
-        }
-        if failure == .connect { worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot) }
-        let a = failure.answer(backend: name)
-        snapshot.global.increment(a.counter, worker: worker.index)
-        failExchange(status: a.status, code: a.code, message: a.message)
+        guard let up = upstream, exchange.snapshot != nil else { return }
+        let replayable = up.reused && exchange.replayable && up.input.isEmpty
+        perform(exchange.machine.upstreamFailed(Worker.exchangeError(failure, endpoint: up.endpoint), now: worker.loop.now,
+                                                replayable: replayable))
     }
 
-    /// The exchange's deadline passed (see ``ExchangeTimer``).
-    func handleUpstreamTimedOut() {
-        if ExchangeTimer.expiry(requestDone: exchange.requestBodyDone, responseStarted: exchange.responseHeadParsed) == .requestBodyStalled {
-            // The client stopped sending its body: not the backend's error.
-            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
-            abortExchange(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")
-            return
-        }
-        if exchange.responseHeadParsed || upstream == nil {
-            exchange.snapshot?.global.increment(.upstreamTimeouts, worker: worker.index)
-            failExchange(status: 504, code: "upstream_timeout", message: "backend stalled")
-            return
-        }
-        upstreamFailed(.timeout)
-    }
-
-    /// An upstream-side failure: counted as the target's error, answered if possible, then closed.
-    func failExchange(status: Int, code: String, message: String) {
-        endExchange(status: status, code: code, message: message, isError: true)
-    }
-
-    /// A client-side fault mid-exchange (bad chunk, body too large): answered if possible, then closed.
-    func abortExchange(status: Int, code: String, message: String) {
-        endExchange(status: status, code: code, message: message, isError: false)
-    }
-
-    /// Records the outcome, drops the upstream, and answers (or cuts the connection if a response already started).
-    private func endExchange(status: Int, code: String, message: String, isError: Bool) {
-        cancelH2()
-        recordOutcome(status: exchange.responseStarted ? 0 : status, isError: isError)
+    /// Sends the kept copy of the request once more, on a fresh connection.
+    private func retryOnFreshConnection() {
+        guard let snapshot = exchange.snapshot else { return }
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)
         }
-        sendError(status: status, code: code, message: message)
+        snapshot.global.increment(.upstreamRetries, worker: worker.index)
+        let fresh = acquireUpstream(backend: exchange.decision.backend, snapshot: snapshot)
+        if fresh.state == .closed {
+            perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: fresh.endpoint), now: worker.loop.now))
+            return
+        }
+        fresh.output.append(replay)
+        if fresh.state == .active { fresh.flush() }
     }
 
-    /// Counts the exchange in its target's stats.
-    func recordOutcome(status: Int, isError: Bool) {
-        guard let snapshot = exchange.snapshot else { return }
-        if let s = exchange.shadow {
-            exchange.shadow = nil
-            s.primaryFinished(status: isError ? 0 : status)
+    /// The exchange's deadline passed (see ``ExchangeTimer``).
+    func handleUpstreamTimedOut() {
+        perform(exchange.machine.timeout(now: worker.loop.now))
+    }
+
+    /// The response ended: the machine decides what happens to both sides.
+    func responseEnded(upstreamReusable: Bool) {
+        perform(exchange.machine.responseEnd(now: worker.loop.now, upstreamReusable: upstreamReusable))
+    }
+
+    /// Carries out what the exchange machine decided.
+    func perform(_ action: ExchangeAction) {
+        switch action {
+        case .none, .forward, .discard:
+            return
+        case .wait(let d):
+            deadline = d
+        case .retry:
+            retryOnFreshConnection()
+        case .answer(let error, let end):
+            endWithError(error, end, answer: true)
+        case .cut(let error, let end):
+            endWithError(error, end, answer: false)
+        case .finish(let end):
+            finishExchange(end)
+        case .abandon(let end):
+            releaseUpstream(end.upstream)
+            if let o = end.outcome { recordOutcome(o) }
         }
-        let now = worker.loop.now
-        let d = exchange.decision
-        let micros = (now &- exchange.startedAt) / 1000
-        snapshot.targetStats[d.route][d.target].recordResponse(
-            worker: worker.index, nowSecond: now / 1_000_000_000, status: status,
-            isError: isError || status >= 500, latencyMicros: micros)
-        if exchange.logged { writeAccessLog(snapshot, status: status, micros: micros) }
+    }
+
+    /// Lets go of the upstream side (``Worker/release(_:h1:h2:stream:unconsumed:)``).
+    @inline(__always)
+    func releaseUpstream(_ how: UpstreamRelease) {
+        // Locals: two inout accesses to `exchange` at once would conflict.
+        var h1 = upstream, h2 = exchange.h2Upstream, unconsumed = exchange.h2Unconsumed
+        upstream = nil
+        exchange.h2Upstream = nil
+        exchange.h2Unconsumed = 0
+        worker.release(how, h1: &h1, h2: &h2, stream: exchange.h2Stream, unconsumed: &unconsumed)
+    }
+
+    /// An answer or a cut: counted, the upstream let go, recorded, then the client answered (the
+    /// connection closes after it) or cut off.
+    private func endWithError(_ error: ExchangeError, _ end: ExchangeEnd, answer: Bool) {
+        guard let snapshot = exchange.snapshot else {
+            close()
+            return
+        }
+        worker.count(error, endpoint: upstream?.endpoint ?? exchange.h2Upstream?.endpoint, snapshot: snapshot)
+        releaseUpstream(end.upstream)
+        if let o = end.outcome { recordOutcome(o) }
+        if answer {
+            sendError(status: error.status, code: error.code,
+                      message: error.message(backend: snapshot.table.backends[exchange.decision.backend].name,
+                                             bodyLimit: exchange.machine.bodyLimit))
+        } else {
+            close()
+        }
+    }
+
+    /// Counts the exchange in its target's stats (and the access log when sampled).
+    func recordOutcome(_ outcome: ExchangeOutcome) {
+        guard let snapshot = exchange.snapshot else { return }
+        let micros = worker.record(outcome, decision: exchange.decision, startedAt: exchange.startedAt, snapshot: snapshot,
+                                   shadow: &exchange.shadow)
+        if exchange.logged { writeAccessLog(snapshot, status: outcome.status, micros: micros) }
         exchange.snapshot = nil
     }
-
     /// Pushes this exchange's record into the worker's access-log ring (dropped if full).
     private func writeAccessLog(_ snapshot: ProxySnapshot, status: Int, micros: UInt64) {
         guard let ring = worker.accessLog else { return }
@@ -289,22 +298,16 @@ extension DownstreamConnection {
         ring.commit()
     }
 
-    /// Response complete: park or close the upstream, then serve the next request or close.
-    func finishExchange() {
-        if let up = upstream, let s = exchange.snapshot { worker.reportEndpointResponse(endpoint: up.endpoint, status: exchange.responseStatus, snapshot: s) }
-        recordOutcome(status: exchange.responseStatus, isError: false)
-        if let up = upstream {
-            upstream = nil
-            let reusable = exchange.requestBodyDone && exchange.responseKeepAlive && up.input.isEmpty && !up.peerClosed
-                && !worker.draining
-            if reusable {
-                up.home.release(up, now: worker.loop.now, loop: worker.loop)
-            } else {
-                up.closeNow(loop: worker.loop)
-            }
+    /// Response complete: the endpoint reported, the outcome recorded, the upstream parked or
+    /// closed, then the next request served or the connection closed.
+    func finishExchange(_ end: ExchangeEnd) {
+        if let s = exchange.snapshot, let endpoint = upstream?.endpoint ?? exchange.h2Upstream?.endpoint {
+            worker.reportEndpointResponse(endpoint: endpoint, status: exchange.machine.status, snapshot: s)
         }
+        if let o = end.outcome { recordOutcome(o) }
+        releaseUpstream(end.upstream)
         requestsServed += 1
-        if !exchange.clientKeepAlive || !exchange.requestBodyDone || worker.draining {
+        if end.client != .ready || !exchange.clientKeepAlive || worker.draining {
             closeAfterFlush()
             return
         }

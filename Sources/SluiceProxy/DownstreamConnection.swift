@@ -204,9 +204,6 @@ final class DownstreamConnection: ExchangeHandler {
             if phase == .idle {
                 phase = .head
                 continueSent = false
-                // Nothing of this request was answered yet: an error now gets its documented
-                // status, even on the second request of a kept-alive connection.
-                exchange.responseStarted = false
                 deadline = worker.loop.now + worker.snapshot.limits.requestHeaderTimeoutNanos
                 // A response (or an error) will be written: take its buffer now, not mid-write.
                 if !output.hasStorage { output.attach(worker.buffers) }
@@ -240,7 +237,7 @@ final class DownstreamConnection: ExchangeHandler {
     func clientClosed() {
         if phase == .exchange {
             worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
-            recordOutcome(status: 0, isError: false)
+            perform(exchange.machine.clientGone())
         }
         close()
     }
@@ -249,11 +246,7 @@ final class DownstreamConnection: ExchangeHandler {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
-        cancelH2()
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: worker.loop)
-        }
+        releaseUpstream(.close)
         worker.loop.close(self)
         input.clear()
         output.clear()
@@ -345,16 +338,12 @@ final class DownstreamConnection: ExchangeHandler {
         }
     }
 
-    /// Answers with a JSON error Sluice produced and closes the connection after it.
+    /// Answers with a JSON error Sluice produced and closes the connection after it (nothing of
+    /// a response was sent yet: the exchange machine cuts a started one instead).
     func sendError(status: Int, code: String, message: String) {
-        if exchange.responseStarted {
-            close()
-            return
-        }
         worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
         let bytes = HTTP1Encoder.errorResponse(status: status, code: code, message: message, requestID: exchange.requestID)
         output.append(bytes)
-        exchange.responseStarted = true
         closeAfterFlush()
     }
 }

@@ -23,7 +23,9 @@ enum RequestBodyMode: Equatable {
     case chunked
 }
 
-/// Per-request state of a downstream connection, reset (not reallocated) between requests.
+/// Per-request state of an HTTP/1.1 downstream connection, reset (not reallocated) between
+/// requests. The lifecycle (what is owed, what was sent, deadlines, limit, retry) is the
+/// ``ExchangeMachine``'s; the rest is what the HTTP/1.1 codec needs to carry bytes.
 struct Exchange {
     var decision = Decision(route: 0, target: 0, backend: 0, reason: .weighted, shadow: false)
     var snapshot: ProxySnapshot?
@@ -34,18 +36,12 @@ struct Exchange {
     var clientMinor = 1
     var clientKeepAlive = true
     var requestBody = RequestBodyMode.none
-    var requestBodyDone = true
-    var bodyLimit = RequestBodyLimit()
-    var responseHeadParsed = false
-    var responseStarted = false
     var responseBody = ResponseBodyMode.none
-    var responseDone = false
-    var responseStatus = 0
     var responseKeepAlive = false
+    /// A copy of the whole request was kept (`replay`) before it went out on a reused connection.
     var replayable = false
-    var retried = false
-    /// The exchange's deadlines (request body idle, request timeout to the last response byte).
-    var timer = ExchangeTimer()
+    /// The lifecycle of this exchange, the same on every protocol pair.
+    var machine = ExchangeMachine()
     /// The shadow copy of this request, while the primary runs.
     var shadow: ShadowExchange?
     /// HTTP/2 upstream stream (backends with `protocol: h2`).
@@ -55,6 +51,8 @@ struct Exchange {
     var h2Unconsumed = 0
     /// The h2 response carries content-length (else it is chunked or close-delimited to the client).
     var h2Chunked = false
+    /// The `:status` of the h2 response head being collected.
+    var h2Status = 0
     /// Sampled for the access log: method and path were copied into the connection's `logScratch`.
     var logged = false
     var logMethodLength = 0
@@ -66,17 +64,12 @@ struct Exchange {
         h2Stream = 0
         h2Unconsumed = 0
         h2Chunked = false
+        h2Status = 0
         logged = false
         requestIDGenerated = false
         requestBody = .none
-        requestBodyDone = true
-        responseHeadParsed = false
-        responseStarted = false
         responseBody = .none
-        responseDone = false
-        responseStatus = 0
         responseKeepAlive = false
         replayable = false
-        retried = false
     }
 }

@@ -112,6 +112,8 @@ enum ClientNext: Equatable {
     /// HTTP/2 client still sending: its DATA is credited and dropped until it ends the stream,
     /// bounded by `body_idle_timeout` (see ``ExchangeMachine/deadline``).
     case awaitRequestEnd
+    /// Give the client side up: an HTTP/2 stream answered long ago whose client never ended it is reset.
+    case cancel
 }
 
 /// How an exchange ended: what to do with the upstream, what to record, what the client side does next.
@@ -203,6 +205,8 @@ struct ExchangeMachine {
     private(set) var status = 0
     /// The current deadline (0: none).
     private(set) var deadline: UInt64 = 0
+    /// A target was chosen (an exchange answered before routing records nothing and holds no upstream).
+    private(set) var isRouted = false
     /// When the client last sent request body bytes (a piece only notes it; ``timeout(now:)``
     /// moves a deadline that passed to the one it gives).
     private var lastRequestPieceAt: UInt64 = 0
@@ -231,6 +235,7 @@ struct ExchangeMachine {
     mutating func begin(_ protocols: ExchangeProtocols, now: UInt64, requestDone: Bool,
                         requestTimeout: UInt64, bodyIdle: UInt64, maxBody: UInt64) -> UInt64 {
         self.protocols = protocols
+        isRouted = true
         state = requestDone ? .awaitingHead : .uploading
         timer.start(request: requestTimeout, bodyIdle: bodyIdle)
         bodyLimit.start(max: maxBody)
@@ -243,7 +248,8 @@ struct ExchangeMachine {
     /// Starts an exchange that is answered before it is routed (a malformed request, no route):
     /// only the body idle rule bounds what the client still sends.
     mutating func beginUnrouted(_ protocols: ExchangeProtocols, now: UInt64, requestDone: Bool, bodyIdle: UInt64) {
-        _ = begin(protocols, now: now, requestDone: requestDone, requestTimeout: bodyIdle, bodyIdle: bodyIdle, maxBody: 0)
+        _ = begin(protocols, now: now, requestDone: requestDone, requestTimeout: bodyIdle, bodyIdle: bodyIdle, maxBody: .max)
+        isRouted = false
     }
 
     /// Whether a declared `content-length` is within the body limit (checked before anything is forwarded).
@@ -342,11 +348,12 @@ struct ExchangeMachine {
         guard isActive else { return .none }
         let started = responseStarted
         let upstream: UpstreamRelease
-        switch protocols.backend {
-        case .http1: upstream = .close
-        case .http2: upstream = upstreamGone ? .endStream : .resetStream
+        switch (isRouted, protocols.backend) {
+        case (false, _): upstream = .none
+        case (true, .http1): upstream = .close
+        case (true, .http2): upstream = upstreamGone ? .endStream : .resetStream
         }
-        let outcome = ExchangeOutcome(status: started ? 0 : error.status, isError: error.blamesTarget)
+        let outcome = isRouted ? ExchangeOutcome(status: started ? 0 : error.status, isError: error.blamesTarget) : nil
         let client: ClientNext = started ? (protocols.client == .http1 ? .closeAfterAnswer : .ready) : settle(now: now)
         let end = ExchangeEnd(upstream: upstream, outcome: outcome, client: client)
         if started {
@@ -368,7 +375,7 @@ struct ExchangeMachine {
             // Answered, but the client never finished its request: nothing holds the stream any longer.
             state = .done
             deadline = 0
-            return .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .ready))
+            return .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .cancel))
         case .uploading, .streaming:
             if let moved = movedDeadline(now: now) { return .wait(moved) }
         case .awaitingHead, .responding:
@@ -383,7 +390,7 @@ struct ExchangeMachine {
     /// The client went away (connection closed, stream reset): the upstream side is dropped and
     /// the exchange recorded with no status.
     mutating func clientGone() -> ExchangeAction {
-        let recorded = !isActive
+        let recorded = !isActive || !isRouted
         if state == .idle || state == .done { return .none }
         let upstream: UpstreamRelease
         switch (recorded, protocols.backend) {

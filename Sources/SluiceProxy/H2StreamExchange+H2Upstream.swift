@@ -48,12 +48,6 @@ extension H2StreamExchange {
     }
 
     func requestDataH2(_ bytes: UnsafeRawBufferPointer, _ h2: H2UpstreamConnection) {
-        if !bodyLimit.admit(bytes.count) {
-            session.consume(stream: id, bytes.count)
-            refuseBodyTooLarge()
-            return
-        }
-        lastRequestDataAt = connection.lastActivity
         h2.session.enqueueData(stream: h2Stream, bytes: bytes)
         if h2.session.outboundQueued(stream: h2Stream) < H2StreamExchange.streamHighWater {
             session.consume(stream: id, bytes.count)
@@ -94,26 +88,24 @@ extension H2StreamExchange {
     func h2HeadersEnd(endStream: Bool, isTrailers: Bool) {
         if isTrailers { return }
         if status < 200 { responseHeaders.removeAll(); return }   // informational: wait for the final head
-        guard let snapshot else { return }
-        responseStarted = true
+        guard let snapshot, machine.responseHead(status: status, now: worker.loop.now) == .forward else { return }
         snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
         let version = snapshot.modelVersions[decision.backend]
         if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
         if !upstreamSentRequestID { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
         session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: endStream)
         if endStream {
-            responseDone = true
-            finishH2()
+            h2ResponseEnded()
         } else {
             // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
-            armFirstDeadline(now: worker.loop.now)
+            armFirstDeadline()
         }
         connection.scheduleWrite()
     }
 
     func h2Data(_ bytes: UnsafeRawBufferPointer) {
         guard let h2 = h2Upstream else { return }
-        armDeadline()
+        armDeadline(machine.responseBody(now: worker.loop.now))
         session.enqueueData(stream: id, bytes: bytes)
         if session.outboundQueued(stream: id) < H2StreamExchange.streamHighWater {
             h2.session.consume(stream: h2Stream, bytes.count)
@@ -132,45 +124,30 @@ extension H2StreamExchange {
     }
 
     func h2End() {
-        guard !responseDone, responseStarted else { return }
-        responseDone = true
+        guard h2Upstream != nil, machine.isActive, machine.responseStarted else { return }
         _ = session.finishData(stream: id, trailers: trailers.isEmpty ? nil : trailers)
-        finishH2()
+        h2ResponseEnded()
         connection.scheduleWrite()
     }
 
     func h2Closed(errorCode: UInt32) {
-        if let h2 = h2Upstream {
-            h2Upstream = nil
-            h2.finishStream(h2Stream, unconsumed: upstreamUnconsumed, reset: false)
-            upstreamUnconsumed = 0
+        guard h2Upstream != nil else { return }
+        if errorCode != 0 || !machine.responseStarted || !machine.isActive {
+            // A reset (or a close before any answer) fails the exchange; a stream already over is just let go.
+            if machine.isActive {
+                handleUpstreamFailed(.reset, streamGone: true)
+            } else {
+                releaseUpstream(.endStream)
+            }
+            return
         }
-        if responseDone { return }
-        if errorCode != 0 || !responseStarted {
-            handleUpstreamFailed(.reset)
-        } else {
-            responseDone = true
-            _ = session.finishData(stream: id)
-            finishH2()
-        }
+        // Closed without END_STREAM seen after the head: the answer ends here.
+        _ = session.finishData(stream: id)
+        h2ResponseEnded()
     }
 
-    /// Response complete: gRPC status ≠ 0 counts as an error even with HTTP 200.
-    func finishH2() {
-        record(status: status, isError: grpcStatus != 0)
-        // A backend that answered before the request body ended gets its stream reset, not left open.
-        releaseH2Upstream(reset: !requestDone)
-    }
-
-    /// Drops the upstream stream (client went away, or we failed the exchange).
-    func cancelH2Upstream() { releaseH2Upstream(reset: true) }
-
-    /// Lets go of the upstream stream, crediting the backend's window for the response bytes
-    /// held back while the client was slow (see ``H2UpstreamConnection/finishStream(_:unconsumed:reset:)``).
-    func releaseH2Upstream(reset: Bool) {
-        guard let h2 = h2Upstream else { return }
-        h2Upstream = nil
-        h2.finishStream(h2Stream, unconsumed: upstreamUnconsumed, reset: reset)
-        upstreamUnconsumed = 0
+    /// Response complete: a gRPC status other than 0 counts as an error even with HTTP 200.
+    private func h2ResponseEnded() {
+        perform(machine.responseEnd(now: worker.loop.now, upstreamReusable: true, failed: grpcStatus != 0))
     }
 }

@@ -38,10 +38,8 @@ extension H2StreamExchange {
         peekBody.attach(worker.buffers)
         peek = BodyPeek(source: source)
         // No backend yet: until the route is chosen, the held body is bounded by body_idle_timeout
-        // alone (restarted at each piece, as any upload); `route` starts the exchange's own timer.
-        let idle = snapshot.limits.bodyIdleTimeoutNanos
-        timer.start(request: idle, bodyIdle: idle)
-        armFirstDeadline(now: worker.loop.now)
+        // alone (restarted at each piece, as any upload; see `start`); `route` starts the exchange's own timer.
+        armFirstDeadline()
     }
 
     /// DATA while the body is held.

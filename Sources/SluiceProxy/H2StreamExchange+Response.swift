@@ -8,7 +8,7 @@ extension H2StreamExchange {
     /// Response bytes from the HTTP/1.1 backend.
     func handleUpstreamReadable() {
         guard let up = upstream else { return }
-        if !responseStarted {
+        if !machine.responseStarted {
             while true {
                 switch parser.parse(up.input.readable, requestWasHEAD: isHEAD, into: &responseHead) {
                 case .incomplete: return
@@ -23,27 +23,43 @@ extension H2StreamExchange {
                 }
                 break
             }
+            guard machine.responseHead(status: responseHead.status, now: worker.loop.now) == .forward else { return }
             submitResponseHead(up.input.readable)
             up.input.consume(responseHead.headLength)
             parser.reset()
+            if responseMode == .none {
+                upstreamResponseEnded(up)
+                return
+            }
         }
-        forwardBody(up)
-        if !responseDone { armDeadline() }
-        if responseDone {
-            _ = session.finishData(stream: id)
-            finish()
-        } else if session.outboundQueued(stream: id) >= H2StreamExchange.streamHighWater {
-            up.readPaused = true
+        var done = false
+        guard forwardBody(up, done: &done) else { return }
+        if done {
+            upstreamResponseEnded(up)
+            return
         }
+        armDeadline(machine.responseBody(now: worker.loop.now))
+        if session.outboundQueued(stream: id) >= H2StreamExchange.streamHighWater { up.readPaused = true }
         connection.scheduleWrite()
     }
+
+    /// The HTTP/1.1 backend's response is complete: the stream is ended and the machine decides the rest.
+    private func upstreamResponseEnded(_ up: UpstreamConnection) {
+        _ = session.finishData(stream: id)
+        let reusable = responseHead.keepAlive && up.input.isEmpty && !up.peerClosed && responseMode != .closeDelimited(rechunk: false)
+        perform(machine.responseEnd(now: worker.loop.now, upstreamReusable: reusable))
+        connection.scheduleWrite()
+    }
+
+    /// Sets the stream's deadline to `d`.
+    @inline(__always)
+    func armDeadline(_ d: UInt64) { deadline = d }
 
     var isHEAD: Bool {
         AttributeScan.equals(UnsafeRawBufferPointer(rebasing: headers.bytes[headers.method]), "HEAD")
     }
 
     private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {
-        responseStarted = true
         status = responseHead.status
         responseHeaders.removeAll()
         var hasRequestID = false
@@ -63,20 +79,16 @@ extension H2StreamExchange {
         case .chunked: responseMode = .chunkedDecoded; chunks.reset()
         case .untilClose: responseMode = .closeDelimited(rechunk: false)
         }
-        responseDone = responseMode == .none
-        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: responseDone)
+        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: responseMode == .none)
         // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
-        if !responseDone { armFirstDeadline(now: worker.loop.now) }
-        if responseDone {
-            finish()
-            connection.scheduleWrite()
-        }
+        if responseMode != .none { armFirstDeadline() }
     }
 
-    private func forwardBody(_ up: UpstreamConnection) {
+    /// Forwards what the backend sent of the body; false when the exchange was ended (bad framing).
+    private func forwardBody(_ up: UpstreamConnection, done: inout Bool) -> Bool {
         switch responseMode {
         case .none:
-            return
+            done = true
         case .length(let remaining):
             let n = Int(min(remaining, UInt64(up.input.count)))
             if n > 0 {
@@ -85,7 +97,7 @@ extension H2StreamExchange {
                 up.input.consume(n)
             }
             responseMode = .length(remaining - UInt64(n))
-            if remaining == UInt64(n) { responseDone = true }
+            if remaining == UInt64(n) { done = true }
         case .chunkedDecoded, .chunkedPassThrough:
             ranges.removeAll(keepingCapacity: true)
             do {
@@ -96,9 +108,10 @@ extension H2StreamExchange {
                     session.enqueueData(stream: id, bytes: piece)
                 }
                 up.input.consume(n)
-                if chunks.isFinished { responseDone = true }
+                if chunks.isFinished { done = true }
             } catch {
                 handleUpstreamFailed(.protocolError)
+                return false
             }
         case .closeDelimited:
             if up.input.count > 0 {
@@ -107,14 +120,12 @@ extension H2StreamExchange {
                 up.input.consume(up.input.count)
             }
         }
+        return true
     }
 
     func handleUpstreamEOF() {
-        if responseStarted, case .closeDelimited = responseMode {
-            responseDone = true
-            _ = session.finishData(stream: id)
-            finish()
-            connection.scheduleWrite()
+        if machine.responseStarted, case .closeDelimited = responseMode, let up = upstream {
+            upstreamResponseEnded(up)
             return
         }
         handleUpstreamFailed(.reset)
@@ -129,64 +140,63 @@ extension H2StreamExchange {
         }
     }
 
-    func handleUpstreamFailed(_ failure: UpstreamFailure) {
-        guard let snapshot else { return }
-        let name = snapshot.table.backends[decision.backend].name
-        if failure == .reset, replayable, !responseStarted, let up = upstream, up.input.isEmpty {
-            replayable = false
-            upstream = nil
-            up.closeNow(loop: worker.loop)
-            snapshot.global.increment(.upstreamRetries, worker: worker.index)
-            let fresh = worker.openUpstream(backend: decision.backend, owner: self)
-            upstream = fresh
-            fresh.output.append(replay)
-            switch fresh.state {
-            case .closed: break   // reported below as a connect failure
-            case .active:
-                fresh.flush()
-                return
-            default:
-                return
-            }
-            handleUpstreamFailed(.connect)
-            return
-        }
-        if failure == .connect, let up = upstream {
-            if up.endpoint == Worker.noHealthyEndpoint {
-                fail(status: 503, code: "no_healthy_upstream", message: "no healthy endpoint in backend \(name)", isError: true)
-                return
-            }
-            worker.reportConnectFailure(endpoint: up.endpoint, snapshot: snapshot)
-        }
-        let a = failure.answer(backend: name)
-        snapshot.global.increment(a.counter, worker: worker.index)
-        fail(status: a.status, code: a.code, message: a.message, isError: true)
+    /// The upstream failed: the machine decides between one retry on a fresh connection (a stale
+    /// pooled one), an answer, and a cut.
+    func handleUpstreamFailed(_ failure: UpstreamFailure, streamGone: Bool = false) {
+        let endpoint = upstream?.endpoint ?? h2Upstream?.endpoint
+        let replayable = self.replayable && (upstream?.input.isEmpty ?? false)
+        perform(machine.upstreamFailed(Worker.exchangeError(failure, endpoint: endpoint), now: worker.loop.now,
+                                       replayable: replayable, upstreamGone: streamGone))
     }
 
-    /// Ends the exchange with an error: a JSON (or gRPC trailers-only) answer if nothing was
-    /// sent yet, otherwise a stream reset so the client never takes a truncated body as complete.
-    func fail(status code: Int, code errorCode: String, message: String, isError: Bool) {
-        cancelH2Upstream()
+    /// Sends the kept copy of the request once more, on a fresh connection.
+    func retryOnFreshConnection() {
+        guard let snapshot else { return }
+        replayable = false
         if let up = upstream {
             upstream = nil
             up.closeNow(loop: worker.loop)
         }
-        if responseStarted {
-            record(status: 0, isError: true)
-            if headers.isGRPC && !responseDone {
-                // A gRPC caller gets the matching status in trailers, not a bare reset (which its
-                // library reports as INTERNAL): after a timeout, DEADLINE_EXCEEDED.
-                responseDone = true
-                trailers.removeAll()
-                trailers.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: code))
-                trailers.append(name: "grpc-message", value: message)
-                _ = session.finishData(stream: id, trailers: trailers)
-            } else {
-                session.resetStream(id, errorCode: H2ErrorCode.internalError)
-            }
+        snapshot.global.increment(.upstreamRetries, worker: worker.index)
+        let fresh = worker.openUpstream(backend: decision.backend, owner: self)
+        upstream = fresh
+        if fresh.state == .closed {
+            handleUpstreamFailed(.connect)
+            return
+        }
+        fresh.output.append(replay)
+        if fresh.state == .active { fresh.flush() }
+    }
+
+    /// Lets go of the upstream side (``Worker/release(_:h1:h2:stream:unconsumed:)``).
+    @inline(__always)
+    func releaseUpstream(_ how: UpstreamRelease) {
+        worker.release(how, h1: &upstream, h2: &h2Upstream, stream: h2Stream, unconsumed: &upstreamUnconsumed)
+    }
+
+    /// An answer or a cut: counted, the upstream let go, recorded, then the client answered (a JSON
+    /// or gRPC trailers-only response) or the stream cut (gRPC: trailers with the matching status,
+    /// so a stalled backend gives DEADLINE_EXCEEDED, not INTERNAL; otherwise a reset, so the client
+    /// never takes a truncated body as complete).
+    func endWithError(_ error: ExchangeError, _ end: ExchangeEnd, answer: Bool) {
+        // The backend's name comes from the snapshot the stream was routed with (decision indexes it).
+        let routedWith = self.snapshot
+        let name = machine.isRouted ? routedWith?.table.backends[decision.backend].name ?? "" : ""
+        let message = error.message(backend: name, bodyLimit: machine.bodyLimit)
+        worker.count(error, endpoint: upstream?.endpoint ?? h2Upstream?.endpoint, snapshot: routedWith ?? worker.snapshot)
+        releaseUpstream(end.upstream)
+        if let o = end.outcome { record(o) }
+        if answer {
+            respondError(status: error.status, code: error.code, message: message)
+            return
+        }
+        if headers.isGRPC {
+            trailers.removeAll()
+            trailers.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: error.status))
+            trailers.append(name: "grpc-message", value: message)
+            _ = session.finishData(stream: id, trailers: trailers)
         } else {
-            record(status: code, isError: isError)
-            respondError(status: code, code: errorCode, message: message)
+            session.resetStream(id, errorCode: H2ErrorCode.internalError)
         }
         connection.scheduleWrite()
     }
@@ -194,8 +204,6 @@ extension H2StreamExchange {
     /// Answers with an error Sluice produced (no upstream involved or it failed before answering).
     func respondError(status code: Int, code errorCode: String, message: String) {
         worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
-        responseStarted = true
-        responseDone = true
         status = code
         responseHeaders.removeAll()
         requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) }
@@ -221,39 +229,27 @@ extension H2StreamExchange {
             _ = session.finishData(stream: id)
         }
         // The client may still be sending: the stream stays bounded (body idle) until it ends.
-        if !requestDone {
-            // Not routed: only the body idle rule applies.
-            if !routed { timer.start(request: worker.snapshot.limits.bodyIdleTimeoutNanos, bodyIdle: worker.snapshot.limits.bodyIdleTimeoutNanos) }
-            armFirstDeadline(now: worker.loop.now)
-        }
+        machine.answerSent(now: worker.loop.now)
+        armFirstDeadline()
         connection.scheduleWrite()
     }
 
-    /// The response is complete: record it and park the upstream connection.
-    func finish() {
-        if let up = upstream, let snapshot { worker.reportEndpointResponse(endpoint: up.endpoint, status: status, snapshot: snapshot) }
-        record(status: status, isError: false)
-        guard let up = upstream else { return }
-        upstream = nil
-        if requestDone, responseHead.keepAlive, up.input.isEmpty, !up.peerClosed, responseMode != .closeDelimited(rechunk: false) {
-            up.home.release(up, now: worker.loop.now, loop: worker.loop)
-        } else {
-            up.closeNow(loop: worker.loop)
+    /// The response is complete: the endpoint reported, the outcome recorded, the upstream let go.
+    func finish(_ end: ExchangeEnd) {
+        if let snapshot, let endpoint = upstream?.endpoint ?? h2Upstream?.endpoint {
+            worker.reportEndpointResponse(endpoint: endpoint, status: machine.status, snapshot: snapshot)
         }
+        if let o = end.outcome { record(o) }
+        releaseUpstream(end.upstream)
+        // An HTTP/2 client still sending after the answer: bounded by body idle until it ends the stream.
+        if end.client == .awaitRequestEnd { armFirstDeadline() }
     }
 
-    func record(status code: Int, isError: Bool) {
+    /// Counts the exchange in its target's stats.
+    func record(_ outcome: ExchangeOutcome) {
         guard let snapshot else { return }
         self.snapshot = nil
-        if let s = shadow {
-            shadow = nil
-            s.primaryFinished(status: isError ? 0 : code)
-        }
-        guard routed else { return }
-        let now = worker.loop.now
-        snapshot.targetStats[decision.route][decision.target].recordResponse(
-            worker: worker.index, nowSecond: now / 1_000_000_000, status: code,
-            isError: isError || code >= 500, latencyMicros: (now &- startedAt) / 1000)
+        worker.record(outcome, decision: decision, startedAt: startedAt, snapshot: snapshot, shadow: &shadow)
     }
 
     /// The client reset or the stream closed normally.
@@ -265,17 +261,10 @@ extension H2StreamExchange {
             unconsumed = 0
         }
         deadline = 0
-        if h2Upstream != nil {
-            cancelH2Upstream()
-            record(status: 0, isError: false)
-            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
-        }
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: worker.loop)
-            record(status: 0, isError: false)
-            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
-        }
+        if machine.isActive && machine.isRouted { worker.snapshot.global.increment(.clientDisconnects, worker: worker.index) }
+        perform(machine.clientGone())
+        // Whatever is still held goes (a shadow copy not yet told, an upstream of an exchange over).
+        releaseUpstream(.resetStream)
         snapshot = nil
     }
 

@@ -32,12 +32,11 @@ final class H2StreamExchange: ExchangeHandler {
     var replay: [UInt8] = []
     var replayable = false
     var grpcStatus: UInt8 = 0
+    /// The request's header block arrived (a later block is its trailers).
     var requestStarted = false
-    /// A target was chosen (errors before routing are not counted against a target).
-    var routed = false
-    var requestDone = false
     var requestChunked = false
-    var bodyLimit = RequestBodyLimit()
+    /// The lifecycle of this stream's exchange, the same on every protocol pair.
+    var machine = ExchangeMachine()
     /// Request DATA bytes forwarded but not yet credited back to the client (flow control).
     var unconsumed = 0
     var parser = ResponseHeadParser()
@@ -45,15 +44,8 @@ final class H2StreamExchange: ExchangeHandler {
     var chunks = ChunkedDecoder(isResponse: true)
     var ranges: [Range<Int>] = []
     var responseMode = ResponseBodyMode.none
-    var responseStarted = false
-    var responseDone = false
+    /// The `:status` of the h2 response head being collected.
     var status = 0
-    /// The stream's deadlines (see ``ExchangeTimer``); the current one is `deadline`, which the
-    /// connection checks (streams are not registered with the loop themselves).
-    var timer = ExchangeTimer()
-    /// When the client last sent request DATA: a piece only notes the time here, and `timedOut`
-    /// moves a deadline that passed to the one this time gives (the timer's rules are unchanged).
-    var lastRequestDataAt: UInt64 = 0
     /// The h2 backend sent x-request-id in its response head (then Sluice adds none).
     var upstreamSentRequestID = false
     /// Scratch for error bodies and chunk framing.
@@ -90,18 +82,14 @@ final class H2StreamExchange: ExchangeHandler {
         shadow = nil
         replayable = false
         requestStarted = false
-        routed = false
-        requestDone = false
         requestChunked = false
+        machine = ExchangeMachine()
         unconsumed = 0
         upstreamSentRequestID = false
-        lastRequestDataAt = 0
         deadline = 0
         parser.reset()
         chunks.reset()
         responseMode = .none
-        responseStarted = false
-        responseDone = false
         status = 0
         requestIDGenerated = false
         if peek != nil { endPeek() }
@@ -132,7 +120,8 @@ final class H2StreamExchange: ExchangeHandler {
         self.snapshot = snapshot
         snapshot.global.increment(.requestsReceived, worker: worker.index)
         startedAt = worker.loop.now
-        requestDone = endStream
+        // Until a route is chosen, only body_idle_timeout bounds what the client sends.
+        machine.beginUnrouted(protocols, now: startedAt, requestDone: endStream, bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
         headers.finishBlock()
         if headers.malformed || headers.method.isEmpty || headers.pathRange.isEmpty {
             generateRequestID()
@@ -162,18 +151,21 @@ final class H2StreamExchange: ExchangeHandler {
             return
         }
         self.decision = decision
-        routed = true
+        let primaryIsH2 = snapshot.table.backends[decision.backend].protocol == .h2
         // Read through the table: a local copy of the Route would retain each of its arrays.
-        bodyLimit.start(max: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
-        if let n = headers.contentLength, !bodyLimit.allows(declared: n) {
-            refuseBodyTooLarge()
+        _ = machine.begin(ExchangeProtocols(client: .http2, backend: primaryIsH2 ? .http2 : .http1), now: startedAt,
+                          requestDone: machine.requestDone,
+                          requestTimeout: snapshot.table.backends[decision.backend].timeouts.requestNanos,
+                          bodyIdle: snapshot.limits.bodyIdleTimeoutNanos,
+                          maxBody: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
+        if let n = headers.contentLength, !machine.allows(declaredLength: n) {
+            // Refused before anything is forwarded (and before the target is charged with it).
+            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+            respondError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: machine.bodyLimit.message)
             return
         }
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
-        timer.start(request: snapshot.table.backends[decision.backend].timeouts.requestNanos,
-                    bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
-        armFirstDeadline(now: startedAt)
-        let primaryIsH2 = snapshot.table.backends[decision.backend].protocol == .h2
+        armFirstDeadline()
         if decision.shadow {
             shadow = worker.startShadow(route: decision.route, declaredLength: headers.contentLength,
                                         primaryIsH2: primaryIsH2, now: startedAt)
@@ -182,14 +174,14 @@ final class H2StreamExchange: ExchangeHandler {
             startH2Upstream(snapshot: snapshot, endStream: endStream)
             return
         }
-        requestChunked = !endStream && headers.contentLength == nil
+        requestChunked = !machine.requestDone && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
         encodeRequestHead(into: &up.output, headers.bytes, forShadow: false)
         if let s = shadow { encodeRequestHead(into: &s.head, headers.bytes, forShadow: true) }
         // A bodyless request on a reused pooled connection can be replayed once if the backend
         // turns out to have dropped that connection (copy taken before anything is written).
-        replayable = up.reused && requestDone && up.output.count <= 64 * 1024
+        replayable = up.reused && machine.requestDone && up.output.count <= 64 * 1024
         if replayable {
             replay.removeAll(keepingCapacity: true)
             replay.append(contentsOf: up.output.readable)
@@ -202,8 +194,11 @@ final class H2StreamExchange: ExchangeHandler {
         default:
             break
         }
-        if requestDone { shadow?.send() }
+        if machine.requestDone { shadow?.send() }
     }
+
+    /// This stream's protocols before a backend is chosen (only the client side matters then).
+    var protocols: ExchangeProtocols { ExchangeProtocols(client: .http2, backend: .http1) }
 
     /// Gives up the shadow copy (counted by reason).
     func dropShadow(_ reason: ShadowDropReason) {
@@ -270,26 +265,24 @@ final class H2StreamExchange: ExchangeHandler {
 
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
     func requestData(_ bytes: UnsafeRawBufferPointer) {
+        let action = machine.requestBody(bytes.count, now: connection.lastActivity)
         if peek != nil {
-            lastRequestDataAt = connection.lastActivity
             peekData(bytes)
+            return
+        }
+        guard action == .forward else {
+            session.consume(stream: id, bytes.count)
+            perform(action)
             return
         }
         if let h2 = h2Upstream {
             requestDataH2(bytes, h2)
             return
         }
-        guard let up = upstream, !responseDone else {
+        guard let up = upstream else {
             session.consume(stream: id, bytes.count)
-            lastRequestDataAt = connection.lastActivity
             return
         }
-        if !bodyLimit.admit(bytes.count) {
-            session.consume(stream: id, bytes.count)
-            refuseBodyTooLarge()
-            return
-        }
-        lastRequestDataAt = connection.lastActivity
         if let s = shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
         if requestChunked {
             up.output.appendHexChunkHeader(bytes.count)
@@ -309,12 +302,12 @@ final class H2StreamExchange: ExchangeHandler {
     /// END_STREAM from the client.
     func requestEnd() {
         if peek != nil {
+            // The end is told to the machine when the held body is forwarded (`decideIfPossible`).
             peekEnd()
             return
         }
-        guard !requestDone else { return }
-        requestDone = true
-        armDeadline(now: connection.lastActivity)
+        guard machine.requestEnd(now: connection.lastActivity) == .forward else { return }
+        armDeadline()
         if let h2 = h2Upstream {
             _ = h2.session.finishData(stream: h2Stream)
             h2.scheduleWrite()
@@ -336,78 +329,58 @@ final class H2StreamExchange: ExchangeHandler {
     override func upstreamTimedOut() { handleUpstreamFailed(.timeout) }
 
     /// Routed and waiting for its backend's response head (bounded by the request timeout).
-    var awaitsBackend: Bool { routed && !responseStarted && (upstream != nil || h2Upstream != nil) }
+    var awaitsBackend: Bool { machine.isRouted && machine.isActive && !machine.responseStarted }
 
-    /// Sets `deadline` from the timer after an event of this stream.
+    /// Sets the stream's `deadline` (checked by its connection) from the machine's.
     @inline(__always)
-    func armDeadline() { armDeadline(now: worker.loop.now) }
-
-    /// Sets `deadline` from the timer after an event of this stream at `now` (client events pass
-    /// the connection's read time, the loop's time of this iteration, already loaded).
-    @inline(__always)
-    func armDeadline(now: UInt64) {
-        deadline = timer.deadline(now: now, requestDone: requestDone, responseStarted: responseStarted)
-    }
+    func armDeadline() { deadline = machine.deadline }
 
     /// Sets the stream's deadline and makes sure the connection checks its streams no later: at its
     /// start, after it timed out, and at the response head (from then on `body_idle_timeout` may
     /// come before the request timeout). Deadlines set by other events are never earlier than the
     /// latest of these (``ExchangeTimer``), so only these need to reach the connection.
     @inline(__always)
-    func armFirstDeadline(now: UInt64) {
-        armDeadline(now: now)
-        if deadline < connection.deadline || connection.deadline == 0 { connection.deadline = deadline }
-    }
-
-    /// The request body is above the route's limit: 413 (or a reset once answering), counted.
-    func refuseBodyTooLarge() {
-        worker.snapshot.global.increment(.bodyTooLarge, worker: worker.index)
-        if routed && (upstream != nil || h2Upstream != nil) {
-            fail(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: bodyLimit.message, isError: false)
-        } else {
-            respondError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: bodyLimit.message)
-        }
+    func armFirstDeadline() {
+        deadline = machine.deadline
+        if deadline != 0 && (deadline < connection.deadline || connection.deadline == 0) { connection.deadline = deadline }
     }
 
     /// The stream's deadline passed (checked by the connection; see ``ExchangeTimer``).
     func timedOut() {
-        // Request DATA that came after the deadline was set moves it (see `lastRequestDataAt`).
-        if !requestDone && lastRequestDataAt != 0 {
-            let moved = timer.deadline(now: lastRequestDataAt, requestDone: false, responseStarted: responseStarted)
-            if moved > worker.loop.now {
-                deadline = moved
-                return
-            }
+        let action = machine.timeout(now: worker.loop.now)
+        if case .wait = action {
+            armDeadline()
+            return
         }
         deadline = 0
-        if peek != nil {
-            // The body stalled before the model was found: the client's fault, as any stalled upload.
-            endPeek()
-            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
-            respondError(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout")
+        if peek != nil { endPeek() }
+        perform(action)
+    }
+
+    /// Carries out what the exchange machine decided.
+    func perform(_ action: ExchangeAction) {
+        switch action {
+        case .none, .forward, .discard:
             return
-        }
-        if responseDone {
-            // Answered, but the client never finished its request (or never took the end of
-            // the answer): nothing holds the stream open any longer.
-            session.resetStream(id, errorCode: H2ErrorCode.cancel)
-            connection.scheduleWrite()
-            return
-        }
-        switch ExchangeTimer.expiry(requestDone: requestDone, responseStarted: responseStarted) {
-        case .requestBodyStalled:
-            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
-            fail(status: 408, code: "request_timeout", message: "request body stalled for longer than body_idle_timeout", isError: false)
-        case .upstreamTimedOut:
-            if routed {
-                handleUpstreamFailed(.timeout)
-            } else {
+        case .wait:
+            armDeadline()
+        case .retry:
+            retryOnFreshConnection()
+        case .answer(let error, let end):
+            endWithError(error, end, answer: true)
+        case .cut(let error, let end):
+            endWithError(error, end, answer: false)
+        case .finish(let end):
+            finish(end)
+        case .abandon(let end):
+            if end.client == .cancel {
+                // An answered stream the client never ended: nothing holds it open any longer.
                 session.resetStream(id, errorCode: H2ErrorCode.cancel)
                 connection.scheduleWrite()
             }
+            releaseUpstream(end.upstream)
+            if let o = end.outcome { record(o) }
         }
-        // Answered while the client still sends (408): the stream stays bounded until it ends.
-        if !requestDone && responseDone { armFirstDeadline(now: worker.loop.now) }
     }
 
     override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {

@@ -82,7 +82,7 @@ import Testing
             #expect(m.deadline == 109 * Self.s)
             #expect(m.requestBody(10, now: 106 * Self.s) == .discard)
             #expect(m.timeout(now: 109 * Self.s) == .wait(111 * Self.s))
-            #expect(m.timeout(now: 111 * Self.s) == .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .ready)))
+            #expect(m.timeout(now: 111 * Self.s) == .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .cancel)))
             #expect(m.state == .done)
         } else {
             #expect(m.state == .done)
@@ -217,7 +217,7 @@ import Testing
         if p.client == .http2 {
             #expect(m.state == .answered)
             #expect(m.deadline == 105 * Self.s)
-            #expect(m.timeout(now: 105 * Self.s) == .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .ready)))
+            #expect(m.timeout(now: 105 * Self.s) == .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .cancel)))
         } else {
             #expect(m.state == .done)
         }

@@ -1,0 +1,65 @@
+import SluiceRouting
+import SluiceStats
+
+/// What every downstream adapter (the HTTP/1.1 connection, the HTTP/2 stream) does the same way
+/// when its ``ExchangeMachine`` ends an exchange: one place for letting the upstream go (reuse),
+/// recording the outcome, counting an answer, and reporting endpoints for passive ejection.
+extension Worker {
+    /// Lets go of an exchange's upstream side as the machine decided: an HTTP/1.1 connection goes
+    /// back to its pool (unless the worker drains) or is closed; an HTTP/2 stream is ended or
+    /// reset, and the response bytes held back from the backend's window while the client was slow
+    /// are credited first (``H2UpstreamConnection/finishStream(_:unconsumed:reset:)``), whatever the
+    /// reason, so abandoned streams never starve the shared connection.
+    @inline(__always)
+    func release(_ how: UpstreamRelease, h1: inout UpstreamConnection?, h2: inout H2UpstreamConnection?,
+                 stream: Int32, unconsumed: inout Int) {
+        if let up = h1 {
+            h1 = nil
+            if how == .pool && !draining {
+                up.home.release(up, now: loop.now, loop: loop)
+            } else {
+                up.closeNow(loop: loop)
+            }
+        }
+        if let c = h2 {
+            h2 = nil
+            c.finishStream(stream, unconsumed: unconsumed, reset: how != .endStream)
+            unconsumed = 0
+        }
+    }
+
+    /// Records one exchange in its target's stats and tells its shadow copy how the primary
+    /// ended (status 0: it failed, no comparison). Returns the latency in microseconds.
+    @inline(__always)
+    @discardableResult
+    func record(_ outcome: ExchangeOutcome, decision d: Decision, startedAt: UInt64, snapshot: ProxySnapshot,
+                shadow: inout ShadowExchange?) -> UInt64 {
+        if let s = shadow {
+            shadow = nil
+            s.primaryFinished(status: outcome.isError ? 0 : outcome.status)
+        }
+        let now = loop.now
+        let micros = (now &- startedAt) / 1000
+        snapshot.targetStats[d.route][d.target].recordResponse(
+            worker: index, nowSecond: now / 1_000_000_000, status: outcome.status,
+            isError: outcome.isError || outcome.status >= 500, latencyMicros: micros)
+        return micros
+    }
+
+    /// Counts an answer the machine decided on, and reports a connect failure of `endpoint` to
+    /// passive ejection (before the upstream is let go).
+    @inline(never)
+    func count(_ error: ExchangeError, endpoint: Int?, snapshot: ProxySnapshot) {
+        if let c = error.counter { snapshot.global.increment(c, worker: index) }
+        if error == .upstream(.connect), let e = endpoint, e != Worker.noHealthyEndpoint {
+            reportConnectFailure(endpoint: e, snapshot: snapshot)
+        }
+    }
+
+    /// The error a failed upstream means: a connect failure on the placeholder of a backend with no
+    /// healthy endpoint is `noHealthyUpstream`.
+    @inline(__always)
+    static func exchangeError(_ failure: UpstreamFailure, endpoint: Int?) -> ExchangeError {
+        failure == .connect && endpoint == Worker.noHealthyEndpoint ? .noHealthyUpstream : .upstream(failure)
+    }
+}
