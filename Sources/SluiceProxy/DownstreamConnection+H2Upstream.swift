@@ -19,28 +19,8 @@ extension DownstreamConnection {
             perform(exchange.machine.upstreamFailed(.upstream(.connect), now: now))
             return
         }
-        h2Block.removeAll()
-        h2Block.append(name: ":method", value: head.method(in: buffer))
-        h2Block.append(name: ":scheme", value: transport == nil ? "http" : "https")
-        if let i = head.hostIndex { h2Block.append(name: ":authority", value: head.fields[i].value(in: buffer)) }
-        let view = RequestView(buffer: buffer, head: head)
-        if view.needsLeadingSlash {
-            h2Scratch.removeAll(keepingCapacity: true)
-            h2Scratch.append(UInt8(ascii: "/"))
-            h2Scratch.append(contentsOf: view.pathAndQuery)
-            h2Scratch.withUnsafeBytes { h2Block.append(name: ":path", value: $0) }
-        } else {
-            h2Block.append(name: ":path", value: view.pathAndQuery)
-        }
-        for f in head.fields {
-            if head.isHopByHop(buffer, f) || fieldNameEquals(buffer, f, "host") || fieldNameEquals(buffer, f, "expect")
-                || ForwardedFields.isSetBySluice(buffer, f, requestIDGenerated: exchange.requestIDGenerated) { continue }
-            h2Block.appendLowercasingName(name: f.name(in: buffer), value: f.value(in: buffer))
-        }
-        ForwardedFor.value(buffer, head.fields, client: peerIP, into: &h2Scratch)
-        h2Scratch.withUnsafeBytes { h2Block.append(name: "x-forwarded-for", value: $0) }
-        h2Block.append(name: "x-forwarded-proto", value: transport == nil ? "http" : "https")
-        if exchange.requestIDGenerated { exchange.requestID.withUnsafeBytes { h2Block.append(name: "x-request-id", value: $0) } }
+        let client = clientHead(buffer)
+        head.fields.withUnsafeBufferPointer { ForwardedHead.write(HTTP2Head.self, client, fields: $0, into: &h2Block) }
         guard let id = conn.openStream(headers: h2Block, endStream: exchange.machine.requestDone, owner: self) else {
             perform(exchange.machine.upstreamFailed(.upstream(.connect), now: now))
             return

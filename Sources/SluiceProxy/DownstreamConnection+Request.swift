@@ -77,8 +77,12 @@ extension DownstreamConnection {
             return
         }
         let up = acquireUpstream(backend: decision.backend, snapshot: snapshot)
-        encodeRequestHead(into: &up.output, buffer: buffer, forShadow: false)
-        if let s = exchange.shadow { encodeRequestHead(into: &s.head, buffer: buffer, forShadow: true) }
+        let client = clientHead(buffer)
+        let chunked = exchange.requestBody == .chunked
+        head.fields.withUnsafeBufferPointer { fields in
+            ForwardedHead.write(HTTP1Head.self, client, fields: fields, into: &up.output, chunked: chunked)
+            if let s = exchange.shadow { ForwardedHead.write(HTTP1Head.self, client, fields: fields, into: &s.head, shadow: true) }
+        }
         input.consume(head.headLength)
         parser.reset()
         if head.expectContinue && !requestDone && !continueSent {
@@ -134,8 +138,6 @@ extension DownstreamConnection {
         return c
     }
 
-    /// Writes the request line and headers for the backend: hop-by-hop fields dropped,
-    /// x-forwarded-for appended, x-request-id added when generated, framing restated.
     /// Starts a shadow copy (see ``Worker/startShadow(route:declaredLength:primaryIsH2:now:)``).
     private func startShadow(now: UInt64) {
         var declared: UInt64?
@@ -145,44 +147,16 @@ extension DownstreamConnection {
                                              primaryIsH2: worker.snapshot.table.backends[d.backend].protocol == .h2, now: now)
     }
 
-    /// For the shadow copy (`forShadow`), framing fields and the final CRLF are left out:
-    /// the copy is re-framed with Content-Length once its body is buffered.
-    private func encodeRequestHead(into out: inout ByteQueue, buffer: UnsafeRawBufferPointer, forShadow: Bool) {
-        out.append(UnsafeRawBufferPointer(rebasing: buffer[head.methodStart..<(head.methodStart + head.methodLength)]))
-        out.append(byte: 32)
-        let view = RequestView(buffer: buffer, head: head)
-        if view.needsLeadingSlash { out.append(byte: UInt8(ascii: "/")) }
-        out.append(view.pathAndQuery)
-        out.append(" HTTP/1.1\r\n")
-        for f in head.fields {
-            let ns = Int(f.nameStart), nl = Int(f.nameLength)
-            if head.isHopByHop(buffer, f) { continue }
-            if ForwardedFields.isSetBySluice(buffer, f, requestIDGenerated: exchange.requestIDGenerated) { continue }
-            if fieldNameEquals(buffer, f, "expect") { continue }
-            if forShadow && fieldNameEquals(buffer, f, "content-length") { continue }
-            out.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
-            out.append(": ")
-            out.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
-            out.append("\r\n")
-        }
-        // Every earlier hop's x-forwarded-for values, in order, then this client's address.
-        out.append("x-forwarded-for: ")
-        for f in head.fields where f.valueLength > 0 && fieldNameEquals(buffer, f, "x-forwarded-for") {
-            out.append(f.value(in: buffer))
-            out.append(", ")
-        }
-        out.append(peerIP)
-        out.append("\r\nx-forwarded-proto: ")
-        out.append(transport == nil ? "http" : "https")
-        out.append("\r\n")
-        if exchange.requestIDGenerated {
-            out.append("x-request-id: ")
-            out.append(exchange.requestID)
-            out.append("\r\n")
-        }
-        if forShadow { return }
-        if exchange.requestBody == .chunked { out.append("transfer-encoding: chunked\r\n") }
-        out.append("\r\n")
+    /// The parsed request head as the forwarding rules see it (``ForwardedHead``).
+    @inline(__always)
+    func clientHead(_ buffer: UnsafeRawBufferPointer) -> ClientHead {
+        let target = RequestView(buffer: buffer, head: head).pathAndQuery
+        var authority = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let i = head.hostIndex { authority = head.fields[i].value(in: buffer) }
+        return ClientHead(buffer: buffer, method: head.method(in: buffer), target: target,
+                          leadingSlash: target.isEmpty || target[target.startIndex] != UInt8(ascii: "/"),
+                          authority: authority, connectionTokens: head.connectionTokens, isTLS: transport != nil,
+                          requestID: exchange.requestID, requestIDGenerated: exchange.requestIDGenerated, peerIP: peerIP)
     }
 
     /// Moves request body bytes from `input` to the upstream, validating chunked framing.

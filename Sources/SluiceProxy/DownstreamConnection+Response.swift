@@ -7,34 +7,21 @@ extension DownstreamConnection {
     /// Bytes arrived from the backend: parse the head once, then forward the body.
     func handleUpstreamReadable() {
         guard let up = upstream else { return }
-        var done = false
         if !exchange.machine.responseStarted {
-            while true {
-                switch responseParser.parse(up.input.readable, requestWasHEAD: exchange.isHEAD, into: &responseHead) {
-                case .incomplete:
-                    return
-                case .error:
-                    upstreamFailed(.protocolError)
-                    return
-                case .complete:
-                    if responseHead.status >= 100 && responseHead.status < 200 {
-                        // 100 Continue was already sent by Sluice; 101 is not supported.
-                        if responseHead.status == 101 { upstreamFailed(.protocolError); return }
-                        up.input.consume(responseHead.headLength)
-                        responseParser.reset()
-                        continue
-                    }
-                }
-                break
+            switch reader.readHead(&up.input, isHEAD: exchange.isHEAD) {
+            case .incomplete: return
+            case .invalid:
+                upstreamFailed(.protocolError)
+                return
+            case .head: break
             }
-            guard exchange.machine.responseHead(status: responseHead.status, now: worker.loop.now) == .forward else { return }
+            guard exchange.machine.responseHead(status: reader.head.status, now: worker.loop.now) == .forward else { return }
             // A backend answering before the request body ended: this connection cannot take another request.
             if !exchange.machine.requestDone { exchange.clientKeepAlive = false }
             writeResponseHead(up.input.readable)
-            up.input.consume(responseHead.headLength)
-            responseParser.reset()
+            reader.consumeHead(&up.input)
         }
-        guard forwardResponseBody(up, done: &done) else { return }
+        guard let done = forwardResponseBody(up) else { return }
         if !done { deadline = exchange.machine.responseBody(now: worker.loop.now) }
         flushOutput()
         if phase != .exchange { return }
@@ -45,54 +32,38 @@ extension DownstreamConnection {
         }
     }
 
-    /// Forwards what the backend sent of the body; false when the exchange was ended (bad chunk framing).
-    private func forwardResponseBody(_ up: UpstreamConnection, done: inout Bool) -> Bool {
-        switch exchange.responseBody {
-        case .none:
-            done = true
-        case .length(let remaining):
-            let n = Int(min(remaining, UInt64(up.input.count)))
-            if n > 0 {
-                let bytes = UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n])
-                output.append(bytes)
-                exchange.shadow?.appendPrimary(bytes)
-                up.input.consume(n)
-            }
-            exchange.responseBody = .length(remaining - UInt64(n))
-            if remaining == UInt64(n) { done = true }
-        case .chunkedPassThrough, .chunkedDecoded:
-            do {
-                payloadRanges.removeAll(keepingCapacity: true)
-                let n = try responseChunks.consume(up.input.readable, payload: &payloadRanges)
-                if let s = exchange.shadow {
-                    for r in payloadRanges { s.appendPrimary(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
+    /// Forwards what the backend sent of the body; whether it is complete, nil when the exchange
+    /// was ended (bad chunk framing).
+    private func forwardResponseBody(_ up: UpstreamConnection) -> Bool? {
+        let mode = exchange.responseBody
+        let shadow = exchange.shadow
+        let read: (taken: Int, done: Bool)
+        do {
+            read = try reader.readBody(up.input.readable) { piece in
+                shadow?.appendPrimary(piece)
+                switch mode {
+                case .none, .chunkedPassThrough: break
+                case .length, .chunkedDecoded: output.append(piece)
+                case .closeDelimited(let rechunk):
+                    if rechunk { output.appendHexChunkHeader(piece.count) }
+                    output.append(piece)
+                    if rechunk { output.append("\r\n") }
                 }
-                if exchange.responseBody == .chunkedPassThrough {
-                    output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
-                } else {
-                    for r in payloadRanges { output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
-                }
-                up.input.consume(n)
-                if responseChunks.isFinished { done = true }
-            } catch {
-                upstreamFailed(.protocolError)
-                return false
             }
-        case .closeDelimited(let rechunk):
-            let n = up.input.count
-            guard n > 0 else { return true }
-            if rechunk { output.appendHexChunkHeader(n) }
-            output.append(up.input.readable)
-            exchange.shadow?.appendPrimary(up.input.readable)
-            if rechunk { output.append("\r\n") }
-            up.input.consume(n)
+        } catch {
+            upstreamFailed(.protocolError)
+            return nil
         }
-        return true
+        // Chunks pass through as the backend framed them (validated by the reader).
+        if mode == .chunkedPassThrough { output.append(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<read.taken])) }
+        up.input.consume(read.taken)
+        return read.done
     }
 
     /// Status line and headers for the client: hop-by-hop dropped, Sluice's headers added.
     private func writeResponseHead(_ buffer: UnsafeRawBufferPointer) {
         let snapshot = exchange.snapshot!
+        let responseHead = reader.head
         let status = responseHead.status
         exchange.responseKeepAlive = responseHead.keepAlive
         output.append("HTTP/1.1 ")
@@ -102,16 +73,7 @@ extension DownstreamConnection {
             output.append(UnsafeRawBufferPointer(rebasing: buffer[responseHead.reasonStart..<(responseHead.reasonStart + responseHead.reasonLength)]))
         }
         output.append("\r\n")
-        var hasRequestID = false
-        for f in responseHead.fields {
-            let ns = Int(f.nameStart), nl = Int(f.nameLength)
-            if responseHead.isHopByHop(buffer, f) { continue }
-            if fieldNameEquals(buffer, f, "x-request-id") { hasRequestID = true }
-            output.append(UnsafeRawBufferPointer(rebasing: buffer[ns..<(ns + nl)]))
-            output.append(": ")
-            output.append(UnsafeRawBufferPointer(rebasing: buffer[Int(f.valueStart)..<Int(f.valueStart + f.valueLength)]))
-            output.append("\r\n")
-        }
+        let hasRequestID = ForwardedResponse.copyFields(HTTP1Head.self, responseHead, buffer, into: &output)
         let http10 = exchange.clientMinor == 0
         switch responseHead.framing {
         case .none:
@@ -119,7 +81,6 @@ extension DownstreamConnection {
         case .contentLength(let n):
             exchange.responseBody = n == 0 ? .none : .length(n)
         case .chunked:
-            responseChunks.reset()
             if http10 {
                 exchange.responseBody = .chunkedDecoded
                 exchange.clientKeepAlive = false
@@ -143,23 +104,14 @@ extension DownstreamConnection {
     /// The end of every response head Sluice forwards: x-sluice-target, x-model-version,
     /// x-request-id (unless the backend sent one), the connection decision, blank line.
     func appendSluiceHeaders(_ snapshot: ProxySnapshot, hasRequestID: Bool) {
-        output.append("x-sluice-target: ")
-        output.append(snapshot.backendNames[exchange.decision.backend])
-        let version = snapshot.modelVersions[exchange.decision.backend]
-        if !version.isEmpty {
-            output.append("\r\nx-model-version: ")
-            output.append(version)
-        }
-        if !hasRequestID {
-            output.append("\r\nx-request-id: ")
-            output.append(exchange.requestID)
-        }
+        ForwardedResponse.addSluiceFields(HTTP1Head.self, into: &output, snapshot: snapshot, backend: exchange.decision.backend,
+                                          requestID: exchange.requestID, backendSentRequestID: hasRequestID)
         if !exchange.clientKeepAlive {
-            output.append("\r\nconnection: close")
+            output.append("connection: close\r\n")
         } else if exchange.clientMinor == 0 {
-            output.append("\r\nconnection: keep-alive")
+            output.append("connection: keep-alive\r\n")
         }
-        output.append("\r\n\r\n")
+        output.append("\r\n")
     }
 
     /// The backend closed its side.
@@ -190,18 +142,9 @@ extension DownstreamConnection {
     /// Sends the kept copy of the request once more, on a fresh connection.
     private func retryOnFreshConnection() {
         guard let snapshot = exchange.snapshot else { return }
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: worker.loop)
+        if !worker.retry(&upstream, backend: exchange.decision.backend, owner: self, replay: replay, snapshot: snapshot) {
+            perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: upstream?.endpoint), now: worker.loop.now))
         }
-        snapshot.global.increment(.upstreamRetries, worker: worker.index)
-        let fresh = acquireUpstream(backend: exchange.decision.backend, snapshot: snapshot)
-        if fresh.state == .closed {
-            perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: fresh.endpoint), now: worker.loop.now))
-            return
-        }
-        fresh.output.append(replay)
-        if fresh.state == .active { fresh.flush() }
     }
 
     /// The exchange's deadline passed (see ``ExchangeTimer``).

@@ -33,10 +33,9 @@ final class DownstreamConnection: ExchangeHandler {
     /// The exchange in flight (valid in `.exchange`).
     var exchange = Exchange()
     var upstream: UpstreamConnection?
-    var responseParser = ResponseHeadParser()
-    var responseHead = ResponseHead()
+    /// Reads the HTTP/1.1 backend's response (head, then body by its framing).
+    var reader = UpstreamResponseReader()
     var requestChunks = ChunkedDecoder()
-    var responseChunks = ChunkedDecoder(isResponse: true)
     /// Request bytes kept to retry once when a pooled connection turns out to be stale.
     var replay: [UInt8] = []
     /// Response header block from an HTTP/2 upstream, written out as HTTP/1.1 once complete.

@@ -14,30 +14,7 @@ extension H2StreamExchange {
             handleUpstreamFailed(.connect)
             return
         }
-        responseHeaders.removeAll()
-        do {
-            let buf = headers.bytes
-            responseHeaders.append(name: ":method", value: UnsafeRawBufferPointer(rebasing: buf[headers.method]))
-            responseHeaders.append(name: ":scheme", value: connection.isTLS ? "https" : "http")
-            if !headers.authority.isEmpty {
-                responseHeaders.append(name: ":authority", value: UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
-            }
-            responseHeaders.append(name: ":path", value: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
-            for f in headers.fields {
-                if fieldNameEquals(buf, f, "te") {
-                    // "te: trailers" is the one hop-by-hop value HTTP/2 allows, and gRPC needs it.
-                    if AttributeScan.equals(f.value(in: buf), "trailers") { responseHeaders.append(name: "te", value: "trailers") }
-                    continue
-                }
-                if HopByHop.isHopByHop(buf, f) { continue }
-                if ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: requestIDGenerated) { continue }
-                responseHeaders.append(name: f.name(in: buf), value: f.value(in: buf))
-            }
-            ForwardedFor.value(buf, headers.fields, client: connection.peerIP, into: &scratch)
-            scratch.withUnsafeBytes { responseHeaders.append(name: "x-forwarded-for", value: $0) }
-            responseHeaders.append(name: "x-forwarded-proto", value: connection.isTLS ? "https" : "http")
-            if requestIDGenerated { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
-        }
+        ForwardedHead.write(HTTP2Head.self, clientHead(), fields: headers.fields, into: &responseHeaders)
         guard let id = conn.openStream(headers: responseHeaders, endStream: endStream, owner: self) else {
             handleUpstreamFailed(.connect)
             return
@@ -89,10 +66,8 @@ extension H2StreamExchange {
         if isTrailers { return }
         if status < 200 { responseHeaders.removeAll(); return }   // informational: wait for the final head
         guard let snapshot, machine.responseHead(status: status, now: worker.loop.now) == .forward else { return }
-        snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
-        let version = snapshot.modelVersions[decision.backend]
-        if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
-        if !upstreamSentRequestID { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
+        ForwardedResponse.addSluiceFields(HTTP2Head.self, into: &responseHeaders, snapshot: snapshot, backend: decision.backend,
+                                          requestID: requestID, backendSentRequestID: upstreamSentRequestID)
         session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: endStream)
         if endStream {
             h2ResponseEnded()

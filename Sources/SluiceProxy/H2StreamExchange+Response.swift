@@ -9,32 +9,34 @@ extension H2StreamExchange {
     func handleUpstreamReadable() {
         guard let up = upstream else { return }
         if !machine.responseStarted {
-            while true {
-                switch parser.parse(up.input.readable, requestWasHEAD: isHEAD, into: &responseHead) {
-                case .incomplete: return
-                case .error: handleUpstreamFailed(.protocolError); return
-                case .complete:
-                    if responseHead.status < 200 {
-                        if responseHead.status == 101 { handleUpstreamFailed(.protocolError); return }
-                        up.input.consume(responseHead.headLength)
-                        parser.reset()
-                        continue
-                    }
-                }
-                break
+            switch reader.readHead(&up.input, isHEAD: isHEAD) {
+            case .incomplete: return
+            case .invalid:
+                handleUpstreamFailed(.protocolError)
+                return
+            case .head: break
             }
-            guard machine.responseHead(status: responseHead.status, now: worker.loop.now) == .forward else { return }
+            guard machine.responseHead(status: reader.head.status, now: worker.loop.now) == .forward else { return }
             submitResponseHead(up.input.readable)
-            up.input.consume(responseHead.headLength)
-            parser.reset()
-            if responseMode == .none {
-                upstreamResponseEnded(up)
+            reader.consumeHead(&up.input)
+            if reader.isBodyless {
+                upstreamResponseEnded(up, streamEnded: true)
                 return
             }
         }
-        var done = false
-        guard forwardBody(up, done: &done) else { return }
-        if done {
+        let read: (taken: Int, done: Bool)
+        do {
+            let shadow = self.shadow
+            read = try reader.readBody(up.input.readable) { piece in
+                shadow?.appendPrimary(piece)
+                session.enqueueData(stream: id, bytes: piece)
+            }
+        } catch {
+            handleUpstreamFailed(.protocolError)
+            return
+        }
+        up.input.consume(read.taken)
+        if read.done {
             upstreamResponseEnded(up)
             return
         }
@@ -44,9 +46,10 @@ extension H2StreamExchange {
     }
 
     /// The HTTP/1.1 backend's response is complete: the stream is ended and the machine decides the rest.
-    private func upstreamResponseEnded(_ up: UpstreamConnection) {
-        _ = session.finishData(stream: id)
-        let reusable = responseHead.keepAlive && up.input.isEmpty && !up.peerClosed && responseMode != .closeDelimited(rechunk: false)
+    /// `streamEnded`: the HEADERS already carried END_STREAM (a bodyless response).
+    private func upstreamResponseEnded(_ up: UpstreamConnection, streamEnded: Bool = false) {
+        if !streamEnded { _ = session.finishData(stream: id) }
+        let reusable = reader.head.keepAlive && up.input.isEmpty && !up.peerClosed && !reader.endsAtClose
         perform(machine.responseEnd(now: worker.loop.now, upstreamReusable: reusable))
         connection.scheduleWrite()
     }
@@ -60,71 +63,19 @@ extension H2StreamExchange {
     }
 
     private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {
-        status = responseHead.status
+        status = reader.head.status
         responseHeaders.removeAll()
-        var hasRequestID = false
-        for f in responseHead.fields {
-            if responseHead.isHopByHop(buf, f) { continue }
-            if fieldNameEquals(buf, f, "x-request-id") { hasRequestID = true }
-            responseHeaders.appendLowercasingName(name: f.name(in: buf), value: f.value(in: buf))
-        }
-        let snapshot = self.snapshot!
-        snapshot.backendNames[decision.backend].withUnsafeBytes { responseHeaders.append(name: "x-sluice-target", value: $0) }
-        let version = snapshot.modelVersions[decision.backend]
-        if !version.isEmpty { version.withUnsafeBytes { responseHeaders.append(name: "x-model-version", value: $0) } }
-        if !hasRequestID { requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) } }
-        switch responseHead.framing {
-        case .none: responseMode = .none
-        case .contentLength(let n): responseMode = n == 0 ? .none : .length(n)
-        case .chunked: responseMode = .chunkedDecoded; chunks.reset()
-        case .untilClose: responseMode = .closeDelimited(rechunk: false)
-        }
-        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: responseMode == .none)
+        let hasRequestID = ForwardedResponse.copyFields(HTTP2Head.self, reader.head, buf, into: &responseHeaders)
+        ForwardedResponse.addSluiceFields(HTTP2Head.self, into: &responseHeaders, snapshot: snapshot!, backend: decision.backend,
+                                          requestID: requestID, backendSentRequestID: hasRequestID)
+        let bodyless = reader.isBodyless
+        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: bodyless)
         // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
-        if responseMode != .none { armFirstDeadline() }
-    }
-
-    /// Forwards what the backend sent of the body; false when the exchange was ended (bad framing).
-    private func forwardBody(_ up: UpstreamConnection, done: inout Bool) -> Bool {
-        switch responseMode {
-        case .none:
-            done = true
-        case .length(let remaining):
-            let n = Int(min(remaining, UInt64(up.input.count)))
-            if n > 0 {
-                shadow?.appendPrimary(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
-                session.enqueueData(stream: id, bytes: UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
-                up.input.consume(n)
-            }
-            responseMode = .length(remaining - UInt64(n))
-            if remaining == UInt64(n) { done = true }
-        case .chunkedDecoded, .chunkedPassThrough:
-            ranges.removeAll(keepingCapacity: true)
-            do {
-                let n = try chunks.consume(up.input.readable, payload: &ranges)
-                for r in ranges {
-                    let piece = UnsafeRawBufferPointer(rebasing: up.input.readable[r])
-                    shadow?.appendPrimary(piece)
-                    session.enqueueData(stream: id, bytes: piece)
-                }
-                up.input.consume(n)
-                if chunks.isFinished { done = true }
-            } catch {
-                handleUpstreamFailed(.protocolError)
-                return false
-            }
-        case .closeDelimited:
-            if up.input.count > 0 {
-                shadow?.appendPrimary(up.input.readable)
-                session.enqueueData(stream: id, bytes: up.input.readable)
-                up.input.consume(up.input.count)
-            }
-        }
-        return true
+        if !bodyless { armFirstDeadline() }
     }
 
     func handleUpstreamEOF() {
-        if machine.responseStarted, case .closeDelimited = responseMode, let up = upstream {
+        if machine.responseStarted, reader.endsAtClose, let up = upstream {
             upstreamResponseEnded(up)
             return
         }
@@ -153,19 +104,9 @@ extension H2StreamExchange {
     func retryOnFreshConnection() {
         guard let snapshot else { return }
         replayable = false
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: worker.loop)
-        }
-        snapshot.global.increment(.upstreamRetries, worker: worker.index)
-        let fresh = worker.openUpstream(backend: decision.backend, owner: self)
-        upstream = fresh
-        if fresh.state == .closed {
+        if !worker.retry(&upstream, backend: decision.backend, owner: self, replay: replay, snapshot: snapshot) {
             handleUpstreamFailed(.connect)
-            return
         }
-        fresh.output.append(replay)
-        if fresh.state == .active { fresh.flush() }
     }
 
     /// Lets go of the upstream side (``Worker/release(_:h1:h2:stream:unconsumed:)``).

@@ -39,11 +39,8 @@ final class H2StreamExchange: ExchangeHandler {
     var machine = ExchangeMachine()
     /// Request DATA bytes forwarded but not yet credited back to the client (flow control).
     var unconsumed = 0
-    var parser = ResponseHeadParser()
-    var responseHead = ResponseHead()
-    var chunks = ChunkedDecoder(isResponse: true)
-    var ranges: [Range<Int>] = []
-    var responseMode = ResponseBodyMode.none
+    /// Reads the HTTP/1.1 backend's response (head, then body by its framing).
+    var reader = UpstreamResponseReader()
     /// The `:status` of the h2 response head being collected.
     var status = 0
     /// The h2 backend sent x-request-id in its response head (then Sluice adds none).
@@ -87,9 +84,7 @@ final class H2StreamExchange: ExchangeHandler {
         unconsumed = 0
         upstreamSentRequestID = false
         deadline = 0
-        parser.reset()
-        chunks.reset()
-        responseMode = .none
+        reader.reset()
         status = 0
         requestIDGenerated = false
         if peek != nil { endPeek() }
@@ -177,8 +172,9 @@ final class H2StreamExchange: ExchangeHandler {
         requestChunked = !machine.requestDone && headers.contentLength == nil
         let up = worker.openUpstream(backend: decision.backend, owner: self)
         upstream = up
-        encodeRequestHead(into: &up.output, headers.bytes, forShadow: false)
-        if let s = shadow { encodeRequestHead(into: &s.head, headers.bytes, forShadow: true) }
+        let client = clientHead()
+        ForwardedHead.write(HTTP1Head.self, client, fields: headers.fields, into: &up.output, chunked: requestChunked)
+        if let s = shadow { ForwardedHead.write(HTTP1Head.self, client, fields: headers.fields, into: &s.head, shadow: true) }
         // A bodyless request on a reused pooled connection can be replayed once if the backend
         // turns out to have dropped that connection (copy taken before anything is written).
         replayable = up.reused && machine.requestDone && up.output.count <= 64 * 1024
@@ -223,44 +219,21 @@ final class H2StreamExchange: ExchangeHandler {
 
     static let requestIDName: [UInt8] = Array("x-request-id".utf8)
 
-    /// For the shadow copy, framing fields and the final CRLF are left out (re-framed once buffered).
-    private func encodeRequestHead(into out: inout ByteQueue, _ buf: UnsafeRawBufferPointer, forShadow: Bool) {
-        out.append(UnsafeRawBufferPointer(rebasing: buf[headers.method]))
-        out.append(byte: 32)
-        out.append(UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]))
-        out.append(" HTTP/1.1\r\n")
-        if !headers.authority.isEmpty {
-            out.append("host: ")
-            out.append(UnsafeRawBufferPointer(rebasing: buf[headers.authority]))
-            out.append("\r\n")
+    /// The request head as the forwarding rules see it (``ForwardedHead``): `:authority`, or the
+    /// `host` field when the client sent no `:authority`, is the host.
+    func clientHead() -> ClientHead {
+        let buf = headers.bytes
+        var authority = UnsafeRawBufferPointer(rebasing: buf[headers.authority])
+        if authority.isEmpty {
+            for f in headers.fields where f.nameLength == 4 && fieldNameEquals(buf, f, "host") {
+                authority = f.value(in: buf)
+                break
+            }
         }
-        for f in headers.fields {
-            if HopByHop.isHopByHop(buf, f) { continue }
-            if !headers.authority.isEmpty && fieldNameEquals(buf, f, "host") { continue }
-            if ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: requestIDGenerated) { continue }
-            if forShadow && fieldNameEquals(buf, f, "content-length") { continue }
-            out.append(f.name(in: buf))
-            out.append(": ")
-            out.append(f.value(in: buf))
-            out.append("\r\n")
-        }
-        out.append("x-forwarded-for: ")
-        for f in headers.fields where f.valueLength > 0 && fieldNameEquals(buf, f, "x-forwarded-for") {
-            out.append(f.value(in: buf))
-            out.append(", ")
-        }
-        out.append(connection.peerIP)
-        out.append("\r\nx-forwarded-proto: ")
-        out.append(connection.isTLS ? "https" : "http")
-        out.append("\r\n")
-        if requestIDGenerated {
-            out.append("x-request-id: ")
-            out.append(requestID)
-            out.append("\r\n")
-        }
-        if forShadow { return }
-        if requestChunked { out.append("transfer-encoding: chunked\r\n") }
-        out.append("\r\n")
+        return ClientHead(buffer: buf, method: UnsafeRawBufferPointer(rebasing: buf[headers.method]),
+                          target: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]), leadingSlash: false,
+                          authority: authority, connectionTokens: [], isTLS: connection.isTLS, requestID: requestID,
+                          requestIDGenerated: requestIDGenerated, peerIP: connection.peerIP)
     }
 
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.

@@ -42,17 +42,12 @@ final class ShadowExchange: ExchangeHandler {
     var shadowBody: [UInt8] = []
     var shadowStatus = 0
     var upstream: UpstreamConnection?
-    var parser = ResponseHeadParser()
-    var response = ResponseHead()
-    var chunks = ChunkedDecoder(isResponse: true)
-    var ranges: [Range<Int>] = []
+    /// Reads the shadow backend's response (the same reader as every primary with an HTTP/1.1 backend).
+    var reader = UpstreamResponseReader()
     var headParsed = false
-    var remaining: UInt64 = 0
-    var mode = BodyFraming.none
 
     init(worker: Worker) {
         self.worker = worker
-        ranges.reserveCapacity(8)
     }
 
     deinit { head.deallocate() }
@@ -82,8 +77,7 @@ final class ShadowExchange: ExchangeHandler {
         primaryComplete = false
         shadowStatus = 0
         headParsed = false
-        parser.reset()
-        chunks.reset()
+        reader.reset()
     }
 
     /// Adds request body bytes; false when the copy would exceed `max_body_bytes` (then call `abandon`).
@@ -145,48 +139,26 @@ final class ShadowExchange: ExchangeHandler {
     override func upstreamReadable() {
         guard let up = upstream else { return }
         if !headParsed {
-            while true {
-                switch parser.parse(up.input.readable, requestWasHEAD: false, into: &response) {
-                case .incomplete: return
-                case .error: fail(); return
-                case .complete:
-                    if response.status < 200 {
-                        up.input.consume(response.headLength)
-                        parser.reset()
-                        continue
-                    }
-                }
-                break
+            switch reader.readHead(&up.input, isHEAD: false) {
+            case .incomplete: return
+            case .invalid:
+                fail()
+                return
+            case .head: break
             }
             headParsed = true
-            shadowStatus = response.status
-            up.input.consume(response.headLength)
-            mode = response.framing
-            if case .contentLength(let n) = mode { remaining = n }
+            shadowStatus = reader.head.status
+            reader.consumeHead(&up.input)
         }
-        switch mode {
-        case .none:
-            complete()
-        case .contentLength:
-            let n = Int(min(remaining, UInt64(up.input.count)))
-            keepShadowBody(UnsafeRawBufferPointer(rebasing: up.input.readable[0..<n]))
-            up.input.consume(n)
-            remaining -= UInt64(n)
-            if remaining == 0 { complete() }
-        case .chunked:
-            ranges.removeAll(keepingCapacity: true)
-            do {
-                let n = try chunks.consume(up.input.readable, payload: &ranges)
-                for r in ranges { keepShadowBody(UnsafeRawBufferPointer(rebasing: up.input.readable[r])) }
-                up.input.consume(n)
-                if chunks.isFinished { complete() }
-            } catch {
-                fail()
-            }
-        case .untilClose:
-            keepShadowBody(up.input.readable)
-            up.input.consume(up.input.count)
+        let read: (taken: Int, done: Bool)
+        do {
+            read = try reader.readBody(up.input.readable) { keepShadowBody($0) }
+        } catch {
+            fail()
+            return
         }
+        up.input.consume(read.taken)
+        if read.done { complete() }
     }
 
     private func keepShadowBody(_ bytes: UnsafeRawBufferPointer) {
@@ -194,7 +166,7 @@ final class ShadowExchange: ExchangeHandler {
     }
 
     override func upstreamEOF() {
-        if headParsed, mode == .untilClose {
+        if headParsed, reader.endsAtClose {
             complete()
         } else {
             fail()
@@ -216,7 +188,7 @@ final class ShadowExchange: ExchangeHandler {
         let now = worker.loop.now
         stats?.recordResult(worker: worker.index, nowSecond: now / 1_000_000_000, status: shadowStatus,
                             isError: shadowStatus >= 500, latencyMicros: (now &- startedAt) / 1000)
-        if response.keepAlive, up.input.isEmpty, mode != .untilClose {
+        if reader.head.keepAlive, up.input.isEmpty, !reader.endsAtClose {
             up.home.release(up, now: now, loop: worker.loop)
         } else {
             up.closeNow(loop: worker.loop)

@@ -63,3 +63,24 @@ extension Worker {
         failure == .connect && endpoint == Worker.noHealthyEndpoint ? .noHealthyUpstream : .upstream(failure)
     }
 }
+
+extension Worker {
+    /// The single retry (``ExchangeAction/retry``): `replay`, the kept copy of the request, goes
+    /// once more on a fresh connection to `backend` because a pooled one turned out to be closed
+    /// by the backend before answering. `upstream` holds the fresh connection afterwards; false
+    /// when it could not even be opened (then answer the connect failure).
+    func retry(_ upstream: inout UpstreamConnection?, backend: Int, owner: ExchangeHandler, replay: [UInt8],
+               snapshot: ProxySnapshot) -> Bool {
+        if let up = upstream {
+            upstream = nil
+            up.closeNow(loop: loop)
+        }
+        snapshot.global.increment(.upstreamRetries, worker: index)
+        let fresh = openUpstream(backend: backend, owner: owner)
+        upstream = fresh
+        if fresh.state == .closed { return false }
+        fresh.output.append(replay)
+        if fresh.state == .active { fresh.flush() }
+        return true
+    }
+}

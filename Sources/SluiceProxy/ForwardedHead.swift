@@ -1,0 +1,246 @@
+import SluiceCore
+import SluiceHTTP1
+import SluiceHTTP2
+import SluiceRouting
+
+/// The client's request head as the forwarding rules see it, whichever protocol it came in:
+/// byte ranges into one buffer (the HTTP/1.1 connection's input, or the HTTP/2 stream's header
+/// storage), nothing copied.
+struct ClientHead {
+    let buffer: UnsafeRawBufferPointer
+    let method: UnsafeRawBufferPointer
+    /// Path and query, as forwarded.
+    let target: UnsafeRawBufferPointer
+    /// The target lacks its leading `/` (an absolute-form HTTP/1.1 target with an empty path).
+    let leadingSlash: Bool
+    /// `host` of an HTTP/1.1 request or `:authority` of an HTTP/2 one (empty: none).
+    let authority: UnsafeRawBufferPointer
+    /// Field names an HTTP/1.1 client listed in `Connection` (hop-by-hop for this request only).
+    let connectionTokens: [ByteRange]
+    /// The client connected over TLS (`x-forwarded-proto: https`, `:scheme: https`).
+    let isTLS: Bool
+    let requestID: [UInt8]
+    /// Sluice generated `requestID` (the client sent none usable): it replaces any the client sent.
+    let requestIDGenerated: Bool
+    /// The client's address, appended to `x-forwarded-for`.
+    let peerIP: [UInt8]
+}
+
+/// Where a forwarded request head is written: an HTTP/1.1 request (``HTTP1Head``) or an HTTP/2
+/// header block (``HTTP2Head``).
+protocol ForwardedHeadFormat {
+    associatedtype Output
+    /// An HTTP/2 backend takes `te: trailers` (gRPC needs it), the one hop-by-hop field HTTP/2 allows.
+    static var keepsTrailersTE: Bool { get }
+    /// The request line (or pseudo-headers) and the host.
+    static func begin(_ out: inout Output, _ head: ClientHead)
+    static func field(_ out: inout Output, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    static func field(_ out: inout Output, name: StaticString, value: UnsafeRawBufferPointer)
+    /// `x-forwarded-for`: every earlier hop's values, in order, then the client's address.
+    static func forwardedFor(_ out: inout Output, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>)
+    /// The end of the head; `chunked`: the body is re-framed as chunked (HTTP/1.1 only).
+    static func end(_ out: inout Output, chunked: Bool)
+}
+
+/// The one place a forwarded request head is built, for every protocol pair and for shadow copies:
+/// hop-by-hop fields (and those the client named in `Connection`) dropped, `host`/`:authority` from
+/// the client's authority, `expect` dropped (Sluice answers `100 Continue` itself), the fields only
+/// Sluice sets (``ForwardedFields``) replaced: `x-forwarded-for` appended to, `x-forwarded-proto` and
+/// `:scheme` from the client's connection, `x-request-id` when Sluice generated it.
+enum ForwardedHead {
+    /// Writes the head for the backend. `shadow`: the copy's framing is left out (it is re-framed
+    /// with `content-length` once its body is buffered).
+    @inline(__always)
+    static func write<Format: ForwardedHeadFormat>(_ format: Format.Type, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>,
+                                                   into out: inout Format.Output, chunked: Bool = false, shadow: Bool = false) {
+        let buf = head.buffer
+        Format.begin(&out, head)
+        for f in fields {
+            if isDropped(buf, f, head) {
+                if Format.keepsTrailersTE && f.nameLength == 2 && fieldNameEquals(buf, f, "te")
+                    && AttributeScan.equals(f.value(in: buf), "trailers") {
+                    Format.field(&out, name: "te", value: f.value(in: buf))
+                }
+                continue
+            }
+            if shadow && f.nameLength == 14 && fieldNameEquals(buf, f, "content-length") { continue }
+            Format.field(&out, name: f.name(in: buf), value: f.value(in: buf))
+        }
+        Format.forwardedFor(&out, head, fields: fields)
+        head.isTLS ? Format.field(&out, name: "x-forwarded-proto", value: scheme("https"))
+                   : Format.field(&out, name: "x-forwarded-proto", value: scheme("http"))
+        if head.requestIDGenerated { head.requestID.withUnsafeBytes { Format.field(&out, name: "x-request-id", value: $0) } }
+        if !shadow { Format.end(&out, chunked: chunked) }
+    }
+
+    /// Whether field `f` is not copied as the client sent it.
+    @inline(__always)
+    static func isDropped(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ head: ClientHead) -> Bool {
+        switch f.nameLength {
+        case 4: if fieldNameEquals(buf, f, "host") { return true }
+        case 6: if fieldNameEquals(buf, f, "expect") { return true }
+        default: break
+        }
+        if HopByHop.isHopByHop(f.name(in: buf)) { return true }
+        if !head.connectionTokens.isEmpty && isConnectionListed(buf, f, head.connectionTokens) { return true }
+        return ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: head.requestIDGenerated)
+    }
+
+    /// Whether `f`'s name is one the client listed in `Connection`.
+    @inline(never)
+    static func isConnectionListed(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ tokens: [ByteRange]) -> Bool {
+        let name = f.name(in: buf)
+        for t in tokens where t.length == f.nameLength {
+            if asciiCaseInsensitiveEquals(t.bytes(in: buf), name) { return true }
+        }
+        return false
+    }
+
+    @inline(__always)
+    static func scheme(_ s: StaticString) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount) }
+
+    /// Bytes of the `x-forwarded-for` value.
+    @inline(__always)
+    static func forwardedForLength(_ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>) -> Int {
+        var n = head.peerIP.count
+        for f in fields where f.nameLength == 15 && f.valueLength > 0 && fieldNameEquals(head.buffer, f, "x-forwarded-for") {
+            n += Int(f.valueLength) + 2
+        }
+        return n
+    }
+}
+
+/// A forwarded head as an HTTP/1.1 request.
+enum HTTP1Head: ForwardedHeadFormat {
+    static var keepsTrailersTE: Bool { false }
+
+    @inline(__always)
+    static func begin(_ out: inout ByteQueue, _ head: ClientHead) {
+        out.append(head.method)
+        out.append(byte: 32)
+        if head.leadingSlash { out.append(byte: UInt8(ascii: "/")) }
+        out.append(head.target)
+        out.append(" HTTP/1.1\r\n")
+        if !head.authority.isEmpty {
+            out.append("host: ")
+            out.append(head.authority)
+            out.append("\r\n")
+        }
+    }
+
+    @inline(__always)
+    static func field(_ out: inout ByteQueue, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        out.append(name)
+        out.append(": ")
+        out.append(value)
+        out.append("\r\n")
+    }
+
+    @inline(__always)
+    static func field(_ out: inout ByteQueue, name: StaticString, value: UnsafeRawBufferPointer) {
+        out.append(name)
+        out.append(": ")
+        out.append(value)
+        out.append("\r\n")
+    }
+
+    @inline(__always)
+    static func forwardedFor(_ out: inout ByteQueue, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>) {
+        out.append("x-forwarded-for: ")
+        for f in fields where f.nameLength == 15 && f.valueLength > 0 && fieldNameEquals(head.buffer, f, "x-forwarded-for") {
+            out.append(f.value(in: head.buffer))
+            out.append(", ")
+        }
+        out.append(head.peerIP)
+        out.append("\r\n")
+    }
+
+    @inline(__always)
+    static func end(_ out: inout ByteQueue, chunked: Bool) {
+        if chunked { out.append("transfer-encoding: chunked\r\n") }
+        out.append("\r\n")
+    }
+}
+
+/// A forwarded head as an HTTP/2 header block (names lowercased: HTTP/1.1 clients send any case).
+enum HTTP2Head: ForwardedHeadFormat {
+    static var keepsTrailersTE: Bool { true }
+
+    @inline(__always)
+    static func begin(_ out: inout H2HeaderBlock, _ head: ClientHead) {
+        out.removeAll()
+        out.append(name: ":method", value: head.method)
+        out.append(name: ":scheme", value: head.isTLS ? ForwardedHead.scheme("https") : ForwardedHead.scheme("http"))
+        if !head.authority.isEmpty { out.append(name: ":authority", value: head.authority) }
+        if head.leadingSlash {
+            withUnsafeTemporaryAllocation(byteCount: head.target.count + 1, alignment: 1) { path in
+                path[0] = UInt8(ascii: "/")
+                if !head.target.isEmpty { UnsafeMutableRawBufferPointer(rebasing: path[1...]).copyMemory(from: head.target) }
+                out.append(name: ":path", value: UnsafeRawBufferPointer(path))
+            }
+        } else {
+            out.append(name: ":path", value: head.target)
+        }
+    }
+
+    @inline(__always)
+    static func field(_ out: inout H2HeaderBlock, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        out.appendLowercasingName(name: name, value: value)
+    }
+
+    @inline(__always)
+    static func field(_ out: inout H2HeaderBlock, name: StaticString, value: UnsafeRawBufferPointer) {
+        out.append(name: name, value: value)
+    }
+
+    @inline(__always)
+    static func forwardedFor(_ out: inout H2HeaderBlock, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>) {
+        // Built on the stack: one value, no scratch array.
+        withUnsafeTemporaryAllocation(byteCount: ForwardedHead.forwardedForLength(head, fields: fields), alignment: 1) { value in
+            var at = 0
+            for f in fields where f.nameLength == 15 && f.valueLength > 0 && fieldNameEquals(head.buffer, f, "x-forwarded-for") {
+                let v = f.value(in: head.buffer)
+                UnsafeMutableRawBufferPointer(rebasing: value[at...]).copyMemory(from: v)
+                at += v.count
+                value[at] = UInt8(ascii: ",")
+                value[at + 1] = 32
+                at += 2
+            }
+            head.peerIP.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[at...]).copyMemory(from: $0) }
+            out.append(name: "x-forwarded-for", value: UnsafeRawBufferPointer(value))
+        }
+    }
+
+    @inline(__always)
+    static func end(_ out: inout H2HeaderBlock, chunked: Bool) {}
+}
+
+/// The one place a response head's fields are carried to the client, for both kinds of client.
+enum ForwardedResponse {
+    /// Copies an HTTP/1.1 backend's response fields (hop-by-hop ones dropped); returns whether the
+    /// backend sent its own `x-request-id`.
+    @inline(__always)
+    static func copyFields<Format: ForwardedHeadFormat>(_ format: Format.Type, _ head: ResponseHead, _ buf: UnsafeRawBufferPointer,
+                                                        into out: inout Format.Output) -> Bool {
+        var sentRequestID = false
+        for f in head.fields {
+            if head.isHopByHop(buf, f) { continue }
+            if f.nameLength == 12 && fieldNameEquals(buf, f, "x-request-id") { sentRequestID = true }
+            Format.field(&out, name: f.name(in: buf), value: f.value(in: buf))
+        }
+        return sentRequestID
+    }
+
+    /// The fields Sluice adds to every response it forwards: `x-sluice-target` (the backend that
+    /// answered), `x-model-version` when the backend has one configured, and `x-request-id` unless
+    /// the backend sent its own.
+    @inline(__always)
+    static func addSluiceFields<Format: ForwardedHeadFormat>(_ format: Format.Type, into out: inout Format.Output,
+                                                             snapshot: ProxySnapshot, backend: Int, requestID: [UInt8],
+                                                             backendSentRequestID: Bool) {
+        snapshot.backendNames[backend].withUnsafeBytes { Format.field(&out, name: "x-sluice-target", value: $0) }
+        let version = snapshot.modelVersions[backend]
+        if !version.isEmpty { version.withUnsafeBytes { Format.field(&out, name: "x-model-version", value: $0) } }
+        if !backendSentRequestID { requestID.withUnsafeBytes { Format.field(&out, name: "x-request-id", value: $0) } }
+    }
+}
