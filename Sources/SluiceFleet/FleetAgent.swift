@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import SluiceCore
-import SluiceDemo
 import SluiceRouting
+import SluiceSupport
 import Synchronization
 
 private let fleetLogger = Logger(label: "sluice.fleet")
