@@ -81,12 +81,15 @@ public struct FleetRouteEvent: Sendable, Equatable, Codable {
     public var target: Int?
     /// Human-readable cause.
     public var cause: String
+    /// true: recorded but sent to no webhook, as standalone (an operator's weight change); nil otherwise.
+    public var quiet: Bool?
 
     /// Creates an event.
-    public init(event: String, target: Int?, cause: String) {
+    public init(event: String, target: Int?, cause: String, quiet: Bool? = nil) {
         self.event = event
         self.target = target
         self.cause = cause
+        self.quiet = quiet
     }
 }
 

@@ -223,12 +223,12 @@ extension ControlPlane: FleetLocalPlane {
     // MARK: - Operator actions in a fleet
 
     /// Runs an operator change on a copy of route `name`'s machine and commits the result to the fleet through
-    /// `committer` (compare-and-swap); applies it locally once committed. The change returns the actions whose
-    /// events the fleet state carries (every replica records them; this one notifies them, as standalone).
+    /// `committer` (compare-and-swap); applies it locally once committed. The change returns the route events
+    /// the fleet state carries (every replica records them; this one notifies them, as standalone).
     /// 503 while etcd is unreachable, 409 when the route's definition differs from the fleet state's.
     func fleetChange(
         _ committer: any FleetCommitter, route name: String,
-        _ change: (inout State, Int, inout RolloutStateMachine, UInt64) -> Result<[RolloutAction], ControlError>
+        _ change: (inout State, Int, inout RolloutStateMachine, UInt64) -> Result<[FleetRouteEvent], ControlError>
     ) throws(ControlError) {
         for _ in 0..<5 {
             let now = MonotonicClock.now()
@@ -249,10 +249,9 @@ extension ControlPlane: FleetLocalPlane {
                 }
                 switch change(&s, r, &machine, now) {
                 case .failure(let e): return .failure(e)
-                case .success(let actions):
-                    let events = Self.fleetEvents(actions)
+                case .success(let events):
                     // The headline is the change itself, not the approval that let a step through.
-                    let main = events?.first { $0.event != "approval" }
+                    let main = events.first { $0.event != "approval" }
                     return .success(proposal(&s, route: r, machine: machine, event: main?.event ?? "operator",
                                              cause: main?.cause ?? "operator action", events: events,
                                              base: seen?.revision ?? 0, fenced: false, automatic: false, now: now))
@@ -319,17 +318,19 @@ extension ControlPlane: FleetLocalPlane {
                 "route": "\(record.route)", "generation": "\(record.generation)", "state": "\(record.state)",
                 "weights": "\(record.weights)", "by": "\(record.by)"])
         }
-        // Only the author notifies webhooks: one notification per change for the whole fleet.
+        // Only the author notifies webhooks: one notification per change for the whole fleet; and not for a
+        // change whose events are quiet (an operator's weights), as standalone.
+        let notifies = author && !(record.events?.allSatisfy { $0.quiet == true } ?? false)
         let sink = s.notificationSink
-        if !author { s.notificationSink = nil }
+        if !notifies { s.notificationSink = nil }
         let pending = s.pendingNotifications
         applyRollout(actions, machine: machine, route: r, &s, automatic: author && record.automatic)
-        if !author { s.notificationSink = sink; s.pendingNotifications = pending }
+        if !notifies { s.notificationSink = sink; s.pendingNotifications = pending }
     }
 
     /// A proposal with `machine`'s visible state for route `r`.
     private func proposal(_ s: inout State, route r: Int, machine: RolloutStateMachine, event: String, cause: String,
-                          events: [FleetRouteEvent]? = nil, base: Int64, fenced: Bool, automatic: Bool = true,
+                          events: [FleetRouteEvent] = [], base: Int64, fenced: Bool, automatic: Bool = true,
                           now: UInt64) -> FleetProposal {
         let route = s.snapshot.table.routes[r]
         let ago = Double(now >= machine.lastStepAt ? now - machine.lastStepAt : 0) / 1e9
@@ -337,17 +338,16 @@ extension ControlPlane: FleetLocalPlane {
                                      targets: targetNames(s, route: r), weights: machine.weights, state: machine.state.rawValue,
                                      reason: machine.reason, step: machine.stepIndex, stepStarted: MonotonicClock.wallSeconds() - ago,
                                      by: s.fleet.instance, event: event, cause: cause, writtenAt: MonotonicClock.wallSeconds(),
-                                     automatic: automatic, events: events)
+                                     automatic: automatic, events: events.isEmpty ? nil : events)
         return FleetProposal(baseRevision: base, record: record, fenced: fenced)
     }
 
-    /// The route events among `actions`, as a fleet state carries them (nil when there are none).
-    static func fleetEvents(_ actions: [RolloutAction]) -> [FleetRouteEvent]? {
-        let events = actions.compactMap { action -> FleetRouteEvent? in
+    /// The route events among `actions`, as a fleet state carries them.
+    static func fleetEvents(_ actions: [RolloutAction]) -> [FleetRouteEvent] {
+        actions.compactMap { action -> FleetRouteEvent? in
             guard case .event(let type, let target, let reason) = action else { return nil }
             return FleetRouteEvent(event: type, target: target, cause: reason)
         }
-        return events.isEmpty ? nil : events
     }
 
     /// Whether two machines show the same state to the fleet (weights, state, reason, step).

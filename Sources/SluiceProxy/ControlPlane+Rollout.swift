@@ -103,7 +103,7 @@ extension ControlPlane {
         if let committer = fleetCommitter {
             try fleetChange(committer, route: name) { _, _, machine, now in
                 do throws(RolloutRefusal) {
-                    return .success(try body(&machine, now))
+                    return .success(Self.fleetEvents(try body(&machine, now)))
                 } catch {
                     return .failure(ControlError(status: 409, message: error.message))
                 }

@@ -198,7 +198,8 @@ public final class ControlPlane: Sendable {
                 case .failure(let e): return .failure(e)
                 case .success(let (newWeights, text)):
                     machine.operatorSetWeights(newWeights, now: now)
-                    return .success([.event(type: "weight_change", target: nil, reason: "operator set weights: \(text)")])
+                    // Recorded, not notified: as standalone, an operator's weights are no progressive `step`.
+                    return .success([FleetRouteEvent(event: "weight_change", target: nil, cause: "operator set weights: \(text)", quiet: true)])
                 }
             }
             return

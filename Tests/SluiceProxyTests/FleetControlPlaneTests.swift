@@ -182,6 +182,19 @@ struct FleetControlPlaneTests {
         #expect(events(other).suffix(2) == ["approval", "weight_change"])
         #expect(other.routeRuntime["r"]?.events.suffix(2).map(\.target) == ["b", "b"])
         #expect(otherNotified.names.withLock { $0 }.isEmpty)
+
+        // Weights set by an operator are recorded everywhere and notified nowhere, as standalone (no `step`).
+        try alone.setWeights(route: "r", weights: ["a": 70, "b": 30])
+        try approver.setWeights(route: "r", weights: ["a": 70, "b": 30])
+        let weightsSet = try #require(committer.store.withLock { $0.routes["r"] })
+        other.fleetAdopt(weightsSet.0, revision: weightsSet.1)
+        for control in [alone, approver, other] {
+            #expect(Self.weights(control) == [7000, 3000])
+            #expect(events(control).last == "weight_change")
+        }
+        #expect(aloneNotified.names.withLock { $0 } == ["approved", "step"])
+        #expect(approverNotified.names.withLock { $0 } == ["approved", "step"])
+        #expect(otherNotified.names.withLock { $0 }.isEmpty)
     }
 }
 
