@@ -50,9 +50,12 @@ let package = Package(
         .target(name: "SluiceRouting", dependencies: ["SluiceStats"], swiftSettings: hotPath),
         .target(name: "SluiceStats", swiftSettings: hotPath),
         .target(name: "SluiceConfig", dependencies: ["SluiceRouting", "Yams"]),
+        // Threads and blocking I/O off the data plane: DetachedThread, blocking sockets and SimpleHTTPClient,
+        // used by the admin listener, the fleet agent (etcd), webhooks, the demo and the CLI.
+        .target(name: "SluiceSupport", dependencies: ["SluiceCore", "SluiceHTTP1"]),
         // Fleet mode (docs/fleet.md): shared rollout state over etcd's JSON gateway, off the data plane.
         .target(name: "SluiceFleet", dependencies: [
-            "SluiceCore", "SluiceRouting", "SluiceStats", "SluiceDemo",
+            "SluiceCore", "SluiceRouting", "SluiceStats", "SluiceSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SluiceProxy", dependencies: [
@@ -60,18 +63,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         .target(name: "SluiceAdmin", dependencies: [
-            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting", "SluiceFleet",
+            "SluiceCore", "SluiceHTTP1", "SluiceProxy", "SluiceConfig", "SluiceStats", "SluiceRouting", "SluiceFleet", "SluiceSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1", "SluiceStats"]),
+        .target(name: "SluiceDemo", dependencies: ["SluiceCore", "SluiceHTTP1", "SluiceStats", "SluiceSupport"]),
         .target(name: "SluiceNotify", dependencies: [
-            "SluiceConfig", "SluiceDemo", "SluiceStats", "SluiceCore",
+            "SluiceConfig", "SluiceSupport", "SluiceStats", "SluiceCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // `sluice simulate`: the rollout rules on simulated traffic and time.
         .target(name: "SluiceSimulate", dependencies: ["SluiceRouting", "SluiceStats", "SluiceConfig"], swiftSettings: hotPath),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify", "SluiceSimulate", "SluiceFleet",
+            "SluiceProxy", "SluiceAdmin", "SluiceConfig", "SluiceDemo", "SluiceNotify", "SluiceSimulate", "SluiceFleet", "SluiceSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,11 +83,11 @@ let package = Package(
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "Yams"]),
         .testTarget(name: "SluiceAdminTests", dependencies: ["SluiceAdmin", "SluiceProxy", "SluiceConfig"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo", "SluiceFleet"]),
-        .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SluiceProxy", "SluiceCore", "SluiceConfig", "SluiceDemo", "SluiceFleet", "SluiceSupport"]),
+        .testTarget(name: "SluiceDemoTests", dependencies: ["SluiceDemo", "SluiceSupport"]),
         .testTarget(name: "SluiceNotifyTests", dependencies: ["SluiceNotify", "SluiceConfig", "SluiceStats"]),
         .testTarget(name: "SluiceProxyTests", dependencies: ["SluiceProxy", "SluiceConfig"]),
-        .testTarget(name: "SluiceFleetTests", dependencies: ["SluiceFleet", "SluiceRouting", "SluiceStats", "SluiceDemo"]),
+        .testTarget(name: "SluiceFleetTests", dependencies: ["SluiceFleet", "SluiceRouting", "SluiceStats"]),
         .testTarget(name: "SluiceHTTP2Tests", dependencies: ["SluiceHTTP2", "SluiceCore"]),
         .testTarget(name: "SluiceTLSTests", dependencies: ["SluiceTLS", "SluiceCore"]),
         .testTarget(name: "SluiceSimulateTests", dependencies: ["SluiceSimulate", "SluiceRouting", "SluiceStats", "SluiceConfig"]),

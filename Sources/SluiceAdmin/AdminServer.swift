@@ -6,6 +6,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceProxy
 import SluiceStats
+import SluiceSupport
 
 /// The admin API listener: `/health`, `/ready`, `/stats`, `/metrics`, `/reload` and the
 /// `/routes/NAME/...` operations (contract: docs/admin-api.md).
@@ -28,12 +29,12 @@ public final class AdminServer: Sendable {
     /// The per-second history served at `/stats/history`; the supervisor records it every tick.
     public var history: StatsHistory { loop.router.history }
     private let loop: AdminLoop
-    private let thread: Mutex<pthread_t?>
+    /// Set by the first `stop()`; later calls return at once.
+    private let stopped = Atomic<Bool>(false)
 
-    private init(address: SocketAddress, loop: AdminLoop, thread: pthread_t) {
+    private init(address: SocketAddress, loop: AdminLoop) {
         self.address = address
         self.loop = loop
-        self.thread = Mutex(thread)
     }
 
     /// Reads the token file (if configured), binds `config.host:config.port` (port 0 allowed),
@@ -51,10 +52,8 @@ public final class AdminServer: Sendable {
                                  policy: AdminRequestPolicy(allowedHosts: config.allowedHosts), logger: logger,
                                  history: history)
         let loop = AdminLoop(listener: fd, router: router, logger: logger, limits: limits)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, adminThreadMain, Unmanaged.passRetained(loop).toOpaque())
-        guard rc == 0 else {
-            Unmanaged.passUnretained(loop).release()
+        // The system default stack, not DetachedThread's 512 KiB: a reload parses YAML and loads TLS files here.
+        if let rc = DetachedThread.start(adminThreadMain, context: loop, stackBytes: nil) {
             close(fd)
             throw AdminStartError("cannot start the admin thread: \(SocketIO.describe(rc))")
         }
@@ -63,7 +62,7 @@ public final class AdminServer: Sendable {
             "max_connections": "\(limits.maxConnections)",
             "allowed_hosts": "\(config.allowedHosts.isEmpty ? "IP literals, localhost" : "IP literals, localhost, " + config.allowedHosts.joined(separator: ", "))",
         ])
-        return AdminServer(address: bound, loop: loop, thread: thread)
+        return AdminServer(address: bound, loop: loop)
     }
 
     /// Connections being served right now.
@@ -73,14 +72,10 @@ public final class AdminServer: Sendable {
     /// handler is running), and closes the socket. Idempotent; returns when no connection thread is
     /// left, or after the connection deadline plus one second at most.
     public func stop() {
-        let t = thread.withLock { t -> pthread_t? in
-            let current = t
-            t = nil
-            return current
-        }
-        guard let t else { return }
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
         loop.stopping.store(true, ordering: .relaxed)
-        pthread_join(t, nil)
+        // The accept thread notices within `pollMillis`; the listener is closed only once it no longer polls it.
+        while !loop.acceptEnded.load(ordering: .acquiring) { usleep(1_000) }
         close(loop.listener)
         let giveUp = MonotonicClock.now() &+ loop.limits.connectionDeadlineNanos &+ 1_000_000_000
         while loop.active.load(ordering: .acquiring) > 0 && MonotonicClock.now() < giveUp {
@@ -104,6 +99,8 @@ final class AdminLoop: Sendable {
     let stopping = Atomic<Bool>(false)
     /// Connection threads running (incremented by the accept thread before starting one).
     let active = Atomic<Int>(0)
+    /// Set by the accept thread when it has stopped using the listener (its last act).
+    let acceptEnded = Atomic<Bool>(false)
     /// Longest wait in `poll` before the stop flag is checked again.
     static let pollMillis: Int32 = 100
     /// Least time between two "admin connections refused" warnings.
@@ -180,15 +177,9 @@ final class AdminLoop: Sendable {
     /// thread cannot be created.
     private func startConnectionThread(fd: Int32, acceptedAt: UInt64) -> Bool {
         active.add(1, ordering: .relaxed)
-        let job = Unmanaged.passRetained(AdminConnectionJob(loop: self, fd: fd, acceptedAt: acceptedAt))
-        var attr = pthread_attr_t()
-        pthread_attr_init(&attr)
-        defer { pthread_attr_destroy(&attr) }
-        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, &attr, adminConnectionThreadMain, job.toOpaque())
-        if rc != 0 {
-            job.release()
+        let job = AdminConnectionJob(loop: self, fd: fd, acceptedAt: acceptedAt)
+        // The system default stack, not DetachedThread's 512 KiB: handlers run reloads and build /stats.
+        if let rc = DetachedThread.start(adminConnectionThreadMain, context: job, stackBytes: nil) {
             active.subtract(1, ordering: .relaxed)
             logger.warning("cannot start an admin connection thread", metadata: ["error": "\(SocketIO.describe(rc))"])
             return false
@@ -233,6 +224,7 @@ final class AdminConnectionJob: Sendable {
 private func adminThreadMain(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let loop = Unmanaged<AdminLoop>.fromOpaque(arg!).takeRetainedValue()
     loop.run()
+    loop.acceptEnded.store(true, ordering: .releasing)
     return nil
 }
 

@@ -1,4 +1,6 @@
 import Glibc
+import SluiceCore
+import SluiceSupport
 import Synchronization
 
 /// A small, real HTTP/1.1 model server: blocking sockets, one accepting thread and one thread per
@@ -36,9 +38,9 @@ public final class ModelServer: Sendable {
     public static func start(host: String = "127.0.0.1", port: UInt16 = 0, behavior: ModelBehavior) throws -> ModelServer {
         let (fd, bound) = try BlockingSocket.listen(host: host, port: port)
         let server = ModelServer(host: host, port: bound, listenFD: fd, behavior: behavior)
-        guard DetachedThread.spawn(modelServerAcceptMain, context: server) else {
+        if let rc = DetachedThread.start(modelServerAcceptMain, context: server) {
             close(fd)
-            throw DemoSocketError(operation: "pthread_create", code: EAGAIN)
+            throw SocketError(operation: "start the accept thread", code: rc)
         }
         return server
     }

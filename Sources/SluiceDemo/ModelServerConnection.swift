@@ -1,5 +1,6 @@
 import Glibc
 import SluiceHTTP1
+import SluiceSupport
 
 /// One accepted connection of a `ModelServer`, served on its own thread: reads requests (keep-alive,
 /// pipelining, Content-Length or chunked bodies, `Expect: 100-continue`), answers them through

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceDemo
+import SluiceSupport
 
 /// ``FleetStore`` over etcd v3's JSON gateway (`/v3/kv/range`, `/v3/kv/txn`, `/v3/lease/*`, `/v3/watch`)
 /// with Sluice's blocking HTTP/1.1 client: no gRPC or protobuf code to generate and build (docs/fleet.md).

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import SluiceCore
-import SluiceDemo
 import SluiceRouting
+import SluiceSupport
 import Synchronization
 
 private let fleetLogger = Logger(label: "sluice.fleet")
@@ -23,8 +23,6 @@ public final class FleetAgent: @unchecked Sendable {
         var watchBroken = true
         /// Bumped for every watch started; a watch thread whose epoch is stale stops.
         var watchEpoch = 0
-        /// Generation values seen by the watch (with revision).
-        var generation: (UInt64, Int64)?
     }
 
     /// The fleet section.
@@ -35,6 +33,8 @@ public final class FleetAgent: @unchecked Sendable {
     public let status: FleetStatus
     /// The operator-action committer (admin threads).
     public let committer: FleetOperatorCommitter
+    /// The generation both writers expect, kept current by the resync, the watch and every commit.
+    let generation = FleetGeneration()
     let keys: FleetKeys
     let plane: FleetLocalPlane
     let shared = Mutex(Shared())
@@ -63,8 +63,9 @@ public final class FleetAgent: @unchecked Sendable {
         status = FleetStatus(name: spec.name, instance: instance)
         member = FleetMember(instance: instance, ttlNanos: spec.leaseTTLNanos)
         store = EtcdStore(endpoints: spec.endpoints, timeoutSeconds: 1)
-        writer = FleetWriter(store: store, keys: keys)
-        committer = FleetOperatorCommitter(writer: FleetWriter(store: EtcdStore(endpoints: spec.endpoints, timeoutSeconds: 1), keys: keys),
+        writer = FleetWriter(store: store, keys: keys, generation: generation)
+        committer = FleetOperatorCommitter(writer: FleetWriter(store: EtcdStore(endpoints: spec.endpoints, timeoutSeconds: 1), keys: keys,
+                                                               generation: generation),
                                            status: status)
     }
 
@@ -128,7 +129,7 @@ public final class FleetAgent: @unchecked Sendable {
             switch writer.commit(p, fence: nil) {
             case .committed(let record, let revision):
                 fleetLogger.warning("local rollback written to the fleet", metadata: ["route": "\(record.route)", "generation": "\(record.generation)"])
-                plane.fleetCommitted(p, record: record, revision: revision)
+                plane.fleetCommitted(record, revision: revision)
             case .conflict(let record, let revision):
                 if let record { plane.fleetAdopt(record, revision: revision) }
             case .notLeader: break
@@ -225,9 +226,7 @@ public final class FleetAgent: @unchecked Sendable {
         } else if kv.key == keys.generation, !deleted {
             let g = UInt64(String(decoding: kv.value, as: UTF8.self)) ?? 0
             status.observeGeneration(g)
-            if fromResync { writer.observeGeneration(g, revision: kv.modRevision) } else {
-                shared.withLock { $0.generation = (g, kv.modRevision) }
-            }
+            generation.observe(g, revision: kv.modRevision)
         } else if kv.key.hasPrefix(keys.routes), !deleted {
             guard let record = try? JSONDecoder().decode(FleetRouteState.self, from: Data(kv.value)) else {
                 fleetLogger.warning("ignoring an unreadable fleet route state", metadata: ["key": "\(kv.key)"])
@@ -238,16 +237,15 @@ public final class FleetAgent: @unchecked Sendable {
     }
 
     private func drainWatch(now: UInt64) {
-        let (changes, generation) = shared.withLock { s -> ([(String?, Int64)], (UInt64, Int64)?) in
-            defer { s.leaderChanges = []; s.generation = nil }
-            return (s.leaderChanges, s.generation)
+        let changes = shared.withLock { s -> [(String?, Int64)] in
+            defer { s.leaderChanges = [] }
+            return s.leaderChanges
         }
         for (name, rev) in changes {
             let was = member.leaderName
             member.leaderKeyChanged(leader: name, createRevision: rev)
             if name != was { fleetLogger.info("fleet leader", metadata: ["leader": "\(name ?? "none (campaigning)")"]) }
         }
-        if let (g, rev) = generation { writer.observeGeneration(g, revision: rev) }
     }
 
     private func publish(now: UInt64) {
@@ -305,7 +303,7 @@ public final class FleetAgent: @unchecked Sendable {
             case .committed(let record, let revision):
                 fleetLogger.info("fleet state changed", metadata: ["route": "\(record.route)", "generation": "\(record.generation)",
                                                                    "state": "\(record.state)", "by": "\(instance)", "cause": "\(record.cause)"])
-                plane.fleetCommitted(p, record: record, revision: revision)
+                plane.fleetCommitted(record, revision: revision)
             case .conflict(let record, let revision):
                 if let record { plane.fleetAdopt(record, revision: revision) }
             case .notLeader:

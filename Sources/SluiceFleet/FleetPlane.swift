@@ -84,7 +84,7 @@ public protocol FleetLocalPlane: AnyObject, Sendable {
     /// Applies a state read from the fleet (ignored when its definition differs, or older than the one applied).
     func fleetAdopt(_ record: FleetRouteState, revision: Int64)
     /// A proposal of this replica was committed: apply it and notify as its author.
-    func fleetCommitted(_ proposal: FleetProposal, record: FleetRouteState, revision: Int64)
+    func fleetCommitted(_ record: FleetRouteState, revision: Int64)
     /// This replica's traffic in the last `count` wall seconds (the last one still filling), routes with rollback rules.
     func fleetLocalSeconds(count: Int) -> [FleetSecond]
     /// Leader only: runs the rollout machines on fleet-wide `figures(route, definition, targets, range)` and returns the

@@ -32,19 +32,23 @@ public struct FleetRouteState: Sendable, Equatable, Codable {
     public var writtenAt: Double
     /// Whether the change was decided by the rules (a leader verdict or step, a local rollback), not an operator.
     public var automatic: Bool
+    /// Every route event of the change, in order (an approval and the step it lets through are two), which each
+    /// replica records as the writer did; nil when the change has none of its own (a state created from
+    /// configuration) or was written by a version without it: ``event`` and ``cause`` then stand alone.
+    public var events: [FleetRouteEvent]?
 
     enum CodingKeys: String, CodingKey {
         case route, definition, generation, targets, weights, state, reason, step
         case stepStarted = "step_started"
         case by, event, cause
         case writtenAt = "written_at"
-        case automatic
+        case automatic, events
     }
 
     /// Creates a state record.
     public init(route: String, definition: String, generation: UInt64, targets: [String], weights: [Int], state: String,
                 reason: String?, step: Int?, stepStarted: Double, by: String, event: String, cause: String,
-                writtenAt: Double = 0, automatic: Bool = false) {
+                writtenAt: Double = 0, automatic: Bool = false, events: [FleetRouteEvent]? = nil) {
         self.route = route
         self.definition = definition
         self.generation = generation
@@ -59,12 +63,33 @@ public struct FleetRouteState: Sendable, Equatable, Codable {
         self.cause = cause
         self.writtenAt = writtenAt
         self.automatic = automatic
+        self.events = events
     }
 
     /// Whether `other` describes the same route state (ignores generation, author and cause).
     public func sameState(as other: FleetRouteState) -> Bool {
         definition == other.definition && weights == other.weights && state == other.state && reason == other.reason
             && step == other.step && abs(stepStarted - other.stepStarted) < 0.001
+    }
+}
+
+/// One route event of a fleet state change (``FleetRouteState/events``).
+public struct FleetRouteEvent: Sendable, Equatable, Codable {
+    /// Event type, as in a route's events: approval, weight_change, promotion, rollback, pause, resume, ...
+    public var event: String
+    /// Index of the target concerned in the route's targets, if any.
+    public var target: Int?
+    /// Human-readable cause.
+    public var cause: String
+    /// true: recorded but sent to no webhook, as standalone (an operator's weight change); nil otherwise.
+    public var quiet: Bool?
+
+    /// Creates an event.
+    public init(event: String, target: Int?, cause: String, quiet: Bool? = nil) {
+        self.event = event
+        self.target = target
+        self.cause = cause
+        self.quiet = quiet
     }
 }
 

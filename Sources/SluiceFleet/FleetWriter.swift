@@ -4,29 +4,31 @@ import Foundation
 /// proposal's base and the generation counter's mod revision with the last one seen (and, for the leader,
 /// the leader key's create revision with the one it won), and on success writes the generation + 1 and the
 /// route state. When only the generation moved (another route changed) it retries with the new one.
-/// Used by one thread at a time.
+/// Used by one thread at a time; writers on different threads may share one ``FleetGeneration``.
 public final class FleetWriter {
     /// The store written.
     public let store: FleetStore
     /// The fleet's keys.
     public let keys: FleetKeys
-    /// Last generation seen, and its key's mod revision.
-    public private(set) var generation: (value: UInt64, revision: Int64) = (0, 0)
+    /// The generation the next commit expects (shared with the agent's other writer).
+    public let generation: FleetGeneration
 
-    /// Creates a writer.
-    public init(store: FleetStore, keys: FleetKeys) {
+    /// Creates a writer expecting `generation` (a fresh one by default).
+    public init(store: FleetStore, keys: FleetKeys, generation: FleetGeneration = FleetGeneration()) {
         self.store = store
         self.keys = keys
+        self.generation = generation
     }
 
     /// Commits `proposal`; `fence` is the leader key's create revision for a leader write.
     public func commit(_ proposal: FleetProposal, fence: Int64?) -> FleetCommitResult {
         let routeKey = keys.route(proposal.record.route)
         for _ in 0..<8 {
+            let expected = generation.current
             var record = proposal.record
-            record.generation = generation.value + 1
+            record.generation = expected.value + 1
             guard let data = try? JSONEncoder().encode(record) else { return .unavailable("cannot encode the route state") }
-            var compares: [FleetCompare] = [.modRevision(routeKey, proposal.baseRevision), .modRevision(keys.generation, generation.revision)]
+            var compares: [FleetCompare] = [.modRevision(routeKey, proposal.baseRevision), .modRevision(keys.generation, expected.revision)]
             if let fence { compares.append(.createRevision(keys.leader, fence)) }
             let result: FleetTxnResult
             do {
@@ -38,14 +40,14 @@ public final class FleetWriter {
                 return .unavailable(error.message)
             }
             if result.succeeded {
-                generation = (record.generation, result.revision)
+                generation.observe(record.generation, revision: result.revision)
                 return .committed(record, revision: result.revision)
             }
             guard result.reads.count == 3 else { return .unavailable("etcd answered a failed transaction without its reads") }
             if let g = result.reads[0].first {
-                generation = (UInt64(String(decoding: g.value, as: UTF8.self)) ?? 0, g.modRevision)
+                generation.replace(UInt64(String(decoding: g.value, as: UTF8.self)) ?? 0, revision: g.modRevision)
             } else {
-                generation = (0, 0)
+                generation.replace(0, revision: 0)
             }
             if let fence, result.reads[2].first?.createRevision != fence { return .notLeader }
             let current = result.reads[1].first
@@ -55,10 +57,5 @@ public final class FleetWriter {
             }
         }
         return .contended
-    }
-
-    /// Records a generation seen elsewhere (resync, watch).
-    public func observeGeneration(_ value: UInt64, revision: Int64) {
-        if revision > generation.revision { generation = (value, revision) }
     }
 }

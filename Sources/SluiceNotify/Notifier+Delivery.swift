@@ -1,7 +1,7 @@
 import Logging
 import SluiceConfig
 import SluiceCore
-import SluiceDemo
+import SluiceSupport
 
 /// The delivery thread's side of ``Notifier``: pick the earliest-due delivery, POST it, settle it.
 extension Notifier {

@@ -2,8 +2,8 @@ import Glibc
 import Logging
 import SluiceConfig
 import SluiceCore
-import SluiceDemo
 import SluiceStats
+import SluiceSupport
 import Synchronization
 
 /// Sends rollout events to webhooks from one background thread, never from the caller's.

@@ -1,4 +1,4 @@
-import SluiceDemo
+import SluiceSupport
 
 /// Starts the ``Notifier``'s delivery thread.
 ///

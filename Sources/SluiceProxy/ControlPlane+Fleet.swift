@@ -47,8 +47,8 @@ extension ControlPlane: FleetLocalPlane {
         }
     }
 
-    /// Whether a `fleet` is attached (operator actions then go through etcd).
-    var isFleetMember: Bool { state.withLock { $0.fleet.committer != nil } }
+    /// The committer of operator actions once a `fleet` is attached (they then go through etcd), else nil.
+    var fleetCommitter: (any FleetCommitter)? { state.withLock { $0.fleet.committer } }
 
     /// The fleet status, when in a fleet.
     public var fleetStatus: FleetStatusSnapshot? { state.withLock { $0.fleet.status?.snapshot } }
@@ -100,7 +100,7 @@ extension ControlPlane: FleetLocalPlane {
         state.withLock { s in adopt(&s, record, revision: revision, now: now) }
     }
 
-    public func fleetCommitted(_ proposal: FleetProposal, record: FleetRouteState, revision: Int64) {
+    public func fleetCommitted(_ record: FleetRouteState, revision: Int64) {
         let now = MonotonicClock.now()
         state.withLock { s in
             if record.state == RouteState.rolledBack.rawValue { s.fleet.pendingRollbacks.remove(record.route) }
@@ -129,9 +129,11 @@ extension ControlPlane: FleetLocalPlane {
 
     public func fleetLeaderTick(instance: String, figures: (String, String, Int, RolloutWindowRange) -> [RolloutWindowFigures]) -> [FleetProposal] {
         let now = MonotonicClock.now()
-        return state.withLock { s -> [FleetProposal] in
+        // Under the lock: the first states to write, and a copy of each active machine the fleet state applies to.
+        let (created, routes, version) = state.withLock { s -> ([FleetProposal], [LeaderTickRoute], Int) in
             syncRollout(&s, now: now)
-            var proposals: [FleetProposal] = []
+            var created: [FleetProposal] = []
+            var routes: [LeaderTickRoute] = []
             for r in s.snapshot.table.routes.indices {
                 let route = s.snapshot.table.routes[r]
                 guard let machine = s.rollout[route.name] else { continue }
@@ -140,26 +142,47 @@ extension ControlPlane: FleetLocalPlane {
                 // No fleet state for this definition yet: the leader writes its own, from its machine.
                 guard let seen, seen.record.definition == def, s.fleet.applied[route.name] == seen.revision else {
                     if seen == nil || seen!.record.definition != def {
-                        proposals.append(proposal(&s, route: r, machine: machine, event: "created",
-                                                  cause: "fleet state created from the configuration of \(instance)",
-                                                  base: seen?.revision ?? 0, fenced: true, now: now))
+                        created.append(proposal(&s, route: r, machine: machine, event: "created",
+                                                cause: "fleet state created from the configuration of \(instance)",
+                                                base: seen?.revision ?? 0, fenced: true, now: now))
                     }
                     continue
                 }
                 guard machine.isActive else { continue }
-                var next = machine
-                var merged: [RolloutWindowFigures] = []
-                let actions = next.tick(now: now) { range in
-                    let f = figures(route.name, def, route.targets.count, range)
-                    merged = f
-                    return f
-                }
+                routes.append(LeaderTickRoute(index: r, name: route.name, definition: def, targets: route.targets.count,
+                                              machine: machine, base: seen.revision))
+            }
+            return (created, routes, s.configVersion)
+        }
+        // Outside the lock: `figures` adds up every replica's seconds, which grows with the fleet, and the admin
+        // threads, the watch and the supervisor's tick must not wait for it. A machine is a value: each ticks on
+        // its copy here.
+        let ticked = routes.map { route -> (route: LeaderTickRoute, next: RolloutStateMachine, actions: [RolloutAction], merged: [RolloutWindowFigures]) in
+            var next = route.machine
+            var merged: [RolloutWindowFigures] = []
+            let actions = next.tick(now: now) { range in
+                let f = figures(route.name, route.definition, route.targets, range)
+                merged = f
+                return f
+            }
+            return (route, next, actions, merged)
+        }
+        // Back under the lock, a result counts only if the route's machine is still the copy it was computed from:
+        // an operator action, a fleet state from the watch or a reload in between makes it stale, and it is
+        // dropped (breach counters included); the next tick, 200 ms later, evaluates the newer state.
+        return state.withLock { s -> [FleetProposal] in
+            syncRollout(&s, now: now)
+            guard s.configVersion == version else { return created }
+            var proposals = created
+            for (route, next, actions, merged) in ticked {
+                guard s.rollout[route.name] == route.machine else { continue }
+                let r = route.index
                 if !merged.isEmpty {
                     s.fleet.mergedWindows[route.name] = FleetMergedWindow(
                         route: route.name, seconds: next.evaluationWindowSeconds(now: now),
                         targets: merged.map { .init(requests: $0.requests, errors: $0.errors, p50Micros: $0.p50Micros, p99Micros: $0.p99Micros) })
                 }
-                if Self.sameVisibleState(machine, next) {
+                if Self.sameVisibleState(route.machine, next) {
                     s.rollout[route.name] = next
                     applyRollout(actions.filter { if case .setWeights = $0 { return false } else { return true } },
                                  machine: next, route: r, &s, automatic: true)
@@ -172,7 +195,7 @@ extension ControlPlane: FleetLocalPlane {
                 }
                 for case .log(let warning) in actions { controllerLogger.warning("\(warning)", metadata: ["route": "\(route.name)"]) }
                 proposals.append(proposal(&s, route: r, machine: next, event: event.type, cause: event.reason,
-                                          base: seen.revision, fenced: true, now: now))
+                                          events: Self.fleetEvents(actions), base: route.base, fenced: true, now: now))
             }
             return proposals
         }
@@ -199,20 +222,18 @@ extension ControlPlane: FleetLocalPlane {
 
     // MARK: - Operator actions in a fleet
 
-    /// Runs an operator change on a copy of route `name`'s machine and commits the result to the fleet
-    /// (compare-and-swap); applies it locally once committed. 503 while etcd is unreachable, 409 when the
-    /// route's definition differs from the fleet state's.
+    /// Runs an operator change on a copy of route `name`'s machine and commits the result to the fleet through
+    /// `committer` (compare-and-swap); applies it locally once committed. The change returns the route events
+    /// the fleet state carries (every replica records them; this one notifies them, as standalone).
+    /// 503 while etcd is unreachable, 409 when the route's definition differs from the fleet state's.
     func fleetChange(
-        route name: String,
-        _ change: (inout State, Int, inout RolloutStateMachine, UInt64) -> Result<(type: String, reason: String), ControlError>
+        _ committer: any FleetCommitter, route name: String,
+        _ change: (inout State, Int, inout RolloutStateMachine, UInt64) -> Result<[FleetRouteEvent], ControlError>
     ) throws(ControlError) {
         for _ in 0..<5 {
             let now = MonotonicClock.now()
-            let prepared: Result<(FleetProposal, any FleetCommitter), ControlError> = state.withLock { s in
+            let prepared: Result<FleetProposal, ControlError> = state.withLock { s in
                 syncRollout(&s, now: now)
-                guard let committer = s.fleet.committer else {
-                    return .failure(ControlError(status: 503, message: "fleet not attached"))
-                }
                 guard s.fleet.mode == .connected else {
                     return .failure(ControlError(status: 503, message:
                         "fleet \(s.fleet.status?.snapshot.name ?? ""): etcd is unreachable, so the change was applied on no replica; retry when etcd is back"))
@@ -228,18 +249,20 @@ extension ControlPlane: FleetLocalPlane {
                 }
                 switch change(&s, r, &machine, now) {
                 case .failure(let e): return .failure(e)
-                case .success(let event):
-                    let p = proposal(&s, route: r, machine: machine, event: event.type, cause: event.reason,
-                                     base: seen?.revision ?? 0, fenced: false, automatic: false, now: now)
-                    return .success((p, committer))
+                case .success(let events):
+                    // The headline is the change itself, not the approval that let a step through.
+                    let main = events.first { $0.event != "approval" }
+                    return .success(proposal(&s, route: r, machine: machine, event: main?.event ?? "operator",
+                                             cause: main?.cause ?? "operator action", events: events,
+                                             base: seen?.revision ?? 0, fenced: false, automatic: false, now: now))
                 }
             }
-            let (p, committer) = try prepared.get()
+            let p = try prepared.get()
             switch committer.commit(p) {
             case .committed(let record, let revision):
                 fleetPlaneLogger.info("fleet state changed by operator", metadata: [
                     "route": "\(name)", "generation": "\(record.generation)", "state": "\(record.state)", "cause": "\(record.cause)"])
-                fleetCommitted(p, record: record, revision: revision)
+                fleetCommitted(record, revision: revision)
                 return
             case .conflict(let record, let revision):
                 if let record { fleetAdopt(record, revision: revision) }
@@ -283,33 +306,48 @@ extension ControlPlane: FleetLocalPlane {
         let changed = !Self.sameVisibleState(before, machine)
         var actions: [RolloutAction] = [.setWeights(machine.weights)]
         if changed || author {
-            let target = record.event == "rollback" || record.event == "promotion" || record.event == "weight_change"
-                ? s.snapshot.table.routes[r].progressive?.target : nil
-            actions.append(.event(type: record.event, target: target,
-                                  reason: "\(record.cause) (fleet generation \(record.generation), by \(record.by))"))
+            let suffix = " (fleet generation \(record.generation), by \(record.by))"
+            if let events = record.events {
+                actions += events.map { .event(type: $0.event, target: $0.target, reason: $0.cause + suffix) }
+            } else {
+                let target = record.event == "rollback" || record.event == "promotion" || record.event == "weight_change"
+                    ? s.snapshot.table.routes[r].progressive?.target : nil
+                actions.append(.event(type: record.event, target: target, reason: record.cause + suffix))
+            }
             fleetPlaneLogger.info("fleet state applied", metadata: [
                 "route": "\(record.route)", "generation": "\(record.generation)", "state": "\(record.state)",
                 "weights": "\(record.weights)", "by": "\(record.by)"])
         }
-        // Only the author notifies webhooks: one notification per change for the whole fleet.
+        // Only the author notifies webhooks: one notification per change for the whole fleet; and not for a
+        // change whose events are quiet (an operator's weights), as standalone.
+        let notifies = author && !(record.events?.allSatisfy { $0.quiet == true } ?? false)
         let sink = s.notificationSink
-        if !author { s.notificationSink = nil }
+        if !notifies { s.notificationSink = nil }
         let pending = s.pendingNotifications
         applyRollout(actions, machine: machine, route: r, &s, automatic: author && record.automatic)
-        if !author { s.notificationSink = sink; s.pendingNotifications = pending }
+        if !notifies { s.notificationSink = sink; s.pendingNotifications = pending }
     }
 
     /// A proposal with `machine`'s visible state for route `r`.
     private func proposal(_ s: inout State, route r: Int, machine: RolloutStateMachine, event: String, cause: String,
-                          base: Int64, fenced: Bool, automatic: Bool = true, now: UInt64) -> FleetProposal {
+                          events: [FleetRouteEvent] = [], base: Int64, fenced: Bool, automatic: Bool = true,
+                          now: UInt64) -> FleetProposal {
         let route = s.snapshot.table.routes[r]
         let ago = Double(now >= machine.lastStepAt ? now - machine.lastStepAt : 0) / 1e9
         let record = FleetRouteState(route: route.name, definition: definition(&s, route: r), generation: 0,
                                      targets: targetNames(s, route: r), weights: machine.weights, state: machine.state.rawValue,
                                      reason: machine.reason, step: machine.stepIndex, stepStarted: MonotonicClock.wallSeconds() - ago,
                                      by: s.fleet.instance, event: event, cause: cause, writtenAt: MonotonicClock.wallSeconds(),
-                                     automatic: automatic)
+                                     automatic: automatic, events: events.isEmpty ? nil : events)
         return FleetProposal(baseRevision: base, record: record, fenced: fenced)
+    }
+
+    /// The route events among `actions`, as a fleet state carries them.
+    static func fleetEvents(_ actions: [RolloutAction]) -> [FleetRouteEvent] {
+        actions.compactMap { action -> FleetRouteEvent? in
+            guard case .event(let type, let target, let reason) = action else { return nil }
+            return FleetRouteEvent(event: type, target: target, cause: reason)
+        }
     }
 
     /// Whether two machines show the same state to the fleet (weights, state, reason, step).
@@ -337,4 +375,20 @@ extension ControlPlane: FleetLocalPlane {
         s.fleet.definitions[name] = d
         return d
     }
+}
+
+/// A route the leader's tick evaluates: where it is in the table, and a copy of its machine taken under the lock.
+private struct LeaderTickRoute {
+    /// Index in the route table the copy was taken from.
+    var index: Int
+    /// Route name.
+    var name: String
+    /// Definition hash (the leader adds up only replicas with the same one).
+    var definition: String
+    /// Number of targets.
+    var targets: Int
+    /// The machine as it was under the lock.
+    var machine: RolloutStateMachine
+    /// Mod revision of the fleet state the machine follows (the proposal's base).
+    var base: Int64
 }

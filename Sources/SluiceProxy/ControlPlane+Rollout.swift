@@ -100,14 +100,10 @@ extension ControlPlane {
         route name: String,
         _ body: (inout RolloutStateMachine, UInt64) throws(RolloutRefusal) -> [RolloutAction]
     ) throws(ControlError) {
-        if isFleetMember {
-            try fleetChange(route: name) { _, _, machine, now in
+        if let committer = fleetCommitter {
+            try fleetChange(committer, route: name) { _, _, machine, now in
                 do throws(RolloutRefusal) {
-                    let actions = try body(&machine, now)
-                    for case .event(let type, _, let reason) in actions where type != "approval" {
-                        return .success((type: type, reason: reason))
-                    }
-                    return .success((type: "operator", reason: "operator action"))
+                    return .success(Self.fleetEvents(try body(&machine, now)))
                 } catch {
                     return .failure(ControlError(status: 409, message: error.message))
                 }

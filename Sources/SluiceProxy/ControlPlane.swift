@@ -192,13 +192,14 @@ public final class ControlPlane: Sendable {
 
     /// Sets a route's weights from `{backend: percent}`; every target must be named, the sum must be 100.
     public func setWeights(route name: String, weights: [String: Double]) throws(ControlError) {
-        if isFleetMember {
-            try fleetChange(route: name) { s, r, machine, now in
+        if let committer = fleetCommitter {
+            try fleetChange(committer, route: name) { s, r, machine, now in
                 switch Self.validatedWeights(s.snapshot.table, route: r, name: name, weights) {
                 case .failure(let e): return .failure(e)
                 case .success(let (newWeights, text)):
                     machine.operatorSetWeights(newWeights, now: now)
-                    return .success((type: "weight_change", reason: "operator set weights: \(text)"))
+                    // Recorded, not notified: as standalone, an operator's weights are no progressive `step`.
+                    return .success([FleetRouteEvent(event: "weight_change", target: nil, cause: "operator set weights: \(text)", quiet: true)])
                 }
             }
             return

@@ -4,6 +4,7 @@ import Glibc
 import SluiceConfig
 import SluiceCore
 import SluiceDemo
+import SluiceSupport
 import Synchronization
 
 /// `sluice demo`: two model versions behind Sluice, told as a story in about a minute: a 90/10 canary

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import SluiceCore
 import SluiceDemo
+import SluiceSupport
 
 /// `sluice stats [--admin HOST:PORT] [--json] [--watch]`: the admin API's GET /stats as a readable table.
 struct Stats: ParsableCommand {

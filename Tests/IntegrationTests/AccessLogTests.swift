@@ -2,6 +2,7 @@ import Foundation
 import SluiceConfig
 import SluiceDemo
 import SluiceProxy
+import SluiceSupport
 import Testing
 
 extension Integration {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import SluiceDemo
+import SluiceSupport
 
 /// A real `etcd` (Debian's etcd-server 3.4, installed by scripts/deps.sh) on free loopback ports with a
 /// temporary data directory, for the fleet suites. `stop()` ends it (SIGTERM); `restart()` starts it again on

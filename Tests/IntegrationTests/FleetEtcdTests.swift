@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import SluiceConfig
 import SluiceFleet
+import SluiceProxy
 import Synchronization
 import Testing
 
@@ -119,5 +121,43 @@ struct FleetEtcdTests {
         let started = monotonicSeconds()
         #expect(throws: FleetStoreError.self) { try st.grantLease(ttlSeconds: 5) }
         #expect(monotonicSeconds() - started < 3)
+    }
+
+    /// Operator changes made alternately on two replicas, each after the other's change reached it through the
+    /// watch: every change is one etcd transaction, because the generation a replica's operator commits compare
+    /// with follows what its watch, its resync and its own commits saw (it was never updated, so each change
+    /// first failed its compare and was retried: two transactions).
+    @Test func anOperatorChangeIsOneTransaction() throws {
+        let etcd = try EtcdProcess()
+        let yaml = """
+            listeners: [{ name: public, address: 127.0.0.1:0 }]
+            backends: [{ name: a, endpoints: [127.0.0.1:1] }, { name: b, endpoints: [127.0.0.1:2] }]
+            routes:
+              - { name: r, match: { path_prefix: / }, baseline: a, targets: [{ backend: a, weight: 90 }, { backend: b, weight: 10 }] }
+            """
+        let spec = FleetSpecValues(name: "onetxn", endpoints: [("127.0.0.1", etcd.clientPort)],
+                                   leaseTTLNanos: 2_000_000_000, publishEveryNanos: 250_000_000)
+        let replicas = try (0..<2).map { i -> (control: ControlPlane, agent: FleetAgent) in
+            let control = try ControlPlane(config: ConfigLoader.parse(yaml: yaml, file: "t.yaml"), configPath: nil, workers: 1)
+            let agent = FleetAgent(spec: spec, instance: "r\(i)", plane: control)
+            control.attachFleet(instance: agent.instance, committer: agent.committer, status: agent.status)
+            agent.start()
+            return (control, agent)
+        }
+        defer { for r in replicas { r.agent.stop() } }
+        // The leader writes the first state; both replicas apply it.
+        #expect(eventually(10) { replicas.allSatisfy { $0.control.fleetGeneration(route: "r") == 1 } })
+        var transactions: [UInt64] = []
+        for change in 0..<6 {
+            let (control, agent) = replicas[change % 2]
+            let before = agent.committer.writes
+            try control.setWeights(route: "r", weights: ["a": Double(80 - change), "b": Double(20 + change)])
+            transactions.append(agent.committer.writes - before)
+            let generation = UInt64(change + 2)
+            #expect(eventually(5) { replicas.allSatisfy { $0.control.fleetGeneration(route: "r") == generation } })
+        }
+        print("etcd transactions per operator change: \(transactions)")
+        #expect(transactions == Array(repeating: 1, count: 6))
+        #expect(replicas.allSatisfy { $0.control.currentSnapshot.table.routes[0].targets.map(\.weight) == [7500, 2500] })
     }
 }

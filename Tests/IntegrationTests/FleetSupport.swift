@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SluiceDemo
+import SluiceSupport
 
 /// A fleet of real `sluice run` processes sharing one real etcd, with a stable and a canary model server.
 final class FleetHarness: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SluiceDemo
+import SluiceSupport
 import Testing
 
 extension Integration {

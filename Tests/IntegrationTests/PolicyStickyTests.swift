@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SluiceDemo
 import SluiceRouting
+import SluiceSupport
 import Testing
 
 extension Integration {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import SluiceDemo
+import SluiceSupport
 
 // Helpers for the process-level end-to-end suites (Lifecycle*, Policy*): the real `sluice run`
 // binary as a child process, its admin API, wrk, and throttled client traffic loops.

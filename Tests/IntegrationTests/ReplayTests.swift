@@ -1,6 +1,6 @@
 import Foundation
-import SluiceDemo
 import SluiceStats
+import SluiceSupport
 import Testing
 
 extension Integration {

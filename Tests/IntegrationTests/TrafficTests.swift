@@ -1,5 +1,6 @@
 import Foundation
 import SluiceDemo
+import SluiceSupport
 import Testing
 
 extension Integration {

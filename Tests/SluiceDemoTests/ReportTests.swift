@@ -1,5 +1,6 @@
 import Testing
 import SluiceDemo
+import SluiceSupport
 
 @Suite("Stats report and split table")
 struct ReportTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluiceDemo
+import SluiceSupport
 
 @Suite("ModelServer behavior")
 struct ServerBehaviorTests {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceDemo
+import SluiceSupport
 
 /// Starts a model server on a free loopback port with `behavior` (v-test, no latency by default).
 func startServer(_ behavior: ModelBehavior = ModelBehavior(modelVersion: "v-test")) throws -> ModelServer {

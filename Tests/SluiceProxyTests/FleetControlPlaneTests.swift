@@ -46,11 +46,16 @@ struct FleetControlPlaneTests {
             targets: [{ backend: a, weight: 90 }, { backend: b, weight: 10 }]
         """
 
-    static func plane() throws -> (ControlPlane, MemoryCommitter) {
+    /// A route whose first progressive step waits for approval.
+    static let gatedYAML = yaml.replacingOccurrences(of: "targets: [{ backend: a, weight: 90 }, { backend: b, weight: 10 }]", with: """
+        targets: [{ backend: a, weight: 100 }, { backend: b, weight: 0 }]
+            progressive: { target: b, steps: [10, 50], interval: 1h, gates: [{ at: 10, approval: manual }] }
+        """)
+
+    static func plane(yaml: String = yaml, instance: String = "me", committer: MemoryCommitter = MemoryCommitter()) throws -> (ControlPlane, MemoryCommitter) {
         let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml")
         let control = try ControlPlane(config: config, configPath: nil, workers: 1)
-        let committer = MemoryCommitter()
-        control.attachFleet(instance: "me", committer: committer, status: FleetStatus(name: "f", instance: "me"))
+        control.attachFleet(instance: instance, committer: committer, status: FleetStatus(name: "f", instance: instance))
         return (control, committer)
     }
 
@@ -131,8 +136,69 @@ struct FleetControlPlaneTests {
         #expect(proposals[0].record.event == "created")
         #expect(proposals[0].record.weights == [9000, 1000])
         #expect(proposals[0].fenced)
-        control.fleetCommitted(proposals[0], record: { var r = proposals[0].record; r.generation = 1; return r }(), revision: 1)
+        control.fleetCommitted({ var r = proposals[0].record; r.generation = 1; return r }(), revision: 1)
         // Applied: no route without rules has anything more to write.
         #expect(control.fleetLeaderTick(instance: "me") { _, _, n, _ in Array(repeating: RolloutWindowFigures(requests: 0, errors: 0, p99Micros: 0), count: n) }.isEmpty)
     }
+
+    /// The route events and webhooks an approval makes on a fleet replica: the same as standalone (`approval`
+    /// then the step it lets through, notified `approved` then `step`) on the replica that approved, and the
+    /// same route events, without webhooks, on a replica that applies the state from the fleet.
+    @Test func anApprovalInAFleetIsRecordedAndNotifiedAsStandalone() throws {
+        /// The notifications handed to `control`'s sink from now on (those queued before are dropped).
+        func notified(_ control: ControlPlane) -> NotificationLog {
+            let log = NotificationLog()
+            control.setNotificationSink { n, _ in log.names.withLock { $0.append(n.event) } }
+            log.names.withLock { $0 = [] }
+            return log
+        }
+        func events(_ control: ControlPlane) -> [String] { control.routeRuntime["r"]?.events.map(\.type) ?? [] }
+
+        let alone = try ControlPlane(config: ConfigLoader.parse(yaml: Self.gatedYAML, file: "t.yaml"), configPath: nil, workers: 1)
+        #expect(alone.routeRuntime["r"]?.state == "awaiting_approval")
+        let aloneNotified = notified(alone)
+        try alone.approve(route: "r")
+        #expect(aloneNotified.names.withLock { $0 } == ["approved", "step"])
+        #expect(events(alone).suffix(2) == ["approval", "weight_change"])
+
+        let (approver, committer) = try Self.plane(yaml: Self.gatedYAML)
+        let (other, _) = try Self.plane(yaml: Self.gatedYAML, instance: "other", committer: committer)
+        approver.fleetSetMode(.connected)
+        other.fleetSetMode(.connected)
+        let approverNotified = notified(approver)
+        let otherNotified = notified(other)
+        try approver.approve(route: "r")
+        #expect(approverNotified.names.withLock { $0 } == aloneNotified.names.withLock { $0 })
+        #expect(events(approver).suffix(2) == ["approval", "weight_change"])
+        #expect(Self.weights(approver) == [9000, 1000])
+        let written = try #require(committer.store.withLock { $0.routes["r"] })
+        #expect(written.0.event == "weight_change")
+        #expect(written.0.events?.map(\.event) == ["approval", "weight_change"])
+        #expect(written.0.events?.map(\.target) == [1, 1])
+
+        // The other replica applies it from the watch: the same route events, each with its target; no webhook.
+        other.fleetAdopt(written.0, revision: written.1)
+        #expect(Self.weights(other) == [9000, 1000])
+        #expect(events(other).suffix(2) == ["approval", "weight_change"])
+        #expect(other.routeRuntime["r"]?.events.suffix(2).map(\.target) == ["b", "b"])
+        #expect(otherNotified.names.withLock { $0 }.isEmpty)
+
+        // Weights set by an operator are recorded everywhere and notified nowhere, as standalone (no `step`).
+        try alone.setWeights(route: "r", weights: ["a": 70, "b": 30])
+        try approver.setWeights(route: "r", weights: ["a": 70, "b": 30])
+        let weightsSet = try #require(committer.store.withLock { $0.routes["r"] })
+        other.fleetAdopt(weightsSet.0, revision: weightsSet.1)
+        for control in [alone, approver, other] {
+            #expect(Self.weights(control) == [7000, 3000])
+            #expect(events(control).last == "weight_change")
+        }
+        #expect(aloneNotified.names.withLock { $0 } == ["approved", "step"])
+        #expect(approverNotified.names.withLock { $0 } == ["approved", "step"])
+        #expect(otherNotified.names.withLock { $0 }.isEmpty)
+    }
+}
+
+/// Notification names a test's sink received.
+final class NotificationLog: Sendable {
+    let names = Mutex<[String]>([])
 }

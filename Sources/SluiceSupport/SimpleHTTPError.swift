@@ -1,9 +1,11 @@
+import SluiceCore
+
 /// Why a `SimpleHTTPClient` request failed.
 public enum SimpleHTTPError: Error, CustomStringConvertible, Sendable {
     /// The TCP connection could not be made (e.g. connection refused: nothing listens there).
-    case connect(DemoSocketError)
+    case connect(SocketError)
     /// Reading or writing failed after connecting (e.g. connection reset).
-    case io(DemoSocketError)
+    case io(SocketError)
     /// No byte arrived within the client's timeout.
     case timedOut(String)
     /// The peer closed the connection before the response was complete.

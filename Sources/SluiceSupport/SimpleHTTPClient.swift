@@ -1,4 +1,5 @@
 import Glibc
+import SluiceCore
 import SluiceHTTP1
 
 /// A tiny blocking HTTP/1.1 client over one keep-alive connection, shared by `sluice demo`,
@@ -128,7 +129,7 @@ public final class SimpleHTTPClient {
         try connectIfNeeded()
         let reused = requestsOnConnection > 0
         requestsOnConnection += 1
-        let started = ModelClock.nowMicros()
+        let started = MonotonicClock.now()
         let names = Set(headers.map { $0.0.lowercased() })
         var head = "\(method) \(path) HTTP/1.1\r\n"
         if !names.contains("host") { head += "host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n" }
@@ -147,7 +148,7 @@ public final class SimpleHTTPClient {
         do {
             response = try readResponse(isHEAD: method == "HEAD", collect: collect, reused: reused, started: started)
         } catch {
-            if let e = sendError { throw .io(DemoSocketError(operation: "send to \(host):\(port)", code: e)) }
+            if let e = sendError { throw .io(SocketError(operation: "send to \(host):\(port)", code: e)) }
             throw error
         }
         let wantsClose = headers.contains { $0.0.lowercased() == "connection" && $0.1.lowercased().contains("close") }
@@ -191,7 +192,7 @@ public final class SimpleHTTPClient {
         if n == 0 { throw .connectionClosed(what) }
         let code = Int32(-n)
         if code == EAGAIN || code == EWOULDBLOCK { throw .timedOut("after \(timeoutSeconds)s waiting for \(what) from \(host):\(port)") }
-        throw .io(DemoSocketError(operation: "recv from \(host):\(port)", code: code))
+        throw .io(SocketError(operation: "recv from \(host):\(port)", code: code))
     }
 
     /// Sends `method path` with a text body and hands the payload of a streamed (chunked) response to
@@ -206,7 +207,7 @@ public final class SimpleHTTPClient {
         let body = Array(text.utf8)
         let head = "\(method) \(path) HTTP/1.1\r\nhost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nuser-agent: sluice\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\n\r\n"
         if let e = send(head: Array(head.utf8), body: .bytes(body)) {
-            throw .io(DemoSocketError(operation: "send to \(host):\(port)", code: e))
+            throw .io(SocketError(operation: "send to \(host):\(port)", code: e))
         }
         let (head2, _) = try readHead(isHEAD: false)
         guard case .chunked = head2.framing else { return Int(head2.status) }
@@ -324,7 +325,7 @@ public final class SimpleHTTPClient {
         }
         let response = SimpleHTTPResponse(status: head.status, headers: fields, body: body, bodyLength: length,
                                           wasChunked: chunked, reusedConnection: reused,
-                                          elapsedMicros: ModelClock.nowMicros() &- started)
+                                          elapsedMicros: (MonotonicClock.now() &- started) / 1000)
         if !head.keepAlive { close() }
         return response
     }
