@@ -64,11 +64,4 @@ extension DownstreamConnection {
         }
         return result
     }
-
-    /// 400 `model_not_found`: only routes with `match.model` could take the request, and it names no model.
-    @inline(never)
-    func rejectUnnamedModel(_ reason: ModelPeekFailure, _ snapshot: ProxySnapshot) {
-        snapshot.global.increment(.modelNotFound, worker: worker.index)
-        sendError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
-    }
 }

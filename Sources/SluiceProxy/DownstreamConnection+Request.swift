@@ -32,12 +32,9 @@ extension DownstreamConnection {
         }
         let view = RequestView(buffer: buffer, head: head, model: model.name)
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
-            if case .failed(let reason) = model {
-                rejectUnnamedModel(reason, snapshot)
-                return
-            }
-            snapshot.global.increment(.noRoute, worker: worker.index)
-            sendError(status: 404, code: "no_route", message: "no route matches this request")
+            let refusal = RoutingRefusal(model)
+            snapshot.global.increment(refusal.counter, worker: worker.index)
+            sendError(status: refusal.status, code: refusal.code, message: refusal.message(modelPeek: snapshot.limits.modelPeek))
             return
         }
         exchange.decision = decision

@@ -136,13 +136,9 @@ final class H2StreamExchange: ExchangeHandler {
         var view = headers.view
         view.model = model.name
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
-            if case .failed(let reason) = model {
-                snapshot.global.increment(.modelNotFound, worker: worker.index)
-                respondError(status: 400, code: "model_not_found", message: ModelLookup.message(reason, limit: snapshot.limits.modelPeek))
-                return
-            }
-            snapshot.global.increment(.noRoute, worker: worker.index)
-            respondError(status: 404, code: "no_route", message: "no route matches this request")
+            let refusal = RoutingRefusal(model)
+            snapshot.global.increment(refusal.counter, worker: worker.index)
+            respondError(status: refusal.status, code: refusal.code, message: refusal.message(modelPeek: snapshot.limits.modelPeek))
             return
         }
         self.decision = decision

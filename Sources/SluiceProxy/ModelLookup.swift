@@ -1,4 +1,5 @@
 import SluiceRouting
+import SluiceStats
 
 /// Where the model a request names stands before its route is chosen (routes with `match.model`).
 ///
@@ -54,6 +55,48 @@ enum ModelLookup {
         case .missing: return "the request does not name a model"
         case .notString: return "the request's model field is not a plain string"
         case .beyondLimit: return "the model name is not within the first \(limit) bytes of the body (limits.model_peek)"
+        }
+    }
+}
+
+/// Why no route took a request: the one table of answers for both kinds of client (counted, then
+/// answered with 404 `no_route`, or 400 `model_not_found` when only `match.model` routes could have
+/// taken it and the request names no model they know; gRPC callers get the matching status).
+enum RoutingRefusal {
+    case noRoute
+    case modelNotFound(ModelPeekFailure)
+
+    /// The refusal for a request whose model lookup ended as `model`.
+    @inline(__always)
+    init(_ model: ModelLookup) {
+        if case .failed(let reason) = model { self = .modelNotFound(reason) } else { self = .noRoute }
+    }
+
+    var status: Int {
+        switch self {
+        case .noRoute: return 404
+        case .modelNotFound: return 400
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .noRoute: return "no_route"
+        case .modelNotFound: return "model_not_found"
+        }
+    }
+
+    func message(modelPeek limit: Int) -> String {
+        switch self {
+        case .noRoute: return "no route matches this request"
+        case .modelNotFound(let reason): return ModelLookup.message(reason, limit: limit)
+        }
+    }
+
+    var counter: GlobalCounter {
+        switch self {
+        case .noRoute: return .noRoute
+        case .modelNotFound: return .modelNotFound
         }
     }
 }

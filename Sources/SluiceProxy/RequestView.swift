@@ -26,7 +26,7 @@ struct RequestView: RequestAttributes {
     /// The target's path and query as the backend gets them: origin-form as it is; absolute-form
     /// (`http://authority/path?query`, RFC 9112 §3.2.2) without its scheme and authority, the authority
     /// ending at the first `/`, `?` or `#`. What remains may be empty or start with `?`
-    /// (`http://host?q=/x`): writers put a `/` in front (``needsLeadingSlash``).
+    /// (`http://host?q=/x`): writers put a `/` in front (``ClientHead/leadingSlash``).
     var pathAndQuery: UnsafeRawBufferPointer {
         var start = targetStart
         let end = targetStart + targetLength
@@ -43,13 +43,6 @@ struct RequestView: RequestAttributes {
             start = i
         }
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-    }
-
-    /// Whether ``pathAndQuery`` lacks the leading `/` the backend needs (an absolute-form target with an
-    /// empty path).
-    var needsLeadingSlash: Bool {
-        let pq = pathAndQuery
-        return pq.isEmpty || pq[pq.startIndex] != UInt8(ascii: "/")
     }
 
     /// The path for routing: `/` for an absolute-form target with an empty path.
