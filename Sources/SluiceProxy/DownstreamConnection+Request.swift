@@ -147,13 +147,8 @@ extension DownstreamConnection {
     /// The parsed request head as the forwarding rules see it (``ForwardedHead``).
     @inline(__always)
     func clientHead(_ buffer: UnsafeRawBufferPointer) -> ClientHead {
-        let target = RequestView(buffer: buffer, head: head).pathAndQuery
-        var authority = UnsafeRawBufferPointer(start: nil, count: 0)
-        if let i = head.hostIndex { authority = head.fields[i].value(in: buffer) }
-        return ClientHead(buffer: buffer, method: head.method(in: buffer), target: target,
-                          leadingSlash: target.isEmpty || target[target.startIndex] != UInt8(ascii: "/"),
-                          authority: authority, connectionTokens: head.connectionTokens, isTLS: transport != nil,
-                          requestID: exchange.requestID, requestIDGenerated: exchange.requestIDGenerated, peerIP: peerIP)
+        head.clientHead(buffer, isTLS: transport != nil, requestID: exchange.requestID,
+                        requestIDGenerated: exchange.requestIDGenerated, peerIP: peerIP)
     }
 
     /// Moves request body bytes from `input` to the upstream, validating chunked framing.

@@ -140,7 +140,7 @@ extension DownstreamConnection {
     }
 
     /// Sends the kept copy of the request once more, on a fresh connection.
-    private func retryOnFreshConnection() {
+    func retryOnFreshConnection() {
         guard let snapshot = exchange.snapshot else { return }
         if !worker.retry(&upstream, backend: exchange.decision.backend, owner: self, replay: replay, snapshot: snapshot) {
             perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: upstream?.endpoint), now: worker.loop.now))
@@ -157,25 +157,12 @@ extension DownstreamConnection {
         perform(exchange.machine.responseEnd(now: worker.loop.now, upstreamReusable: upstreamReusable))
     }
 
-    /// Carries out what the exchange machine decided.
-    func perform(_ action: ExchangeAction) {
-        switch action {
-        case .none, .forward, .discard:
-            return
-        case .wait(let d):
-            deadline = d
-        case .retry:
-            retryOnFreshConnection()
-        case .answer(let error, let end):
-            endWithError(error, end, answer: true)
-        case .cut(let error, let end):
-            endWithError(error, end, answer: false)
-        case .finish(let end):
-            finishExchange(end)
-        case .abandon(let end):
-            releaseUpstream(end.upstream)
-            if let o = end.outcome { recordOutcome(o) }
-        }
+    func waitUntil(_ deadline: UInt64) { self.deadline = deadline }
+
+    /// The client went away: the upstream is let go and the exchange recorded with no status.
+    func abandonExchange(_ end: ExchangeEnd) {
+        releaseUpstream(end.upstream)
+        if let o = end.outcome { recordOutcome(o) }
     }
 
     /// Lets go of the upstream side (``Worker/release(_:h1:h2:stream:unconsumed:)``).
@@ -191,7 +178,7 @@ extension DownstreamConnection {
 
     /// An answer or a cut: counted, the upstream let go, recorded, then the client answered (the
     /// connection closes after it) or cut off.
-    private func endWithError(_ error: ExchangeError, _ end: ExchangeEnd, answer: Bool) {
+    func endWithError(_ error: ExchangeError, _ end: ExchangeEnd, answer: Bool) {
         guard let snapshot = exchange.snapshot else {
             close()
             return

@@ -8,7 +8,7 @@ import SluiceStats
 
 /// One client connection speaking HTTP/1.1, with at most one exchange in flight
 /// (pipelined requests wait in `input`). It owns the upstream connection of that exchange.
-final class DownstreamConnection: ExchangeHandler {
+final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
     /// `peek`: the head is parsed and the route waits for body bytes naming the model
     /// (`match.model`); the body stays in `input` until the route is chosen.
     enum Phase { case idle, head, peek, exchange, closing, lingering, closed }

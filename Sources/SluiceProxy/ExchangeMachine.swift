@@ -371,13 +371,19 @@ struct ExchangeMachine {
         case .idle, .done:
             return .none
         case .answered:
-            if let moved = movedDeadline(now: now) { return .wait(moved) }
+            if let moved = movedDeadline(now: now) {
+                deadline = moved
+                return .wait(moved)
+            }
             // Answered, but the client never finished its request: nothing holds the stream any longer.
             state = .done
             deadline = 0
             return .abandon(ExchangeEnd(upstream: .none, outcome: nil, client: .cancel))
         case .uploading, .streaming:
-            if let moved = movedDeadline(now: now) { return .wait(moved) }
+            if let moved = movedDeadline(now: now) {
+                deadline = moved
+                return .wait(moved)
+            }
         case .awaitingHead, .responding:
             break
         }
@@ -441,5 +447,36 @@ struct ExchangeMachine {
     private mutating func arm(_ now: UInt64) -> UInt64 {
         deadline = timer.deadline(now: now, requestDone: requestDone, responseStarted: responseStarted)
         return deadline
+    }
+}
+
+/// A downstream adapter around an ``ExchangeMachine`` (the HTTP/1.1 connection, the HTTP/2
+/// stream): how it carries out each action. ``perform(_:)`` dispatches them the same way for both.
+protocol ExchangeAdapter: AnyObject {
+    /// Sets the adapter's deadline (a passed one moved: request data came after it was set).
+    func waitUntil(_ deadline: UInt64)
+    /// ``ExchangeAction/retry``: the kept request once more, on a fresh connection.
+    func retryOnFreshConnection()
+    /// ``ExchangeAction/answer(_:_:)`` (`answer`) or ``ExchangeAction/cut(_:_:)``.
+    func endWithError(_ error: ExchangeError, _ end: ExchangeEnd, answer: Bool)
+    /// ``ExchangeAction/finish(_:)``.
+    func finishExchange(_ end: ExchangeEnd)
+    /// ``ExchangeAction/abandon(_:)``.
+    func abandonExchange(_ end: ExchangeEnd)
+}
+
+extension ExchangeAdapter {
+    /// Carries out what the exchange machine decided.
+    @inline(__always)
+    func perform(_ action: ExchangeAction) {
+        switch action {
+        case .none, .forward, .discard: return
+        case .wait(let d): waitUntil(d)
+        case .retry: retryOnFreshConnection()
+        case .answer(let error, let end): endWithError(error, end, answer: true)
+        case .cut(let error, let end): endWithError(error, end, answer: false)
+        case .finish(let end): finishExchange(end)
+        case .abandon(let end): abandonExchange(end)
+        }
     }
 }

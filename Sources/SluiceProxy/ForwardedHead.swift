@@ -26,6 +26,41 @@ struct ClientHead {
     let peerIP: [UInt8]
 }
 
+extension RequestHead {
+    /// An HTTP/1.1 request head (parsed from `buffer`) as the forwarding rules see it: `host` is
+    /// the authority, an absolute-form target is forwarded as its path and query.
+    @inline(__always)
+    func clientHead(_ buffer: UnsafeRawBufferPointer, isTLS: Bool, requestID: [UInt8], requestIDGenerated: Bool,
+                    peerIP: [UInt8]) -> ClientHead {
+        let target = RequestView(buffer: buffer, head: self).pathAndQuery
+        var authority = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let i = hostIndex { authority = fields[i].value(in: buffer) }
+        return ClientHead(buffer: buffer, method: method(in: buffer), target: target,
+                          leadingSlash: target.isEmpty || target[target.startIndex] != UInt8(ascii: "/"),
+                          authority: authority, connectionTokens: connectionTokens, isTLS: isTLS,
+                          requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP)
+    }
+}
+
+extension H2RequestHeaders {
+    /// An HTTP/2 request's header block as the forwarding rules see it: `:authority`, or the
+    /// `host` field when the client sent no `:authority`, is the authority.
+    func clientHead(isTLS: Bool, requestID: [UInt8], requestIDGenerated: Bool, peerIP: [UInt8]) -> ClientHead {
+        let buf = bytes
+        var authority = UnsafeRawBufferPointer(rebasing: buf[self.authority])
+        if authority.isEmpty {
+            for f in fields where f.nameLength == 4 && fieldNameEquals(buf, f, "host") {
+                authority = f.value(in: buf)
+                break
+            }
+        }
+        return ClientHead(buffer: buf, method: UnsafeRawBufferPointer(rebasing: buf[method]),
+                          target: UnsafeRawBufferPointer(rebasing: buf[pathRange]), leadingSlash: false,
+                          authority: authority, connectionTokens: [], isTLS: isTLS, requestID: requestID,
+                          requestIDGenerated: requestIDGenerated, peerIP: peerIP)
+    }
+}
+
 /// Where a forwarded request head is written: an HTTP/1.1 request (``HTTP1Head``) or an HTTP/2
 /// header block (``HTTP2Head``).
 protocol ForwardedHeadFormat {

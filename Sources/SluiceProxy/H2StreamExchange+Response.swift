@@ -176,7 +176,7 @@ extension H2StreamExchange {
     }
 
     /// The response is complete: the endpoint reported, the outcome recorded, the upstream let go.
-    func finish(_ end: ExchangeEnd) {
+    func finishExchange(_ end: ExchangeEnd) {
         if let snapshot, let endpoint = upstream?.endpoint ?? h2Upstream?.endpoint {
             worker.reportEndpointResponse(endpoint: endpoint, status: machine.status, snapshot: snapshot)
         }

@@ -8,7 +8,7 @@ import SluiceStats
 /// The upstream is an HTTP/1.1 connection from the worker's pool: the request head is
 /// rebuilt from the pseudo-headers, a body without content-length is re-framed as chunked,
 /// and the response is parsed and re-emitted as HEADERS + DATA on the stream.
-final class H2StreamExchange: ExchangeHandler {
+final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     /// unowned(unsafe): the connection owns its streams and aborts them before it goes away.
     unowned(unsafe) let connection: H2DownstreamConnection
     var id: Int32 = 0
@@ -215,21 +215,10 @@ final class H2StreamExchange: ExchangeHandler {
 
     static let requestIDName: [UInt8] = Array("x-request-id".utf8)
 
-    /// The request head as the forwarding rules see it (``ForwardedHead``): `:authority`, or the
-    /// `host` field when the client sent no `:authority`, is the host.
+    /// The request head as the forwarding rules see it (``ForwardedHead``).
     func clientHead() -> ClientHead {
-        let buf = headers.bytes
-        var authority = UnsafeRawBufferPointer(rebasing: buf[headers.authority])
-        if authority.isEmpty {
-            for f in headers.fields where f.nameLength == 4 && fieldNameEquals(buf, f, "host") {
-                authority = f.value(in: buf)
-                break
-            }
-        }
-        return ClientHead(buffer: buf, method: UnsafeRawBufferPointer(rebasing: buf[headers.method]),
-                          target: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]), leadingSlash: false,
-                          authority: authority, connectionTokens: [], isTLS: connection.isTLS, requestID: requestID,
-                          requestIDGenerated: requestIDGenerated, peerIP: connection.peerIP)
+        headers.clientHead(isTLS: connection.isTLS, requestID: requestID, requestIDGenerated: requestIDGenerated,
+                           peerIP: connection.peerIP)
     }
 
     /// DATA from the client: forward (re-chunked if needed), credit the window only while the upstream keeps up.
@@ -317,8 +306,8 @@ final class H2StreamExchange: ExchangeHandler {
     /// The stream's deadline passed (checked by the connection; see ``ExchangeTimer``).
     func timedOut() {
         let action = machine.timeout(now: worker.loop.now)
-        if case .wait = action {
-            armDeadline()
+        if case .wait(let moved) = action {
+            deadline = moved
             return
         }
         deadline = 0
@@ -326,30 +315,17 @@ final class H2StreamExchange: ExchangeHandler {
         perform(action)
     }
 
-    /// Carries out what the exchange machine decided.
-    func perform(_ action: ExchangeAction) {
-        switch action {
-        case .none, .forward, .discard:
-            return
-        case .wait:
-            armDeadline()
-        case .retry:
-            retryOnFreshConnection()
-        case .answer(let error, let end):
-            endWithError(error, end, answer: true)
-        case .cut(let error, let end):
-            endWithError(error, end, answer: false)
-        case .finish(let end):
-            finish(end)
-        case .abandon(let end):
-            if end.client == .cancel {
-                // An answered stream the client never ended: nothing holds it open any longer.
-                session.resetStream(id, errorCode: H2ErrorCode.cancel)
-                connection.scheduleWrite()
-            }
-            releaseUpstream(end.upstream)
-            if let o = end.outcome { record(o) }
+    func waitUntil(_ deadline: UInt64) { self.deadline = deadline }
+
+    /// The client went away, or an answered stream's client never ended it (`cancel`: reset it).
+    func abandonExchange(_ end: ExchangeEnd) {
+        if end.client == .cancel {
+            // An answered stream the client never ended: nothing holds it open any longer.
+            session.resetStream(id, errorCode: H2ErrorCode.cancel)
+            connection.scheduleWrite()
         }
+        releaseUpstream(end.upstream)
+        if let o = end.outcome { record(o) }
     }
 
     override func h2ResponseHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
