@@ -1,3 +1,4 @@
+import Glibc
 import SluiceHTTP1
 
 /// Request fields that only Sluice sets towards a backend, so a client's copies are never passed
@@ -31,5 +32,18 @@ enum ForwardedFields {
         case 17: return fieldNameEquals(buf, f, "x-forwarded-proto")
         default: return false
         }
+    }
+}
+
+/// Byte comparisons against constants, with no global to initialise and no generic collection code.
+enum Bytes {
+    @inline(__always)
+    static func equal(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        bytes.count == s.utf8CodeUnitCount && (bytes.isEmpty || memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0)
+    }
+
+    @inline(__always)
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        bytes.count >= s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, s.utf8CodeUnitCount) == 0
     }
 }

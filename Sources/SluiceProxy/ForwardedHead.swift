@@ -24,6 +24,9 @@ struct ClientHead {
     let requestIDGenerated: Bool
     /// The client's address, appended to `x-forwarded-for`.
     let peerIP: [UInt8]
+    /// The fields are lines of HTTP/1.1 text (`name: value`, validated), not an HTTP/2 header block
+    /// (whose names are lowercase by the protocol).
+    let fieldsAreText: Bool
 }
 
 extension RequestHead {
@@ -38,7 +41,7 @@ extension RequestHead {
         return ClientHead(buffer: buffer, method: method(in: buffer), target: target,
                           leadingSlash: target.isEmpty || target[target.startIndex] != UInt8(ascii: "/"),
                           authority: authority, connectionTokens: connectionTokens, isTLS: isTLS,
-                          requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP)
+                          requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: true)
     }
 }
 
@@ -57,7 +60,7 @@ extension H2RequestHeaders {
         return ClientHead(buffer: buf, method: UnsafeRawBufferPointer(rebasing: buf[method]),
                           target: UnsafeRawBufferPointer(rebasing: buf[pathRange]), leadingSlash: false,
                           authority: authority, connectionTokens: [], isTLS: isTLS, requestID: requestID,
-                          requestIDGenerated: requestIDGenerated, peerIP: peerIP)
+                          requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: false)
     }
 }
 
@@ -69,7 +72,10 @@ protocol ForwardedHeadFormat {
     static var keepsTrailersTE: Bool { get }
     /// The request line (or pseudo-headers) and the host.
     static func begin(_ out: inout Output, _ head: ClientHead)
-    static func field(_ out: inout Output, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    /// A field received as a line of HTTP/1.1 text (any case; `name:` OWS `value`, validated).
+    static func textLine(_ out: inout Output, _ buf: UnsafeRawBufferPointer, _ f: FieldRange)
+    /// A field from an HTTP/2 header block (lowercase name).
+    static func lowercaseField(_ out: inout Output, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     static func field(_ out: inout Output, name: StaticString, value: UnsafeRawBufferPointer)
     /// `x-forwarded-for`: every earlier hop's values, in order, then the client's address.
     static func forwardedFor(_ out: inout Output, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>)
@@ -99,7 +105,11 @@ enum ForwardedHead {
                 continue
             }
             if shadow && f.nameLength == 14 && fieldNameEquals(buf, f, "content-length") { continue }
-            Format.field(&out, name: f.name(in: buf), value: f.value(in: buf))
+            if head.fieldsAreText {
+                Format.textLine(&out, buf, f)
+            } else {
+                Format.lowercaseField(&out, name: f.name(in: buf), value: f.value(in: buf))
+            }
         }
         Format.forwardedFor(&out, head, fields: fields)
         head.isTLS ? Format.field(&out, name: "x-forwarded-proto", value: scheme("https"))
@@ -163,8 +173,15 @@ enum HTTP1Head: ForwardedHeadFormat {
         }
     }
 
+    /// The received line as it came (name, colon, whitespace, value): one copy instead of four.
     @inline(__always)
-    static func field(_ out: inout ByteQueue, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    static func textLine(_ out: inout ByteQueue, _ buf: UnsafeRawBufferPointer, _ f: FieldRange) {
+        out.append(UnsafeRawBufferPointer(rebasing: buf[Int(f.nameStart)..<Int(f.valueStart + f.valueLength)]))
+        out.append("\r\n")
+    }
+
+    @inline(__always)
+    static func lowercaseField(_ out: inout ByteQueue, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         out.append(name)
         out.append(": ")
         out.append(value)
@@ -218,9 +235,15 @@ enum HTTP2Head: ForwardedHeadFormat {
         }
     }
 
+    /// HTTP/1.1 names may come in any case; HTTP/2 wants them lowercase.
     @inline(__always)
-    static func field(_ out: inout H2HeaderBlock, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        out.appendLowercasingName(name: name, value: value)
+    static func textLine(_ out: inout H2HeaderBlock, _ buf: UnsafeRawBufferPointer, _ f: FieldRange) {
+        out.appendLowercasingName(name: f.name(in: buf), value: f.value(in: buf))
+    }
+
+    @inline(__always)
+    static func lowercaseField(_ out: inout H2HeaderBlock, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        out.append(name: name, value: value)
     }
 
     @inline(__always)
@@ -261,7 +284,7 @@ enum ForwardedResponse {
         for f in head.fields {
             if head.isHopByHop(buf, f) { continue }
             if f.nameLength == 12 && fieldNameEquals(buf, f, "x-request-id") { sentRequestID = true }
-            Format.field(&out, name: f.name(in: buf), value: f.value(in: buf))
+            Format.textLine(&out, buf, f)
         }
         return sentRequestID
     }

@@ -35,7 +35,7 @@ final class H2RequestHeaders {
         fieldStorage = .allocate(capacity: fieldCapacity)
         fieldStorage.initialize(to: FieldRange(nameStart: 0, nameLength: 4, valueStart: 0, valueLength: 0))
         // "host" stays at the start of storage for good: slot 0 names it (see `routingFields`).
-        H2RequestHeaders.hostName.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: 4) }
+        storage.copyMemory(from: H2RequestHeaders.hostName.utf8Start, byteCount: 4)
         used = H2RequestHeaders.hostLength
     }
 
@@ -114,8 +114,8 @@ final class H2RequestHeaders {
         // Only cookie, content-type and content-length matter here: one byte rules out most fields.
         guard name.first == UInt8(ascii: "c") else { return }
         if name.count == 6 {
-            if AttributeScan.equals(name, H2RequestHeaders.cookieName) { cookieCount += 1 }
-        } else if AttributeScan.equals(name, H2RequestHeaders.contentLengthName) {
+            if Bytes.equal(name, H2RequestHeaders.cookieName) { cookieCount += 1 }
+        } else if Bytes.equal(name, H2RequestHeaders.contentLengthName) {
             var total: UInt64 = 0
             for c in value {
                 guard c >= 48, c <= 57, total < UInt64.max / 10 - 10 else { malformed = true; return }
@@ -123,8 +123,8 @@ final class H2RequestHeaders {
             }
             if value.isEmpty { malformed = true }
             contentLength = total
-        } else if AttributeScan.equals(name, H2RequestHeaders.contentTypeName), value.count >= 16,
-                  AttributeScan.hasPrefix(value, H2RequestHeaders.grpcType) {
+        } else if Bytes.equal(name, H2RequestHeaders.contentTypeName), value.count >= 16,
+                  Bytes.hasPrefix(value, H2RequestHeaders.grpcType) {
             isGRPC = true
         }
     }
@@ -150,7 +150,7 @@ final class H2RequestHeaders {
     }
 
     private func isCookie(_ f: FieldRange) -> Bool {
-        Int(f.nameLength) == 6 && AttributeScan.equals(f.name(in: bytes), H2RequestHeaders.cookieName)
+        Int(f.nameLength) == 6 && Bytes.equal(f.name(in: bytes), H2RequestHeaders.cookieName)
     }
 
     private func joinCookies() {
@@ -190,12 +190,14 @@ final class H2RequestHeaders {
         cookieCount = 1
     }
 
-    static let cookieName: [UInt8] = Array("cookie".utf8)
-    static let hostName: [UInt8] = Array("host".utf8)
-    static let hostLength = 4
-    static let grpcType: [UInt8] = Array("application/grpc".utf8)
-    static let contentLengthName: [UInt8] = Array("content-length".utf8)
-    static let contentTypeName: [UInt8] = Array("content-type".utf8)
+    // StaticStrings, not `static let` arrays: reading a lazily initialised global costs a
+    // swift_once call each time (four per request here).
+    static var cookieName: StaticString { "cookie" }
+    static var hostName: StaticString { "host" }
+    static var hostLength: Int { 4 }
+    static var grpcType: StaticString { "application/grpc" }
+    static var contentLengthName: StaticString { "content-length" }
+    static var contentTypeName: StaticString { "content-type" }
 
     /// The routing view over the current buffers.
     @inline(__always)

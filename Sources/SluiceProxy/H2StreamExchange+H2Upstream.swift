@@ -58,7 +58,7 @@ extension H2StreamExchange {
             return
         }
         if name.first == UInt8(ascii: ":") { return }
-        if name.count == 12 && AttributeScan.equals(name, H2StreamExchange.requestIDName) { upstreamSentRequestID = true }
+        if name.count == 12 && Bytes.equal(name, "x-request-id") { upstreamSentRequestID = true }
         responseHeaders.append(name: name, value: value)
     }
 

@@ -123,7 +123,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             respondError(status: 400, code: "bad_request", message: "malformed HTTP/2 request header block")
             return
         }
-        adoptRequestID(headers.view)
+        adoptRequestID()
         if snapshot.table.usesModel {
             startWithModel(snapshot: snapshot, endStream: endStream)
             return
@@ -203,17 +203,19 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         requestIDGenerated = true
     }
 
-    private func adoptRequestID(_ view: H2RequestHeaders.View) {
-        requestID.removeAll(keepingCapacity: true)
-        if let v = view.header(H2StreamExchange.requestIDName), v.count > 0, v.count <= 128 {
-            requestID.append(contentsOf: v)
+    private func adoptRequestID() {
+        let buf = headers.bytes
+        for f in headers.fields where f.nameLength == 12 && Bytes.equal(f.name(in: buf), "x-request-id") {
+            guard f.valueLength > 0 && f.valueLength <= 128 else { break }
+            requestID.removeAll(keepingCapacity: true)
+            requestID.append(contentsOf: f.value(in: buf))
             requestIDGenerated = false
-        } else {
-            generateRequestID()
+            return
         }
+        // Not emptied first: a generated id is written in place when the buffer has its size.
+        generateRequestID()
     }
 
-    static let requestIDName: [UInt8] = Array("x-request-id".utf8)
 
     /// The request head as the forwarding rules see it (``ForwardedHead``).
     func clientHead() -> ClientHead {

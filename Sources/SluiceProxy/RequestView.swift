@@ -1,3 +1,4 @@
+import Glibc
 import SluiceHTTP1
 import SluiceRouting
 
@@ -92,17 +93,25 @@ enum ForwardedFor {
 
 /// Splits a request target's path from its query string (shared by the HTTP/1 and HTTP/2 views).
 enum PathQuery {
+    /// Offset of the first `?` in `pq`, or nil. memchr: the generic `firstIndex(of:)` on a raw
+    /// buffer costs about 240 instructions per request in index and bounds checks.
+    @inline(__always)
+    static func questionMark(_ pq: UnsafeRawBufferPointer) -> Int? {
+        guard let base = pq.baseAddress, !pq.isEmpty, let hit = memchr(base, Int32(UInt8(ascii: "?")), pq.count) else { return nil }
+        return UnsafeRawPointer(hit) - base
+    }
+
     /// The bytes before the first `?`.
     @inline(__always)
     static func path(_ pq: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        if let q = pq.firstIndex(of: UInt8(ascii: "?")) { return UnsafeRawBufferPointer(rebasing: pq[pq.startIndex..<q]) }
-        return pq
+        guard let q = questionMark(pq) else { return pq }
+        return UnsafeRawBufferPointer(start: pq.baseAddress, count: q)
     }
 
     /// The bytes after the first `?`, or nil.
     @inline(__always)
     static func query(_ pq: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        guard let q = pq.firstIndex(of: UInt8(ascii: "?")) else { return nil }
-        return UnsafeRawBufferPointer(rebasing: pq[(q + 1)..<pq.endIndex])
+        guard let q = questionMark(pq) else { return nil }
+        return UnsafeRawBufferPointer(start: pq.baseAddress! + q + 1, count: pq.count - q - 1)
     }
 }
