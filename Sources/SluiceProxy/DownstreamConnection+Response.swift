@@ -26,7 +26,7 @@ extension DownstreamConnection {
         flushOutput()
         if phase != .exchange { return }
         if done {
-            responseEnded(upstreamReusable: exchange.responseKeepAlive && up.input.isEmpty && !up.peerClosed)
+            responseEnded(upstreamReusable: exchange.responseKeepAlive && up.input.isEmpty && up.output.isEmpty && !up.peerClosed)
         } else if pendingOutput >= DownstreamConnection.highWater {
             up.readPaused = true
         }
@@ -142,9 +142,15 @@ extension DownstreamConnection {
     /// Sends the kept copy of the request once more, on a fresh connection.
     func retryOnFreshConnection() {
         guard let snapshot = exchange.snapshot else { return }
-        if !worker.retry(&upstream, backend: exchange.decision.backend, owner: self, replay: replay, snapshot: snapshot) {
-            perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: upstream?.endpoint), now: worker.loop.now))
+        let stale = upstream
+        upstream = nil
+        let fresh = worker.retry(closing: stale, backend: exchange.decision.backend, owner: self, snapshot: snapshot)
+        upstream = fresh
+        if fresh.state == .closed {
+            perform(exchange.machine.upstreamFailed(Worker.exchangeError(.connect, endpoint: fresh.endpoint), now: worker.loop.now))
+            return
         }
+        worker.replay(replay, on: fresh)
     }
 
     /// The exchange's deadline passed (see ``ExchangeTimer``).
@@ -183,7 +189,8 @@ extension DownstreamConnection {
             close()
             return
         }
-        worker.count(error, endpoint: upstream?.endpoint ?? exchange.h2Upstream?.endpoint, snapshot: snapshot)
+        // An HTTP/2 connection reports its own connect failures, once for all its streams.
+        worker.count(error, endpoint: upstream?.endpoint, snapshot: snapshot)
         releaseUpstream(end.upstream)
         if let o = end.outcome { recordOutcome(o) }
         if answer {
@@ -231,8 +238,8 @@ extension DownstreamConnection {
     /// Response complete: the endpoint reported, the outcome recorded, the upstream parked or
     /// closed, then the next request served or the connection closed.
     func finishExchange(_ end: ExchangeEnd) {
-        if let s = exchange.snapshot, let endpoint = upstream?.endpoint ?? exchange.h2Upstream?.endpoint {
-            worker.reportEndpointResponse(endpoint: endpoint, status: exchange.machine.status, snapshot: s)
+        if let s = exchange.snapshot {
+            worker.reportResponse(status: exchange.machine.status, h1: upstream, h2: exchange.h2Upstream, routedWith: s)
         }
         if let o = end.outcome { recordOutcome(o) }
         releaseUpstream(end.upstream)

@@ -354,7 +354,14 @@ struct ExchangeMachine {
         case (true, .http2): upstream = upstreamGone ? .endStream : .resetStream
         }
         let outcome = isRouted ? ExchangeOutcome(status: started ? 0 : error.status, isError: error.blamesTarget) : nil
-        let client: ClientNext = started ? (protocols.client == .http1 ? .closeAfterAnswer : .ready) : settle(now: now)
+        let client: ClientNext
+        switch (started, protocols.client) {
+        case (false, _): client = settle(now: now)
+        case (true, .http1): client = .closeAfterAnswer
+        // A cut HTTP/2 stream whose client still sends is given up whole (a stream ended with
+        // trailers would otherwise stay half open for as long as the client likes).
+        case (true, .http2): client = requestDone ? .ready : .cancel
+        }
         let end = ExchangeEnd(upstream: upstream, outcome: outcome, client: client)
         if started {
             // A cut HTTP/2 stream is over whatever the client still sends (it was reset or ended with trailers).

@@ -39,7 +39,9 @@ extension RequestHead {
         var authority = UnsafeRawBufferPointer(start: nil, count: 0)
         if let i = hostIndex { authority = fields[i].value(in: buffer) }
         return ClientHead(buffer: buffer, method: method(in: buffer), target: target,
-                          leadingSlash: target.isEmpty || target[target.startIndex] != UInt8(ascii: "/"),
+                          // `*` (asterisk-form, OPTIONS) is forwarded as it is.
+                          leadingSlash: target.isEmpty || (target[target.startIndex] != UInt8(ascii: "/")
+                                                           && !(target.count == 1 && target[target.startIndex] == UInt8(ascii: "*"))),
                           authority: authority, connectionTokens: connectionTokens, isTLS: isTLS,
                           requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: true)
     }

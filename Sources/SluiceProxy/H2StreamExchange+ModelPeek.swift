@@ -48,15 +48,18 @@ extension H2StreamExchange {
         if peekBody.count + bytes.count > H2StreamExchange.peekCapacity {
             // Beyond one stream window: the client ignored flow control.
             session.resetStream(id, errorCode: H2ErrorCode.flowControlError)
-            endPeek()
+            endPeek(credit: true)
             return
         }
         peekBody.append(bytes)
         decideIfPossible()
     }
 
-    /// Ends the peek and gives the held bytes' block back to the worker's pool.
-    func endPeek() {
+    /// Ends the peek and gives the held bytes' block back to the worker's pool. `credit`: the held
+    /// bytes were not forwarded (the stream was answered or reset while they were held), so they
+    /// are credited back to the client here (forwarded ones are credited as they go on).
+    func endPeek(credit: Bool = false) {
+        if credit && peekBody.count > 0 { session.consume(stream: id, peekBody.count) }
         peek = nil
         peekBody.clear()
         peekBody.detach(to: worker.buffers)

@@ -49,7 +49,7 @@ extension H2StreamExchange {
     /// `streamEnded`: the HEADERS already carried END_STREAM (a bodyless response).
     private func upstreamResponseEnded(_ up: UpstreamConnection, streamEnded: Bool = false) {
         if !streamEnded { _ = session.finishData(stream: id) }
-        let reusable = reader.head.keepAlive && up.input.isEmpty && !up.peerClosed && !reader.endsAtClose
+        let reusable = reader.head.keepAlive && up.input.isEmpty && up.output.isEmpty && !up.peerClosed && !reader.endsAtClose
         perform(machine.responseEnd(now: worker.loop.now, upstreamReusable: reusable))
         connection.scheduleWrite()
     }
@@ -104,9 +104,15 @@ extension H2StreamExchange {
     func retryOnFreshConnection() {
         guard let snapshot else { return }
         replayable = false
-        if !worker.retry(&upstream, backend: decision.backend, owner: self, replay: replay, snapshot: snapshot) {
+        let stale = upstream
+        upstream = nil
+        let fresh = worker.retry(closing: stale, backend: decision.backend, owner: self, snapshot: snapshot)
+        upstream = fresh
+        if fresh.state == .closed {
             handleUpstreamFailed(.connect)
+            return
         }
+        worker.replay(replay, on: fresh)
     }
 
     /// Lets go of the upstream side (``Worker/release(_:h1:h2:stream:unconsumed:)``).
@@ -124,7 +130,8 @@ extension H2StreamExchange {
         let routedWith = self.snapshot
         let name = machine.isRouted ? routedWith?.table.backends[decision.backend].name ?? "" : ""
         let message = error.message(backend: name, bodyLimit: machine.bodyLimit)
-        worker.count(error, endpoint: upstream?.endpoint ?? h2Upstream?.endpoint, snapshot: routedWith ?? worker.snapshot)
+        // An HTTP/2 connection reports its own connect failures, once for all its streams.
+        worker.count(error, endpoint: upstream?.endpoint, snapshot: routedWith ?? worker.snapshot)
         releaseUpstream(end.upstream)
         if let o = end.outcome { record(o) }
         if answer {
@@ -136,6 +143,8 @@ extension H2StreamExchange {
             trailers.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: error.status))
             trailers.append(name: "grpc-message", value: message)
             _ = session.finishData(stream: id, trailers: trailers)
+            // The client still sends: after the trailers, its half is closed too (RFC 9113 §8.1).
+            if end.client == .cancel { session.resetStream(id, errorCode: H2ErrorCode.noError) }
         } else {
             session.resetStream(id, errorCode: H2ErrorCode.internalError)
         }
@@ -171,15 +180,14 @@ extension H2StreamExchange {
         }
         // The client may still be sending: the stream stays bounded (body idle) until it ends.
         machine.answerSent(now: worker.loop.now)
+        creditHeldRequestData()
         armFirstDeadline()
         connection.scheduleWrite()
     }
 
     /// The response is complete: the endpoint reported, the outcome recorded, the upstream let go.
     func finishExchange(_ end: ExchangeEnd) {
-        if let snapshot, let endpoint = upstream?.endpoint ?? h2Upstream?.endpoint {
-            worker.reportEndpointResponse(endpoint: endpoint, status: machine.status, snapshot: snapshot)
-        }
+        if let snapshot { worker.reportResponse(status: machine.status, h1: upstream, h2: h2Upstream, routedWith: snapshot) }
         if let o = end.outcome { record(o) }
         releaseUpstream(end.upstream)
         // An HTTP/2 client still sending after the answer: bounded by body idle until it ends the stream.
@@ -193,14 +201,20 @@ extension H2StreamExchange {
         worker.record(outcome, decision: decision, startedAt: startedAt, snapshot: snapshot, shadow: &shadow)
     }
 
-    /// The client reset or the stream closed normally.
-    func closedByPeer(errorCode: UInt32) {
-        // Request DATA held back from the client's window (the backend was slow) is credited to
-        // the connection now: nghttp2 credits the connection even for a closed stream.
+    /// Request DATA held back from the client's window (the upstream was slow) is credited now.
+    @inline(__always)
+    func creditHeldRequestData() {
         if unconsumed > 0 {
             session.consume(stream: id, unconsumed)
             unconsumed = 0
         }
+    }
+
+    /// The client reset or the stream closed normally.
+    func closedByPeer(errorCode: UInt32) {
+        // nghttp2 credits the connection even for a closed stream: held bytes are never lost.
+        creditHeldRequestData()
+        if peek != nil { endPeek(credit: true) }
         deadline = 0
         if machine.isActive && machine.isRouted { worker.snapshot.global.increment(.clientDisconnects, worker: worker.index) }
         perform(machine.clientGone())

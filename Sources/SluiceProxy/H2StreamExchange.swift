@@ -313,7 +313,14 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             return
         }
         deadline = 0
-        if peek != nil { endPeek() }
+        if peek != nil { endPeek(credit: true) }
+        if action == .none && machine.state == .done {
+            // Answered, but the client never took the end of the answer: the stream (and what is
+            // queued on it) is not held any longer.
+            session.resetStream(id, errorCode: H2ErrorCode.cancel)
+            connection.scheduleWrite()
+            return
+        }
         perform(action)
     }
 

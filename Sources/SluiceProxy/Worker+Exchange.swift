@@ -65,22 +65,31 @@ extension Worker {
 }
 
 extension Worker {
-    /// The single retry (``ExchangeAction/retry``): `replay`, the kept copy of the request, goes
-    /// once more on a fresh connection to `backend` because a pooled one turned out to be closed
-    /// by the backend before answering. `upstream` holds the fresh connection afterwards; false
-    /// when it could not even be opened (then answer the connect failure).
-    func retry(_ upstream: inout UpstreamConnection?, backend: Int, owner: ExchangeHandler, replay: [UInt8],
-               snapshot: ProxySnapshot) -> Bool {
-        if let up = upstream {
-            upstream = nil
-            up.closeNow(loop: loop)
-        }
+    /// The single retry (``ExchangeAction/retry``): the stale connection is closed, counted, and a
+    /// fresh one to `backend` opened for `owner`. The caller holds it (before anything can call
+    /// back) and sends the kept copy of the request with ``replay(_:on:)``; nil when even the
+    /// fresh connection could not be opened (then answer the connect failure).
+    func retry(closing stale: UpstreamConnection?, backend: Int, owner: ExchangeHandler, snapshot: ProxySnapshot) -> UpstreamConnection {
+        stale?.closeNow(loop: loop)
         snapshot.global.increment(.upstreamRetries, worker: index)
-        let fresh = openUpstream(backend: backend, owner: owner)
-        upstream = fresh
-        if fresh.state == .closed { return false }
+        return openUpstream(backend: backend, owner: owner)
+    }
+
+    /// Sends the kept copy of a request on the fresh connection of a retry.
+    func replay(_ replay: [UInt8], on fresh: UpstreamConnection) {
         fresh.output.append(replay)
         if fresh.state == .active { fresh.flush() }
-        return true
+    }
+
+    /// Reports the status an exchange's endpoint answered with, for passive ejection. An HTTP/1.1
+    /// connection's endpoint is an id of the snapshot the exchange was routed with; an HTTP/2
+    /// connection's, of the config version it was opened under (it outlives reloads).
+    @inline(__always)
+    func reportResponse(status: Int, h1: UpstreamConnection?, h2: H2UpstreamConnection?, routedWith: ProxySnapshot) {
+        if let up = h1 {
+            reportEndpointResponse(endpoint: up.endpoint, status: status, snapshot: routedWith)
+        } else if let c = h2, c.configVersion == snapshot.configVersion {
+            reportEndpointResponse(endpoint: c.endpoint, status: status, snapshot: snapshot)
+        }
     }
 }

@@ -180,6 +180,18 @@ import Testing
         #expect(end.outcome == ExchangeOutcome(status: 503, isError: true))
     }
 
+    @Test(arguments: pairs) func aCutWhileTheClientStillSendsGivesTheClientSideUp(_ p: ExchangeProtocols) {
+        var m = Self.started(p, requestDone: false)
+        _ = m.responseHead(status: 200, now: 101 * Self.s)
+        guard case .cut(.upstream(.timeout), let end) = m.timeout(now: 131 * Self.s) else {
+            Issue.record("not cut")
+            return
+        }
+        // HTTP/1.1: the connection closes; HTTP/2: the stream is reset after its trailers, never left half open.
+        #expect(end.client == (p.client == .http1 ? .closeAfterAnswer : .cancel))
+        #expect(m.state == .done)
+    }
+
     @Test(arguments: pairs) func aFailureAfterTheHeadIsACutNeverARetry(_ p: ExchangeProtocols) {
         var m = Self.started(p, requestDone: true)
         _ = m.responseHead(status: 200, now: 101 * Self.s)

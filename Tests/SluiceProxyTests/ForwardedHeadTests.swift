@@ -152,6 +152,21 @@ import Testing
         }
     }
 
+    @Test func anAsteriskTargetIsForwardedAsItIs() {
+        let request = Array("OPTIONS * HTTP/1.1\r\nHost: api.internal\r\n\r\n".utf8)
+        request.withUnsafeBytes { buf in
+            var parser = RequestHeadParser()
+            var head = RequestHead()
+            guard case .complete = parser.parse(buf, into: &head) else {
+                Issue.record("not parsed")
+                return
+            }
+            let client = head.clientHead(buf, isTLS: false, requestID: [], requestIDGenerated: false, peerIP: Self.peer)
+            let h1 = head.fields.withUnsafeBufferPointer { Self.write(.http1, client, $0, shadow: false, chunked: false) }
+            #expect(h1.first?.1 == "OPTIONS * HTTP/1.1")
+        }
+    }
+
     @Test func anHTTP2ClientWithOnlyAHostFieldKeepsItsHost() {
         let h = H2RequestHeaders()
         h.reset()
