@@ -23,7 +23,7 @@ extension DownstreamConnection {
         let buffer = input.readable
         adoptRequestID(buffer)
 
-        if worker.accessLog != nil, worker.rng.next() <= worker.accessLogThreshold {
+        if worker.sampleForAccessLog() {
             exchange.logged = true
             logScratch.removeAll(keepingCapacity: true)
             logScratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[head.methodStart..<(head.methodStart + head.methodLength)]))

@@ -210,29 +210,15 @@ extension DownstreamConnection {
         if exchange.logged { writeAccessLog(snapshot, status: outcome.status, micros: micros) }
         exchange.snapshot = nil
     }
-    /// Pushes this exchange's record into the worker's access-log ring (dropped if full).
+    /// Pushes this exchange's record into the worker's access-log ring (method and path were
+    /// copied into `logScratch` when the request was sampled: `input` has moved on since).
     private func writeAccessLog(_ snapshot: ProxySnapshot, status: Int, micros: UInt64) {
-        guard let ring = worker.accessLog else { return }
-        guard let slot = ring.reserve() else {
-            snapshot.global.increment(.accessLogDropped, worker: worker.index)
-            return
-        }
-        let d = exchange.decision
         logScratch.withUnsafeBytes { scratch in
-            let method = UnsafeRawBufferPointer(rebasing: scratch[0..<exchange.logMethodLength])
-            let path = UnsafeRawBufferPointer(rebasing: scratch[exchange.logMethodLength...])
-            exchange.requestID.withUnsafeBytes { id in
-                snapshot.routeNames[d.route].withUnsafeBytes { route in
-                    snapshot.backendNames[d.backend].withUnsafeBytes { target in
-                        peerIP.withUnsafeBytes { client in
-                            AccessLogRecord.write(slot, wallTime: MonotonicClock.wallSeconds(), status: status, durationMicros: micros,
-                                                  method, path, id, route, target, client)
-                        }
-                    }
-                }
-            }
+            worker.writeAccessLog(method: UnsafeRawBufferPointer(rebasing: scratch[0..<exchange.logMethodLength]),
+                                  path: UnsafeRawBufferPointer(rebasing: scratch[exchange.logMethodLength...]),
+                                  requestID: exchange.requestID, client: peerIP, decision: exchange.decision,
+                                  snapshot: snapshot, status: status, micros: micros)
         }
-        ring.commit()
     }
 
     /// Response complete: the endpoint reported, the outcome recorded, the upstream parked or

@@ -198,7 +198,14 @@ extension H2StreamExchange {
     func record(_ outcome: ExchangeOutcome) {
         guard let snapshot else { return }
         self.snapshot = nil
-        worker.record(outcome, decision: decision, startedAt: startedAt, snapshot: snapshot, shadow: &shadow)
+        let micros = worker.record(outcome, decision: decision, startedAt: startedAt, snapshot: snapshot, shadow: &shadow)
+        if logged {
+            logged = false
+            let buf = headers.bytes
+            worker.writeAccessLog(method: UnsafeRawBufferPointer(rebasing: buf[headers.method]),
+                                  path: UnsafeRawBufferPointer(rebasing: buf[headers.pathRange]), requestID: requestID,
+                                  client: connection.peerIP, decision: decision, snapshot: snapshot, status: outcome.status, micros: micros)
+        }
     }
 
     /// Request DATA held back from the client's window (the upstream was slow) is credited now.

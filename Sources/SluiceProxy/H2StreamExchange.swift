@@ -37,6 +37,8 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     var requestChunked = false
     /// The lifecycle of this stream's exchange, the same on every protocol pair.
     var machine = ExchangeMachine()
+    /// Sampled for the access log (method and path stay in `headers` until the stream is recycled).
+    var logged = false
     /// Request DATA bytes forwarded but not yet credited back to the client (flow control).
     var unconsumed = 0
     /// Reads the HTTP/1.1 backend's response (head, then body by its framing).
@@ -81,6 +83,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         requestStarted = false
         requestChunked = false
         machine = ExchangeMachine()
+        logged = false
         unconsumed = 0
         upstreamSentRequestID = false
         deadline = 0
@@ -156,6 +159,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             return
         }
         snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
+        logged = worker.sampleForAccessLog()
         armFirstDeadline()
         if decision.shadow {
             shadow = worker.startShadow(route: decision.route, declaredLength: headers.contentLength,

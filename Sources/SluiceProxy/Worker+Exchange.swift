@@ -1,3 +1,4 @@
+import SluiceCore
 import SluiceRouting
 import SluiceStats
 
@@ -44,6 +45,33 @@ extension Worker {
             worker: index, nowSecond: now / 1_000_000_000, status: outcome.status,
             isError: outcome.isError || outcome.status >= 500, latencyMicros: micros)
         return micros
+    }
+
+    /// Whether this exchange is sampled for the access log (`access_log.sample_rate`).
+    @inline(__always)
+    func sampleForAccessLog() -> Bool { accessLog != nil && rng.next() <= accessLogThreshold }
+
+    /// Pushes one exchange's record into this worker's access-log ring (the writer thread formats
+    /// it); dropped and counted when the ring is full. The same record for both kinds of client.
+    @inline(never)
+    func writeAccessLog(method: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, requestID: [UInt8], client: [UInt8],
+                        decision d: Decision, snapshot: ProxySnapshot, status: Int, micros: UInt64) {
+        guard let ring = accessLog else { return }
+        guard let slot = ring.reserve() else {
+            snapshot.global.increment(.accessLogDropped, worker: index)
+            return
+        }
+        requestID.withUnsafeBytes { id in
+            snapshot.routeNames[d.route].withUnsafeBytes { route in
+                snapshot.backendNames[d.backend].withUnsafeBytes { target in
+                    client.withUnsafeBytes { client in
+                        AccessLogRecord.write(slot, wallTime: MonotonicClock.wallSeconds(), status: status, durationMicros: micros,
+                                              method, path, id, route, target, client)
+                    }
+                }
+            }
+        }
+        ring.commit()
     }
 
     /// Counts an answer the machine decided on, and reports a connect failure of `endpoint` to

@@ -52,5 +52,47 @@ extension Integration {
             #expect(lines.last?["status"] as? Int == 503)
             #expect((lines.first?["duration_ms"] as? Double ?? -1) >= 0)
         }
+
+        /// HTTP/2 clients' exchanges are logged the same way (one record path for both kinds of client).
+        @Test(.timeLimit(.minutes(1)))
+        func logsHTTP2ExchangesToo() throws {
+            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
+            defer { backend.stop() }
+            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let yaml = """
+            workers: 1
+            listeners: [{ name: t, address: 127.0.0.1:0 }]
+            backends: [{ name: v1, endpoints: [127.0.0.1:\(backend.port)] }]
+            routes:
+              - { name: models, match: { path_prefix: / }, baseline: v1, targets: [{ backend: v1, weight: 100 }] }
+            access_log: { path: \(path), sample_rate: 1.0 }
+            """
+            let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml")
+            let control = try ControlPlane(config: config, configPath: nil, workers: 1)
+            let log = try AccessLog(path: path, sampleRate: config.accessLog!.sampleRate, workers: 1)
+            log.start()
+            let server = ProxyServer(workerCount: 1, publisher: control.publisher, accessLog: log)
+            try server.bind(config.listeners)
+            server.start()
+            defer { server.stop(); log.stop() }
+            let base = "http://127.0.0.1:\(server.bound["t"]!.port)"
+            let ok = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-0", "\(base)/status/200?n=0"])
+            let failed = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-1", "\(base)/status/503"])
+            #expect(ok.status == 200 && failed.status == 503)
+            var lines: [[String: Any]] = []
+            _ = eventually(3) {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                return lines.count == 2
+            }
+            #expect(lines.count == 2)
+            #expect(lines.first?["request_id"] as? String == "h2-0")
+            #expect(lines.first?["method"] as? String == "GET")
+            #expect(lines.first?["path"] as? String == "/status/200?n=0")
+            #expect(lines.first?["route"] as? String == "models")
+            #expect(lines.first?["status"] as? Int == 200)
+            #expect(lines.last?["status"] as? Int == 503)
+        }
     }
 }
