@@ -25,7 +25,7 @@ public final class H2Session {
     /// True for the server side.
     let isServer: Bool
     /// Streams with state, by id (owns them; nghttp2 holds an unretained pointer as stream user data).
-    var streams: [Int32: H2Stream] = [:]
+    let streams = StreamTable<H2Stream>()
     /// Recycled stream states with their queues.
     var pool: [H2Stream] = []
     /// Streams whose read callback deferred during the current flush: notified at its end.
@@ -58,7 +58,6 @@ public final class H2Session {
         self.limits = limits
         nv = .allocate(capacity: nvCapacity)
         statusDigits = .allocate(capacity: 3)
-        streams.reserveCapacity(limits.maxConcurrentStreams + 8)
 
         var option: OpaquePointer?
         nghttp2_option_new(&option)
@@ -105,7 +104,7 @@ public final class H2Session {
 
     deinit {
         // nghttp2_session_del does not call on_stream_close for open streams: free their state here.
-        for stream in streams.values { stream.release() }
+        streams.forEach { _, stream in stream.release() }
         for stream in pool { stream.release() }
         nghttp2_session_del(session)
         nv.deallocate()
