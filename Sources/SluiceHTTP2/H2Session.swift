@@ -26,6 +26,11 @@ public final class H2Session {
     let isServer: Bool
     /// Streams with state, by id (owns them; nghttp2 holds an unretained pointer as stream user data).
     let streams = StreamTable<H2Stream>()
+    /// The stream whose header block is being decoded, unretained, and its id: nghttp2 calls
+    /// `onHeader` once per field, and its user-data lookup is a hash-map walk (~60 instructions
+    /// a field). `streams` owns the stream; `detach` forgets it before it leaves `streams`.
+    var last: Unmanaged<H2Stream>?
+    var lastID: Int32 = 0
     /// Recycled stream states with their queues.
     var pool: [H2Stream] = []
     /// Streams whose read callback deferred during the current flush: notified at its end.
@@ -216,6 +221,7 @@ public final class H2Session {
 
     /// Forgets a closed stream and recycles its state.
     func detach(_ id: Int32) {
+        if id == lastID { last = nil; lastID = 0 }
         guard let stream = streams.removeValue(forKey: id) else { return }
         if pool.count < H2Session.poolLimit {
             stream.recycle()
