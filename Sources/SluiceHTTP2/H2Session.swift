@@ -57,8 +57,12 @@ public final class H2Session {
     /// Recycled stream states kept per session.
     static let poolLimit = 16
 
-    private init(isServer: Bool, handler: H2SessionHandler, limits: H2Limits) {
+    /// nghttp2's memory (nil: malloc). Held so that it outlives the session's blocks.
+    let allocator: H2Allocator?
+
+    private init(isServer: Bool, handler: H2SessionHandler, limits: H2Limits, allocator: H2Allocator?) {
         self.isServer = isServer
+        self.allocator = allocator
         handlerRef = Unmanaged.passUnretained(handler)
         self.limits = limits
         nv = .allocate(capacity: nvCapacity)
@@ -80,9 +84,17 @@ public final class H2Session {
         let callbacks = H2Session.makeCallbacks()
         let userData = Unmanaged.passUnretained(self).toOpaque()
         var raw: OpaquePointer?
-        let rv = isServer
-            ? nghttp2_session_server_new2(&raw, callbacks, userData, option)
-            : nghttp2_session_client_new2(&raw, callbacks, userData, option)
+        var mem = allocator?.mem
+        let rv: Int32
+        if mem != nil {
+            rv = isServer
+                ? nghttp2_session_server_new3(&raw, callbacks, userData, option, &mem!)
+                : nghttp2_session_client_new3(&raw, callbacks, userData, option, &mem!)
+        } else {
+            rv = isServer
+                ? nghttp2_session_server_new2(&raw, callbacks, userData, option)
+                : nghttp2_session_client_new2(&raw, callbacks, userData, option)
+        }
         nghttp2_session_callbacks_del(callbacks)
         nghttp2_option_del(option)
         precondition(rv == 0 && raw != nil, "nghttp2_session_new failed: \(rv)")
@@ -117,13 +129,17 @@ public final class H2Session {
     }
 
     /// A server-side session; the first `receive` must start with the client preface.
-    public static func server(handler: H2SessionHandler, limits: H2Limits = H2Limits()) -> H2Session {
-        H2Session(isServer: true, handler: handler, limits: limits)
+    /// `allocator`: nghttp2's memory from a worker's free lists (nil: malloc).
+    public static func server(handler: H2SessionHandler, limits: H2Limits = H2Limits(),
+                              allocator: H2Allocator? = nil) -> H2Session {
+        H2Session(isServer: true, handler: handler, limits: limits, allocator: allocator)
     }
 
     /// A client-side session; its first `flush` emits the connection preface and SETTINGS.
-    public static func client(handler: H2SessionHandler, limits: H2Limits = H2Limits()) -> H2Session {
-        H2Session(isServer: false, handler: handler, limits: limits)
+    /// `allocator`: nghttp2's memory from a worker's free lists (nil: malloc).
+    public static func client(handler: H2SessionHandler, limits: H2Limits = H2Limits(),
+                              allocator: H2Allocator? = nil) -> H2Session {
+        H2Session(isServer: false, handler: handler, limits: limits, allocator: allocator)
     }
 
     /// Feeds bytes read from the socket; returns false on a fatal protocol error

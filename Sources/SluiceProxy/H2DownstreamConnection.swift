@@ -52,7 +52,8 @@ final class H2DownstreamConnection: EventHandler {
         events.connectionRef = Unmanaged.passUnretained(self)
         let limits = worker.snapshot.limits
         session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
-                                                                       maxHeaderCount: limits.maxHeaderCount))
+                                                                       maxHeaderCount: limits.maxHeaderCount),
+                                   allocator: worker.h2Allocator)
         if !input.hasStorage { input.attach(worker.buffers) }
         input.append(buffered)
     }

@@ -1,6 +1,7 @@
 import Glibc
 import CSluiceLinux
 import SluiceCore
+import SluiceHTTP2
 import SluiceRouting
 import SluiceStats
 import Synchronization
@@ -40,6 +41,8 @@ final class Worker {
     /// given back when a connection goes idle or closes. 64 KiB blocks (the most a request head
     /// may take); up to 256 (16 MiB) are kept for reuse.
     let buffers = BufferPool(blockSize: 64 * 1024, maxFree: 256)
+    /// nghttp2's small blocks for every HTTP/2 session on this worker (see H2Allocator).
+    let h2Allocator = H2Allocator()
     /// Decoded chunked body bytes peeked for a model name (`match.model`), used only within one
     /// `beginExchange` on this worker's thread, so one per worker serves every connection. Allocated on
     /// the first chunked peek (32 KiB, the largest `limits.model_peek`); never freed: a worker lives as
