@@ -37,6 +37,8 @@ struct FieldFacts {
     var upgradeH2C = false
     /// Whether an HTTP2-Settings field was present.
     var hasHTTP2Settings = false
+    /// Whether Connection lists a name that is not a fixed hop-by-hop name (see `HopByHop`).
+    var connectionListsOthers = false
 
     /// Walks `fields` once, filling the facts and appending each Connection token to `connectionTokens`.
     /// `isRequest` enables validation of the Host value (responses carry no meaningful Host).
@@ -75,6 +77,10 @@ struct FieldFacts {
                     else if ASCII.equalsLowercase(buf, e.start, e.length, "content-length")
                         || ASCII.equalsLowercase(buf, e.start, e.length, "host") { throw .connectionListsEndToEnd }
                     connectionTokens.append(ByteRange(start: Int32(truncatingIfNeeded: e.start), length: Int32(truncatingIfNeeded: e.length)))
+                    if !facts.connectionListsOthers
+                        && !HopByHop.isHopByHop(UnsafeRawBufferPointer(rebasing: buf[e.start ..< e.start &+ e.length])) {
+                        facts.connectionListsOthers = true
+                    }
                 }
             case 14 where ASCII.equalsLowercase(buf, ns, 14, "content-length"):
                 let value = try parseContentLength(buf, f)

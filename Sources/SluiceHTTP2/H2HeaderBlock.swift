@@ -143,11 +143,20 @@ public struct H2HeaderBlock {
         let s = mutableStorage()
         s.reserve(bytes: name.count + value.count)
         let nameStart = s.copyIn(name)
-        // One bulk copy, then fold in place.
-        let p = (s.bytes + nameStart).assumingMemoryBound(to: UInt8.self)
-        for i in 0..<name.count {
-            let b = p[i]
-            if b &- 65 < 26 { p[i] = b | 0x20 }
+        // One bulk copy, then fold in place, eight bytes per step (the byte loop was ~100
+        // instructions per name).
+        let p = s.bytes + nameStart
+        let n = name.count
+        var i = 0
+        while i &+ 8 <= n {
+            p.storeBytes(of: H2HeaderBlock.lowerWord(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                         toByteOffset: i, as: UInt64.self)
+            i &+= 8
+        }
+        while i < n {
+            let b = p.load(fromByteOffset: i, as: UInt8.self)
+            if b &- 65 < 26 { p.storeBytes(of: b | 0x20, toByteOffset: i, as: UInt8.self) }
+            i &+= 1
         }
         let valueStart = s.copyIn(value)
         s.addField(nameStart: nameStart, nameCount: name.count, valueStart: valueStart, valueCount: value.count)
@@ -167,6 +176,18 @@ public struct H2HeaderBlock {
     }
 
     private static let requestIDName: StaticString = "x-request-id"
+
+    /// ASCII lowercase of each byte of a word: bit 5 is set exactly in the bytes `A`…`Z` (each
+    /// byte's top bit after adding 0x80 - 'A' and 0x80 - '[' to its low seven bits, which cannot
+    /// carry into the next byte; bytes ≥ 0x80 are left alone).
+    @inline(__always)
+    static func lowerWord(_ w: UInt64) -> UInt64 {
+        let low7 = w & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
+        let pastZ = low7 &+ 0x2525_2525_2525_2525
+        let upper = atLeastA & ~pastZ & ~w & 0x8080_8080_8080_8080
+        return w | (upper &>> 2)
+    }
 
     /// Appends a field with a static (lowercase) name and a static value.
     public mutating func append(name: StaticString, value: StaticString) {
