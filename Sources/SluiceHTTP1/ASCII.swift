@@ -101,7 +101,7 @@ enum ASCII {
 
 /// Whether field `f`'s name inside `buf` equals `lowercaseName` (an all-lowercase ASCII constant),
 /// compared case-insensitively.
-@inlinable
+@inlinable @inline(__always)
 public func fieldNameEquals(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ lowercaseName: StaticString) -> Bool {
     ASCII.equalsLowercase(buf, Int(f.nameStart), Int(f.nameLength), lowercaseName)
 }

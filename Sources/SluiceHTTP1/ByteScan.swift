@@ -44,6 +44,17 @@ enum ByteScan {
                           })
     }
 
+    /// The index of the first byte in `buf[from ..< end]` that cannot be in a request-target
+    /// (outside 0x21…0x7E, or `#`), or `end`.
+    @inline(__always)
+    static func firstNonTargetByte(_ buf: UnsafeRawBufferPointer, from: Int, to end: Int) -> Int {
+        let bang = SIMD16<UInt8>(repeating: 0x21), width = SIMD16<UInt8>(repeating: 0x7F - 0x21)
+        let hash = SIMD16<UInt8>(repeating: 0x23)
+        return firstIndex(buf, from: from, to: end,
+                          inBlock: { v in ((v &- bang) .>= width) .| (v .== hash) },
+                          where: { b in b <= 0x20 || b >= 0x7F || b == 0x23 })
+    }
+
     /// The lane of the first set element of `mask` (16 when none): the mask's 0x00/0xFF bytes
     /// read as two little-endian words, so the first set byte is the lowest set bit / 8.
     @inline(__always)

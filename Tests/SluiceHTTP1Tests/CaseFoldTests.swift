@@ -62,3 +62,39 @@ import Testing
         }
     }
 }
+
+/// The Host value check is a bitmap per byte: it must accept exactly `uri-host [ ":" port ]`'s
+/// characters (unreserved, sub-delims, `:`, `[`, `]`, `%`).
+@Suite struct HostBitmapTests {
+    @Test func hostBitmapsMatchTheGrammar() {
+        let allowed = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:[]%".utf8))
+        for b in 0...255 {
+            let raw = Array("GET / HTTP/1.1\r\nHost: a".utf8) + [UInt8(b)] + Array("b\r\n\r\n".utf8)
+            let (result, _) = parseRequest(raw)
+            if allowed.contains(UInt8(b)) {
+                #expect(result == .complete, "byte \(b)")
+            } else if b == 0x20 || b == 0x09 || b >= 0x80 {
+                #expect(result == .error(.invalidHost), "byte \(b)")   // a valid field value, not a host
+            } else {
+                #expect(result != .complete, "byte \(b)")
+            }
+        }
+    }
+
+    @Test func connectionKeepAliveShortcutKeepsTheToken() {
+        let cases: [(String, [String], Bool)] = [
+            ("keep-alive", ["keep-alive"], true), ("Keep-Alive", ["Keep-Alive"], true), ("KEEP-ALIVE", ["KEEP-ALIVE"], true),
+            ("keep-alive, x", ["keep-alive", "x"], true), ("keep-alivf", ["keep-alivf"], false),
+        ]
+        for (value, expectedTokens, keepAlive) in cases {
+            let bytes = Array("HTTP/1.0 200 OK\r\nConnection: \(value)\r\nContent-Length: 0\r\n\r\n".utf8)
+            var parser = ResponseHeadParser()
+            var head = ResponseHead()
+            let result = bytes.withUnsafeBytes { parser.parse($0, requestWasHEAD: false, into: &head) }
+            #expect(result == .complete)
+            let tokens = head.connectionTokens.map { String(decoding: bytes[Int($0.start) ..< Int($0.start + $0.length)], as: UTF8.self) }
+            #expect(tokens == expectedTokens, "\(value)")
+            #expect(head.keepAlive == keepAlive, "\(value)")
+        }
+    }
+}
