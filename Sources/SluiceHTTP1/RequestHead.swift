@@ -66,13 +66,15 @@ public struct RequestHead: Sendable, Equatable {
         methodStart = 0; methodLength = 0
         targetStart = 0; targetLength = 0
         versionMinor = 1
-        fields.removeAll(keepingCapacity: true)
+        if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         framing = .none
         keepAlive = true
         expectContinue = false
         isHEAD = false
         hostIndex = nil
-        connectionTokens.removeAll(keepingCapacity: true)
+        // (Array's removeAll(keepingCapacity:) is a generic replaceSubrange, ~50 instructions
+        // even on an empty array; most messages carry no Connection tokens.)
+        if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
         connectionListsOthers = false
         hasUpgrade = false
     }

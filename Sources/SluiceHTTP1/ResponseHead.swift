@@ -53,10 +53,12 @@ public struct ResponseHead: Sendable, Equatable {
         status = 0
         reasonStart = 0
         reasonLength = 0
-        fields.removeAll(keepingCapacity: true)
+        if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         framing = .none
         keepAlive = true
-        connectionTokens.removeAll(keepingCapacity: true)
+        // (Array's removeAll(keepingCapacity:) is a generic replaceSubrange, ~50 instructions
+        // even on an empty array; most messages carry no Connection tokens.)
+        if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
         connectionListsOthers = false
     }
 
