@@ -12,7 +12,9 @@ enum FieldLines {
             let first = buf[p]
             if ASCII.isOWS(first) { throw .obsFold }
             if first == ASCII.colon { throw .emptyFieldName }
-            var q = p
+            // Letters, digits and `-` in 16-byte steps (they bound `end`: the line's CR is not
+            // one), then any rarer token character byte by byte until the colon.
+            var q = ByteScan.firstNonNameByte(buf, from: p, to: end)
             while true {
                 let b = buf[q]
                 if b == ASCII.colon { break }

@@ -33,6 +33,11 @@ public struct RequestHead: Sendable, Equatable {
     /// The elements listed in Connection fields (excluding empty elements), in order. These name
     /// hop-by-hop fields a proxy must drop; use `isConnectionListed` or `isHopByHop` to test a field.
     public var connectionTokens: [ByteRange]
+    /// Whether `connectionTokens` holds a name other than the fixed hop-by-hop ones (which are
+    /// dropped anyway): when false, `isHopByHop` needs no token comparison. `Connection:
+    /// keep-alive`, on nearly every keep-alive message, leaves it false (`close` does not: a
+    /// field named `Close` would be listed).
+    public var connectionListsOthers: Bool
     /// Whether an Upgrade field is present (h2c upgrades are rejected during parsing).
     public var hasUpgrade: Bool
 
@@ -51,6 +56,7 @@ public struct RequestHead: Sendable, Equatable {
         hostIndex = nil
         connectionTokens = []
         connectionTokens.reserveCapacity(8)
+        connectionListsOthers = false
         hasUpgrade = false
     }
 
@@ -60,13 +66,16 @@ public struct RequestHead: Sendable, Equatable {
         methodStart = 0; methodLength = 0
         targetStart = 0; targetLength = 0
         versionMinor = 1
-        fields.removeAll(keepingCapacity: true)
+        if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         framing = .none
         keepAlive = true
         expectContinue = false
         isHEAD = false
         hostIndex = nil
-        connectionTokens.removeAll(keepingCapacity: true)
+        // (Array's removeAll(keepingCapacity:) is a generic replaceSubrange, ~50 instructions
+        // even on an empty array; most messages carry no Connection tokens.)
+        if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
+        connectionListsOthers = false
         hasUpgrade = false
     }
 
@@ -86,8 +95,9 @@ public struct RequestHead: Sendable, Equatable {
     }
 
     /// Whether field `f` is hop-by-hop: a fixed hop-by-hop name (see `HopByHop`) or listed in Connection.
+    @inlinable
     public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        HopByHop.isHopByHop(f.name(in: buf)) || ConnectionList.contains(connectionTokens, buf, f)
+        HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
     }
 
     /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.
@@ -98,8 +108,10 @@ public struct RequestHead: Sendable, Equatable {
 }
 
 /// Matching of field names against Connection-listed tokens.
+@usableFromInline
 enum ConnectionList {
     /// Whether `f`'s name equals (case-insensitively) one of `tokens`.
+    @usableFromInline
     static func contains(_ tokens: [ByteRange], _ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
         if tokens.isEmpty { return false }
         let name = f.name(in: buf)

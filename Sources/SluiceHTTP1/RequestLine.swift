@@ -61,10 +61,8 @@ struct RequestLine: Sendable {
     /// Validates the request-target characters and form.
     static func validateTarget(_ buf: UnsafeRawBufferPointer, start: Int, end: Int,
                                methodStart: Int, methodLength: Int) throws(HTTP1Error) {
-        for k in start ..< end {
-            let b = buf[k]
-            if b <= 0x20 || b >= 0x7F || b == 0x23 { throw .invalidTargetCharacter }
-        }
+        // 16 bytes per step (a byte loop was ~10 instructions per target byte).
+        if ByteScan.firstNonTargetByte(buf, from: start, to: end) < end { throw .invalidTargetCharacter }
         let first = buf[start]
         if first == 0x2F { return }  // origin-form
         let length = end &- start

@@ -24,6 +24,11 @@ public struct ResponseHead: Sendable, Equatable {
     public var keepAlive: Bool
     /// The elements listed in Connection fields (excluding empty elements), in order.
     public var connectionTokens: [ByteRange]
+    /// Whether `connectionTokens` holds a name other than the fixed hop-by-hop ones (which are
+    /// dropped anyway): when false, `isHopByHop` needs no token comparison. `Connection:
+    /// keep-alive`, on nearly every keep-alive message, leaves it false (`close` does not: a
+    /// field named `Close` would be listed).
+    public var connectionListsOthers: Bool
 
     /// Creates an empty head with capacity reserved for 32 fields.
     public init() {
@@ -38,6 +43,7 @@ public struct ResponseHead: Sendable, Equatable {
         keepAlive = true
         connectionTokens = []
         connectionTokens.reserveCapacity(8)
+        connectionListsOthers = false
     }
 
     /// Clears all values, keeping array capacity.
@@ -47,10 +53,13 @@ public struct ResponseHead: Sendable, Equatable {
         status = 0
         reasonStart = 0
         reasonLength = 0
-        fields.removeAll(keepingCapacity: true)
+        if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         framing = .none
         keepAlive = true
-        connectionTokens.removeAll(keepingCapacity: true)
+        // (Array's removeAll(keepingCapacity:) is a generic replaceSubrange, ~50 instructions
+        // even on an empty array; most messages carry no Connection tokens.)
+        if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
+        connectionListsOthers = false
     }
 
     /// Whether this is an informational (1xx) response; another head follows it.
@@ -67,8 +76,9 @@ public struct ResponseHead: Sendable, Equatable {
     }
 
     /// Whether field `f` is hop-by-hop: a fixed hop-by-hop name (see `HopByHop`) or listed in Connection.
+    @inlinable
     public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        HopByHop.isHopByHop(f.name(in: buf)) || ConnectionList.contains(connectionTokens, buf, f)
+        HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
     }
 
     /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.

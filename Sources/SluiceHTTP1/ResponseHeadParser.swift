@@ -115,6 +115,7 @@ public struct ResponseHeadParser: Sendable {
         head.reasonLength = reasonLength
         try FieldLines.parse(buf, from: headerStart, to: headLength &- 2, into: &head.fields)
         let facts = try FieldFacts.analyze(buf, head.fields, isRequest: false, connectionTokens: &head.connectionTokens)
+        head.connectionListsOthers = facts.connectionListsOthers
         let http10 = versionMinor == 0
 
         if facts.transferEncodingCount > 0 {

@@ -64,6 +64,8 @@ extension H2Session {
             state = fresh
         }
         guard let state else { return 0 }
+        lastID = id
+        last = Unmanaged.passUnretained(state)
         state.headerBytes = 0
         state.headerCount = 0
         state.rejected = false
@@ -75,11 +77,11 @@ extension H2Session {
     func onHeader(_ frame: UnsafePointer<nghttp2_frame>, _ name: UnsafeRawBufferPointer,
                   _ value: UnsafeRawBufferPointer) -> Int32 {
         let id = frame.pointee.hd.stream_id
-        // Once per field: borrow the stream state from nghttp2's user data instead of retaining it.
-        if let raw = nghttp2_session_get_stream_user_data(session, id) {
-            return Unmanaged<H2Stream>.fromOpaque(raw)._withUnsafeGuaranteedRef { onHeader(id, $0, name, value) }
+        // Once per field: borrow the stream state (the cached one, nearly always) instead of retaining it.
+        if id == lastID, let last {
+            return last._withUnsafeGuaranteedRef { onHeader(id, $0, name, value) }
         }
-        guard let state = streams[id] else { return 0 }
+        guard let state = stream(id) else { return 0 }
         return onHeader(id, state, name, value)
     }
 

@@ -119,17 +119,15 @@ extension H2Session {
                                namelen: name.utf8CodeUnitCount, valuelen: 3, flags: none)
             i = 1
         }
-        return headers.bytes.withUnsafeBufferPointer { raw in
-            if let base = raw.baseAddress {
-                let mutableBase = UnsafeMutablePointer(mutating: base)
-                for f in headers.fields {
-                    nv[i] = nghttp2_nv(name: mutableBase + Int(f.nameStart), value: mutableBase + Int(f.valueStart),
-                                       namelen: Int(f.nameCount), valuelen: Int(f.valueCount),
-                                       flags: f.neverIndex ? neverIndex : none)
-                    i += 1
-                }
-            }
-            return body(i)
+        let storage = headers.storage
+        let base = storage.bytes.assumingMemoryBound(to: UInt8.self)
+        for k in 0..<storage.fieldCount {
+            let f = storage.fields[k]
+            nv[i] = nghttp2_nv(name: base + Int(f.nameStart), value: base + Int(f.valueStart),
+                               namelen: Int(f.nameCount), valuelen: Int(f.valueCount),
+                               flags: f.neverIndex ? neverIndex : none)
+            i += 1
         }
+        return withExtendedLifetime(storage) { body(i) }
     }
 }

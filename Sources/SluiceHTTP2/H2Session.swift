@@ -25,7 +25,12 @@ public final class H2Session {
     /// True for the server side.
     let isServer: Bool
     /// Streams with state, by id (owns them; nghttp2 holds an unretained pointer as stream user data).
-    var streams: [Int32: H2Stream] = [:]
+    let streams = StreamTable<H2Stream>()
+    /// The stream whose header block is being decoded, unretained, and its id: nghttp2 calls
+    /// `onHeader` once per field, and its user-data lookup is a hash-map walk (~60 instructions
+    /// a field). `streams` owns the stream; `detach` forgets it before it leaves `streams`.
+    var last: Unmanaged<H2Stream>?
+    var lastID: Int32 = 0
     /// Recycled stream states with their queues.
     var pool: [H2Stream] = []
     /// Streams whose read callback deferred during the current flush: notified at its end.
@@ -52,13 +57,16 @@ public final class H2Session {
     /// Recycled stream states kept per session.
     static let poolLimit = 16
 
-    private init(isServer: Bool, handler: H2SessionHandler, limits: H2Limits) {
+    /// nghttp2's memory (nil: malloc). Held so that it outlives the session's blocks.
+    let allocator: H2Allocator?
+
+    private init(isServer: Bool, handler: H2SessionHandler, limits: H2Limits, allocator: H2Allocator?) {
         self.isServer = isServer
+        self.allocator = allocator
         handlerRef = Unmanaged.passUnretained(handler)
         self.limits = limits
         nv = .allocate(capacity: nvCapacity)
         statusDigits = .allocate(capacity: 3)
-        streams.reserveCapacity(limits.maxConcurrentStreams + 8)
 
         var option: OpaquePointer?
         nghttp2_option_new(&option)
@@ -76,9 +84,17 @@ public final class H2Session {
         let callbacks = H2Session.makeCallbacks()
         let userData = Unmanaged.passUnretained(self).toOpaque()
         var raw: OpaquePointer?
-        let rv = isServer
-            ? nghttp2_session_server_new2(&raw, callbacks, userData, option)
-            : nghttp2_session_client_new2(&raw, callbacks, userData, option)
+        var mem = allocator?.mem
+        let rv: Int32
+        if mem != nil {
+            rv = isServer
+                ? nghttp2_session_server_new3(&raw, callbacks, userData, option, &mem!)
+                : nghttp2_session_client_new3(&raw, callbacks, userData, option, &mem!)
+        } else {
+            rv = isServer
+                ? nghttp2_session_server_new2(&raw, callbacks, userData, option)
+                : nghttp2_session_client_new2(&raw, callbacks, userData, option)
+        }
         nghttp2_session_callbacks_del(callbacks)
         nghttp2_option_del(option)
         precondition(rv == 0 && raw != nil, "nghttp2_session_new failed: \(rv)")
@@ -105,7 +121,7 @@ public final class H2Session {
 
     deinit {
         // nghttp2_session_del does not call on_stream_close for open streams: free their state here.
-        for stream in streams.values { stream.release() }
+        streams.forEach { _, stream in stream.release() }
         for stream in pool { stream.release() }
         nghttp2_session_del(session)
         nv.deallocate()
@@ -113,13 +129,17 @@ public final class H2Session {
     }
 
     /// A server-side session; the first `receive` must start with the client preface.
-    public static func server(handler: H2SessionHandler, limits: H2Limits = H2Limits()) -> H2Session {
-        H2Session(isServer: true, handler: handler, limits: limits)
+    /// `allocator`: nghttp2's memory from a worker's free lists (nil: malloc).
+    public static func server(handler: H2SessionHandler, limits: H2Limits = H2Limits(),
+                              allocator: H2Allocator? = nil) -> H2Session {
+        H2Session(isServer: true, handler: handler, limits: limits, allocator: allocator)
     }
 
     /// A client-side session; its first `flush` emits the connection preface and SETTINGS.
-    public static func client(handler: H2SessionHandler, limits: H2Limits = H2Limits()) -> H2Session {
-        H2Session(isServer: false, handler: handler, limits: limits)
+    /// `allocator`: nghttp2's memory from a worker's free lists (nil: malloc).
+    public static func client(handler: H2SessionHandler, limits: H2Limits = H2Limits(),
+                              allocator: H2Allocator? = nil) -> H2Session {
+        H2Session(isServer: false, handler: handler, limits: limits, allocator: allocator)
     }
 
     /// Feeds bytes read from the socket; returns false on a fatal protocol error
@@ -217,6 +237,7 @@ public final class H2Session {
 
     /// Forgets a closed stream and recycles its state.
     func detach(_ id: Int32) {
+        if id == lastID { last = nil; lastID = 0 }
         guard let stream = streams.removeValue(forKey: id) else { return }
         if pool.count < H2Session.poolLimit {
             stream.recycle()

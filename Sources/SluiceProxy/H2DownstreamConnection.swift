@@ -15,7 +15,7 @@ final class H2DownstreamConnection: EventHandler {
     var input = ByteQueue()
     /// Frames for the client; a worker pool block only while frames wait to be written.
     var output = ByteQueue()
-    var streams: [Int32: H2StreamExchange] = [:]
+    let streams = StreamTable<H2StreamExchange>()
     private var free: [H2StreamExchange] = []
     /// The stream `withStream` found last, unretained: `streams` holds it, and
     /// `streamClosed`/`close` clear it before it leaves `streams`.
@@ -52,7 +52,8 @@ final class H2DownstreamConnection: EventHandler {
         events.connectionRef = Unmanaged.passUnretained(self)
         let limits = worker.snapshot.limits
         session = H2Session.server(handler: events, limits: H2Limits(maxHeaderListBytes: limits.maxRequestHeaders,
-                                                                       maxHeaderCount: limits.maxHeaderCount))
+                                                                       maxHeaderCount: limits.maxHeaderCount),
+                                   allocator: worker.h2Allocator)
         if !input.hasStorage { input.attach(worker.buffers) }
         input.append(buffered)
     }
@@ -162,7 +163,7 @@ final class H2DownstreamConnection: EventHandler {
     /// that moved later are found here, when the connection's fires, and it is recomputed.
     override func handleTimeout(now: UInt64) {
         if !streams.isEmpty {
-            for (_, s) in streams where s.deadline != 0 && s.deadline <= now { expired.append(s) }
+            streams.forEach { _, s in if s.deadline != 0 && s.deadline <= now { expired.append(s) } }
             for s in expired where !closed && streams[s.id] === s { s.timedOut() }
             if !expired.isEmpty {
                 expired.removeAll(keepingCapacity: true)
@@ -174,7 +175,7 @@ final class H2DownstreamConnection: EventHandler {
         let idleAt = lastActivity &+ idle
         var next = UInt64.max
         var waiting = false
-        for (_, s) in streams {
+        streams.forEach { _, s in
             if s.deadline != 0 && s.deadline < next { next = s.deadline }
             if s.awaitsBackend { waiting = true }
         }
@@ -205,7 +206,8 @@ final class H2DownstreamConnection: EventHandler {
         closed = true
         last = nil
         lastID = 0
-        for (_, s) in streams { s.abort() }
+        // A copy: an exchange's abort may reach back into the table.
+        for s in streams.allValues { s.abort() }
         streams.removeAll()
         worker.loop.close(self)
         input.clear()

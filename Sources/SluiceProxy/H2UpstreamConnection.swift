@@ -54,7 +54,8 @@ final class H2UpstreamConnection: EventHandler {
         configVersion = pool.configVersion
         super.init()
         events.connection = self
-        session = H2Session.client(handler: events, limits: H2Limits(maxConcurrentStreams: 100, connectionWindow: 4 << 20))
+        session = H2Session.client(handler: events, limits: H2Limits(maxConcurrentStreams: 100, connectionWindow: 4 << 20),
+                                   allocator: worker.h2Allocator)
     }
 
     deinit {

@@ -49,9 +49,12 @@ final class Pair {
     var clientBytes: [UInt8] = []
     var serverReceiveFailed = false
 
-    init(client clientLimits: H2Limits = H2Limits(), server serverLimits: H2Limits = H2Limits()) {
-        client = .client(handler: clientHandler, limits: clientLimits)
-        server = .server(handler: serverHandler, limits: serverLimits)
+    /// Both sessions take nghttp2's memory from one allocator, as a worker's do (every test
+    /// here runs over it); `allocator: nil` uses malloc.
+    init(client clientLimits: H2Limits = H2Limits(), server serverLimits: H2Limits = H2Limits(),
+         allocator: H2Allocator? = H2Allocator()) {
+        client = .client(handler: clientHandler, limits: clientLimits, allocator: allocator)
+        server = .server(handler: serverHandler, limits: serverLimits, allocator: allocator)
     }
     deinit { wire.deallocate() }
 
