@@ -76,8 +76,9 @@ protocol ForwardedHeadFormat {
     static func begin(_ out: inout Output, _ head: ClientHead)
     /// A field received as a line of HTTP/1.1 text (any case; `name:` OWS `value`, validated).
     static func textLine(_ out: inout Output, _ buf: UnsafeRawBufferPointer, _ f: FieldRange)
-    /// A field from an HTTP/2 header block (lowercase name).
-    static func lowercaseField(_ out: inout Output, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    /// A field of an HTTP/2 client's header block (lowercase name; stored by ``H2RequestHeaders`` as
+    /// the line `name: value\r\n` unless its value was rebuilt, as joined cookies are).
+    static func blockField(_ out: inout Output, _ buf: UnsafeRawBufferPointer, _ f: FieldRange)
     static func field(_ out: inout Output, name: StaticString, value: UnsafeRawBufferPointer)
     /// `x-forwarded-for`: every earlier hop's values, in order, then the client's address.
     static func forwardedFor(_ out: inout Output, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>)
@@ -110,7 +111,7 @@ enum ForwardedHead {
             if head.fieldsAreText {
                 Format.textLine(&out, buf, f)
             } else {
-                Format.lowercaseField(&out, name: f.name(in: buf), value: f.value(in: buf))
+                Format.blockField(&out, buf, f)
             }
         }
         Format.forwardedFor(&out, head, fields: fields)
@@ -182,11 +183,16 @@ enum HTTP1Head: ForwardedHeadFormat {
         out.append("\r\n")
     }
 
+    /// The stored line in one copy when the value follows its name (every field but joined cookies).
     @inline(__always)
-    static func lowercaseField(_ out: inout ByteQueue, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        out.append(name)
+    static func blockField(_ out: inout ByteQueue, _ buf: UnsafeRawBufferPointer, _ f: FieldRange) {
+        if f.valueStart == f.nameStart &+ f.nameLength &+ 2 {
+            out.append(UnsafeRawBufferPointer(rebasing: buf[Int(f.nameStart)..<Int(f.valueStart + f.valueLength + 2)]))
+            return
+        }
+        out.append(f.name(in: buf))
         out.append(": ")
-        out.append(value)
+        out.append(f.value(in: buf))
         out.append("\r\n")
     }
 
@@ -244,8 +250,8 @@ enum HTTP2Head: ForwardedHeadFormat {
     }
 
     @inline(__always)
-    static func lowercaseField(_ out: inout H2HeaderBlock, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        out.append(name: name, value: value)
+    static func blockField(_ out: inout H2HeaderBlock, _ buf: UnsafeRawBufferPointer, _ f: FieldRange) {
+        out.append(name: f.name(in: buf), value: f.value(in: buf))
     }
 
     @inline(__always)
@@ -298,9 +304,9 @@ enum ForwardedResponse {
     static func addSluiceFields<Format: ForwardedHeadFormat>(_ format: Format.Type, into out: inout Format.Output,
                                                              snapshot: ProxySnapshot, backend: Int, requestID: [UInt8],
                                                              backendSentRequestID: Bool) {
-        snapshot.backendNames[backend].withUnsafeBytes { Format.field(&out, name: "x-sluice-target", value: $0) }
+        Format.field(&out, name: "x-sluice-target", value: snapshot.backendNames[backend])
         let version = snapshot.modelVersions[backend]
-        if !version.isEmpty { version.withUnsafeBytes { Format.field(&out, name: "x-model-version", value: $0) } }
+        if !version.isEmpty { Format.field(&out, name: "x-model-version", value: version) }
         if !backendSentRequestID { requestID.withUnsafeBytes { Format.field(&out, name: "x-request-id", value: $0) } }
     }
 }

@@ -107,10 +107,21 @@ final class H2RequestHeaders {
             }
             return
         }
-        let n = store(name)
-        let v = store(value)
-        appendField(FieldRange(nameStart: Int32(n.lowerBound), nameLength: Int32(n.count),
-                               valueStart: Int32(v.lowerBound), valueLength: Int32(v.count)))
+        // Stored as the HTTP/1.1 line `name: value\r\n`, so forwarding to an HTTP/1.1 backend copies
+        // it whole (``HTTP1Head/blockField(_:_:_:)``).
+        let start = used
+        reserve(name.count + value.count + 4)
+        if let base = name.baseAddress, name.count > 0 { (storage + used).copyMemory(from: base, byteCount: name.count) }
+        used += name.count
+        (storage + used).storeBytes(of: 0x203A, as: UInt16.self)   // ": "
+        used += 2
+        let valueStart = used
+        if let base = value.baseAddress, value.count > 0 { (storage + used).copyMemory(from: base, byteCount: value.count) }
+        used += value.count
+        (storage + used).storeBytes(of: 0x0A0D, as: UInt16.self)   // "\r\n"
+        used += 2
+        appendField(FieldRange(nameStart: Int32(start), nameLength: Int32(name.count),
+                               valueStart: Int32(valueStart), valueLength: Int32(value.count)))
         // Only cookie, content-type and content-length matter here: one byte rules out most fields.
         guard name.first == UInt8(ascii: "c") else { return }
         if name.count == 6 {

@@ -59,12 +59,15 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
 
     init(connection: H2DownstreamConnection) {
         self.connection = connection
+        session = connection.session
         requestID.reserveCapacity(64)
         scratch.reserveCapacity(256)
     }
 
     var worker: Worker { connection.worker }
-    var session: H2Session { connection.session }
+    /// unowned(unsafe): the connection creates its session before any stream, never replaces it,
+    /// and outlives its streams; reading the connection's strong property retained it per use.
+    unowned(unsafe) let session: H2Session
 
     /// Prepares for stream `id`.
     func begin(id: Int32) {

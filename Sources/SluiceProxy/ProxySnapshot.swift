@@ -21,11 +21,11 @@ public final class ProxySnapshot: Sendable {
     /// Global endpoint ids of each backend (same order as `table.backends`).
     public let backendEndpoints: [[Int]]
     /// `x-sluice-target` value of each backend, pre-encoded.
-    public let backendNames: [[UInt8]]
+    let backendNames: ByteStrings
     /// Route names, pre-encoded (access log).
-    public let routeNames: [[UInt8]]
+    let routeNames: ByteStrings
     /// `x-model-version` value of each backend, pre-encoded, empty when unset.
-    public let modelVersions: [[UInt8]]
+    let modelVersions: ByteStrings
     /// Stats per route, per target (same indices as `table.routes[r].targets`).
     public let targetStats: [[TargetStats]]
     /// Shadow stats per route (nil when the route has no shadow).
@@ -64,9 +64,9 @@ public final class ProxySnapshot: Sendable {
         self.limits = limits
         self.endpoints = endpoints
         self.backendEndpoints = backendEndpoints
-        self.backendNames = table.backends.map { Array($0.name.utf8) }
-        self.routeNames = table.routes.map { Array($0.name.utf8) }
-        self.modelVersions = table.backends.map { Array(($0.modelVersion ?? "").utf8) }
+        self.backendNames = ByteStrings(table.backends.map(\.name))
+        self.routeNames = ByteStrings(table.routes.map(\.name))
+        self.modelVersions = ByteStrings(table.backends.map { $0.modelVersion ?? "" })
         self.targetStats = targetStats
         self.shadowStats = shadowStats
         self.global = global
@@ -81,5 +81,43 @@ public final class ProxySnapshot: Sendable {
                       endpoints: endpoints, backendEndpoints: backendEndpoints,
                       targetStats: targetStats, shadowStats: shadowStats, global: global,
                       endpointHealth: endpointHealth, tlsContexts: tlsContexts, endpointTLS: endpointTLS)
+    }
+}
+
+/// Strings encoded once into one block, read as raw bytes by index: what a response head or an
+/// access-log record copies per request, without retaining an array per read.
+/// @unchecked Sendable: written only in `init`, read-only afterwards, freed in `deinit`.
+final class ByteStrings: @unchecked Sendable {
+    private let storage: UnsafeMutableRawPointer
+    private let offsets: UnsafeMutablePointer<Int>
+    let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        var total = 0
+        for s in strings { total += s.utf8.count }
+        storage = .allocate(byteCount: max(total, 1), alignment: 1)
+        offsets = .allocate(capacity: strings.count + 1)
+        var at = 0
+        for (i, s) in strings.enumerated() {
+            offsets[i] = at
+            for b in s.utf8 {
+                storage.storeBytes(of: b, toByteOffset: at, as: UInt8.self)
+                at += 1
+            }
+        }
+        offsets[strings.count] = at
+    }
+
+    deinit {
+        storage.deallocate()
+        offsets.deallocate()
+    }
+
+    /// The bytes of string `i`.
+    @inline(__always)
+    subscript(i: Int) -> UnsafeRawBufferPointer {
+        precondition(i >= 0 && i < count)
+        return UnsafeRawBufferPointer(start: storage + offsets[i], count: offsets[i + 1] - offsets[i])
     }
 }

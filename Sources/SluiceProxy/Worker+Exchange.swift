@@ -62,13 +62,9 @@ extension Worker {
             return
         }
         requestID.withUnsafeBytes { id in
-            snapshot.routeNames[d.route].withUnsafeBytes { route in
-                snapshot.backendNames[d.backend].withUnsafeBytes { target in
-                    client.withUnsafeBytes { client in
-                        AccessLogRecord.write(slot, wallTime: MonotonicClock.wallSeconds(), status: status, durationMicros: micros,
-                                              method, path, id, route, target, client)
-                    }
-                }
+            client.withUnsafeBytes { client in
+                AccessLogRecord.write(slot, wallTime: MonotonicClock.wallSeconds(), status: status, durationMicros: micros,
+                                      method, path, id, snapshot.routeNames[d.route], snapshot.backendNames[d.backend], client)
             }
         }
         ring.commit()
