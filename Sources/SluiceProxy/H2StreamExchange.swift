@@ -59,12 +59,15 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
 
     init(connection: H2DownstreamConnection) {
         self.connection = connection
+        worker = connection.worker
         session = connection.session
         requestID.reserveCapacity(64)
         scratch.reserveCapacity(256)
     }
 
-    var worker: Worker { connection.worker }
+    /// unowned(unsafe): a worker outlives every connection and stream on its loop; a computed
+    /// `connection.worker` returned it retained, once per use.
+    unowned(unsafe) let worker: Worker
     /// unowned(unsafe): the connection creates its session before any stream, never replaces it,
     /// and outlives its streams; reading the connection's strong property retained it per use.
     unowned(unsafe) let session: H2Session
