@@ -29,7 +29,7 @@ extension H2StreamExchange {
             let shadow = self.shadow
             read = try reader.readBody(up.input.readable) { piece in
                 shadow?.appendPrimary(piece)
-                session.enqueueData(stream: id, bytes: piece)
+                withSession { $0.enqueueData(stream: id, bytes: piece) }
             }
         } catch {
             handleUpstreamFailed(.protocolError)
@@ -41,14 +41,14 @@ extension H2StreamExchange {
             return
         }
         armDeadline(machine.responseBody(now: worker.loop.now))
-        if session.outboundQueued(stream: id) >= H2StreamExchange.streamHighWater { up.readPaused = true }
+        if withSession({ $0.outboundQueued(stream: id) }) >= H2StreamExchange.streamHighWater { up.readPaused = true }
         connection.scheduleWrite()
     }
 
     /// The HTTP/1.1 backend's response is complete: the stream is ended and the machine decides the rest.
     /// `streamEnded`: the HEADERS already carried END_STREAM (a bodyless response).
     private func upstreamResponseEnded(_ up: UpstreamConnection, streamEnded: Bool = false) {
-        if !streamEnded { _ = session.finishData(stream: id) }
+        if !streamEnded { _ = withSession { $0.finishData(stream: id) } }
         let reusable = reader.head.keepAlive && up.input.isEmpty && up.output.isEmpty && !up.peerClosed && !reader.endsAtClose
         perform(machine.responseEnd(now: worker.loop.now, upstreamReusable: reusable))
         connection.scheduleWrite()
@@ -69,7 +69,7 @@ extension H2StreamExchange {
         ForwardedResponse.addSluiceFields(HTTP2Head.self, into: &responseHeaders, snapshot: snapshot!, backend: decision.backend,
                                           requestID: requestID, backendSentRequestID: hasRequestID)
         let bodyless = reader.isBodyless
-        session.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: bodyless)
+        withSession { $0.submitResponse(stream: id, status: status, headers: responseHeaders, endStream: bodyless) }
         // From the head on, body_idle_timeout may come before the request timeout: tell the connection.
         if !bodyless { armFirstDeadline() }
     }

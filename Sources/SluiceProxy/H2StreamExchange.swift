@@ -61,6 +61,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         self.connection = connection
         worker = connection.worker
         session = connection.session
+        sessionRef = Unmanaged.passUnretained(connection.session)
         requestID.reserveCapacity(64)
         scratch.reserveCapacity(256)
     }
@@ -71,6 +72,9 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     /// unowned(unsafe): the connection creates its session before any stream, never replaces it,
     /// and outlives its streams; reading the connection's strong property retained it per use.
     unowned(unsafe) let session: H2Session
+    /// The same session for the per-request calls, used at +0 (``withSession(_:)``): even an
+    /// unowned(unsafe) reference is retained around each method call.
+    let sessionRef: Unmanaged<H2Session>
 
     /// Prepares for stream `id`.
     func begin(id: Int32) {
@@ -199,6 +203,10 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         if machine.requestDone { shadow?.send() }
     }
 
+    /// Runs `body` with the session, not retained (see `sessionRef`).
+    @inline(__always)
+    func withSession<R>(_ body: (H2Session) -> R) -> R { sessionRef._withUnsafeGuaranteedRef(body) }
+
     /// This stream's protocols before a backend is chosen (only the client side matters then).
     var protocols: ExchangeProtocols { ExchangeProtocols(client: .http2, backend: .http1) }
 
@@ -241,7 +249,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             return
         }
         guard action == .forward else {
-            session.consume(stream: id, bytes.count)
+            withSession { $0.consume(stream: id, bytes.count) }
             perform(action)
             return
         }
@@ -250,7 +258,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             return
         }
         guard let up = upstream else {
-            session.consume(stream: id, bytes.count)
+            withSession { $0.consume(stream: id, bytes.count) }
             return
         }
         if let s = shadow, !s.appendBody(bytes) { dropShadow(.bodyTooLarge) }
@@ -262,7 +270,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             up.output.append(bytes)
         }
         if up.output.count < DownstreamConnection.highWater {
-            session.consume(stream: id, bytes.count)
+            withSession { $0.consume(stream: id, bytes.count) }
         } else {
             unconsumed += bytes.count
         }

@@ -110,6 +110,10 @@ extension Worker {
     /// connection's, of the config version it was opened under (it outlives reloads).
     @inline(__always)
     func reportResponse(status: Int, h1: UpstreamConnection?, h2: H2UpstreamConnection?, routedWith: ProxySnapshot) {
+        // Nearly every answer is a success from an endpoint with no failure streak: nothing to
+        // record, and the check reads without the mutating access that retained the table 6 times.
+        if status < 500, let e = h1?.endpoint ?? h2?.endpoint, e >= 0, e < outliers.entries.count,
+           outliers.entries[e].consecutiveFailures == 0 { return }
         if let up = h1 {
             reportEndpointResponse(endpoint: up.endpoint, status: status, snapshot: routedWith)
         } else if let c = h2, c.configVersion == snapshot.configVersion {
