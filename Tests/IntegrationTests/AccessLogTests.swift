@@ -8,16 +8,23 @@ import Testing
 extension Integration {
     /// The JSON-lines access log is written by its own thread, sampled as configured.
     @Suite struct AccessLogFile {
-        @Test(.timeLimit(.minutes(1)))
-        func writesSampledJSONLines() throws {
-            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
-            defer { backend.stop() }
-            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
-            defer { try? FileManager.default.removeItem(atPath: path) }
+        /// The JSON records in the log at `path`, once `count` are there (or after 3 s).
+        static func records(in path: String, expecting count: Int) -> [[String: Any]] {
+            var lines: [[String: Any]] = []
+            _ = eventually(3) {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                return lines.count == count
+            }
+            return lines
+        }
+
+        /// An in-process proxy (one route to the backend) logging every request to `path`.
+        static func startLogging(backendPort: UInt16, to path: String) throws -> (ProxyServer, AccessLog) {
             let yaml = """
             workers: 1
             listeners: [{ name: t, address: 127.0.0.1:0 }]
-            backends: [{ name: v1, endpoints: [127.0.0.1:\(backend.port)] }]
+            backends: [{ name: v1, endpoints: [127.0.0.1:\(backendPort)] }]
             routes:
               - { name: models, match: { path_prefix: / }, baseline: v1, targets: [{ backend: v1, weight: 100 }] }
             access_log: { path: \(path), sample_rate: 1.0 }
@@ -29,6 +36,16 @@ extension Integration {
             let server = ProxyServer(workerCount: 1, publisher: control.publisher, accessLog: log)
             try server.bind(config.listeners)
             server.start()
+            return (server, log)
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func writesSampledJSONLines() throws {
+            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
+            defer { backend.stop() }
+            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let (server, log) = try Self.startLogging(backendPort: backend.port, to: path)
             defer { server.stop(); log.stop() }
             let client = SimpleHTTPClient(port: server.bound["t"]!.port)
             defer { client.close() }
@@ -36,12 +53,7 @@ extension Integration {
                 let r = try client.request("GET", "/status/\(i == 4 ? 503 : 200)?n=\(i)", headers: [("x-request-id", "req-\(i)")])
                 #expect(r.status == (i == 4 ? 503 : 200))
             }
-            var lines: [[String: Any]] = []
-            _ = eventually(3) {
-                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-                lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-                return lines.count == 5
-            }
+            let lines = Self.records(in: path, expecting: 5)
             #expect(lines.count == 5)
             #expect(lines.first?["request_id"] as? String == "req-0")
             #expect(lines.first?["method"] as? String == "GET")
@@ -60,32 +72,13 @@ extension Integration {
             defer { backend.stop() }
             let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
             defer { try? FileManager.default.removeItem(atPath: path) }
-            let yaml = """
-            workers: 1
-            listeners: [{ name: t, address: 127.0.0.1:0 }]
-            backends: [{ name: v1, endpoints: [127.0.0.1:\(backend.port)] }]
-            routes:
-              - { name: models, match: { path_prefix: / }, baseline: v1, targets: [{ backend: v1, weight: 100 }] }
-            access_log: { path: \(path), sample_rate: 1.0 }
-            """
-            let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml")
-            let control = try ControlPlane(config: config, configPath: nil, workers: 1)
-            let log = try AccessLog(path: path, sampleRate: config.accessLog!.sampleRate, workers: 1)
-            log.start()
-            let server = ProxyServer(workerCount: 1, publisher: control.publisher, accessLog: log)
-            try server.bind(config.listeners)
-            server.start()
+            let (server, log) = try Self.startLogging(backendPort: backend.port, to: path)
             defer { server.stop(); log.stop() }
             let base = "http://127.0.0.1:\(server.bound["t"]!.port)"
             let ok = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-0", "\(base)/status/200?n=0"])
             let failed = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-1", "\(base)/status/503"])
             #expect(ok.status == 200 && failed.status == 503)
-            var lines: [[String: Any]] = []
-            _ = eventually(3) {
-                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-                lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-                return lines.count == 2
-            }
+            let lines = Self.records(in: path, expecting: 2)
             #expect(lines.count == 2)
             #expect(lines.first?["request_id"] as? String == "h2-0")
             #expect(lines.first?["method"] as? String == "GET")

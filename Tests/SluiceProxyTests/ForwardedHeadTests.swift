@@ -86,6 +86,19 @@ import Testing
 
     static func values(_ head: [(String, String)], _ name: String) -> [String] { head.filter { $0.0 == name }.map(\.1) }
 
+    /// Parses `request` as an HTTP/1.1 head and writes it for an HTTP/1.1 and an HTTP/2 backend.
+    static func forwardedFromHTTP1(_ request: String, isTLS: Bool = false) -> (client: ClientHead?, h1: [(String, String)], h2: [(String, String)]) {
+        Array(request.utf8).withUnsafeBytes { buf in
+            var parser = RequestHeadParser()
+            var head = RequestHead()
+            guard case .complete = parser.parse(buf, into: &head) else { return (nil, [], []) }
+            let client = head.clientHead(buf, isTLS: isTLS, requestID: [], requestIDGenerated: false, peerIP: peer)
+            return head.fields.withUnsafeBufferPointer {
+                (client, write(.http1, client, $0, shadow: false, chunked: false), write(.http2, client, $0, shadow: false, chunked: false))
+            }
+        }
+    }
+
     @Test(arguments: pairs) func theSameRequestIsForwardedByTheSameRules(_ pair: ExchangeProtocols) {
         let head = Self.forwarded(pair)
         switch pair.backend {
@@ -133,38 +146,19 @@ import Testing
     }
 
     @Test func anAbsoluteFormTargetWithNoPathGetsItsSlash() {
-        let request = Array("GET http://api.internal?q=1 HTTP/1.1\r\nHost: api.internal\r\n\r\n".utf8)
-        request.withUnsafeBytes { buf in
-            var parser = RequestHeadParser()
-            var head = RequestHead()
-            guard case .complete = parser.parse(buf, into: &head) else {
-                Issue.record("not parsed")
-                return
-            }
-            let client = head.clientHead(buf, isTLS: true, requestID: [], requestIDGenerated: false, peerIP: Self.peer)
-            #expect(client.leadingSlash)
-            let h1 = head.fields.withUnsafeBufferPointer { Self.write(.http1, client, $0, shadow: false, chunked: false) }
-            #expect(h1.first?.1 == "GET /?q=1 HTTP/1.1")
-            #expect(Self.values(h1, "x-forwarded-proto") == ["https"])
-            let h2 = head.fields.withUnsafeBufferPointer { Self.write(.http2, client, $0, shadow: false, chunked: false) }
-            #expect(Self.values(h2, ":path") == ["/?q=1"])
-            #expect(Self.values(h2, ":scheme") == ["https"])
-        }
+        let (client, h1, h2) = Self.forwardedFromHTTP1("GET http://api.internal?q=1 HTTP/1.1\r\nHost: api.internal\r\n\r\n", isTLS: true)
+        #expect(client?.leadingSlash == true)
+        #expect(h1.first?.1 == "GET /?q=1 HTTP/1.1")
+        #expect(Self.values(h1, "x-forwarded-proto") == ["https"])
+        #expect(Self.values(h2, ":path") == ["/?q=1"])
+        #expect(Self.values(h2, ":scheme") == ["https"])
     }
 
     @Test func anAsteriskTargetIsForwardedAsItIs() {
-        let request = Array("OPTIONS * HTTP/1.1\r\nHost: api.internal\r\n\r\n".utf8)
-        request.withUnsafeBytes { buf in
-            var parser = RequestHeadParser()
-            var head = RequestHead()
-            guard case .complete = parser.parse(buf, into: &head) else {
-                Issue.record("not parsed")
-                return
-            }
-            let client = head.clientHead(buf, isTLS: false, requestID: [], requestIDGenerated: false, peerIP: Self.peer)
-            let h1 = head.fields.withUnsafeBufferPointer { Self.write(.http1, client, $0, shadow: false, chunked: false) }
-            #expect(h1.first?.1 == "OPTIONS * HTTP/1.1")
-        }
+        let (client, h1, h2) = Self.forwardedFromHTTP1("OPTIONS * HTTP/1.1\r\nHost: api.internal\r\n\r\n")
+        #expect(client?.leadingSlash == false)
+        #expect(h1.first?.1 == "OPTIONS * HTTP/1.1")
+        #expect(Self.values(h2, ":path") == ["*"])
     }
 
     @Test func anHTTP2ClientWithOnlyAHostFieldKeepsItsHost() {
