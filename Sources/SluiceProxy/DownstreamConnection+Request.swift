@@ -66,7 +66,8 @@ extension DownstreamConnection {
         }
         exchange.clientKeepAlive = head.keepAlive && !worker.draining
             && requestsServed + 1 < snapshot.limits.maxRequestsPerConnection
-        snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
+        let w = worker.index
+        snapshot.targetTable.with(route: decision.route, target: decision.target) { $0.recordAssignment(worker: w) }
         if decision.shadow { startShadow(now: now) }
 
         if backendProtocol == .http2 {

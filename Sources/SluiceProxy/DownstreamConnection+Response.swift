@@ -63,19 +63,20 @@ extension DownstreamConnection {
     /// Status line and headers for the client: hop-by-hop dropped, Sluice's headers added.
     private func writeResponseHead(_ buffer: UnsafeRawBufferPointer) {
         let snapshot = exchange.snapshot!
-        let responseHead = reader.head
-        let status = responseHead.status
-        exchange.responseKeepAlive = responseHead.keepAlive
+        // Scalars read from the reader's head in place (a copy of the head retains its arrays).
+        let status = reader.head.status
+        exchange.responseKeepAlive = reader.head.keepAlive
         output.append("HTTP/1.1 ")
         output.appendDecimal(UInt64(status))
         output.append(byte: 32)
-        if responseHead.reasonLength > 0 {
-            output.append(UnsafeRawBufferPointer(rebasing: buffer[responseHead.reasonStart..<(responseHead.reasonStart + responseHead.reasonLength)]))
+        let reasonStart = reader.head.reasonStart, reasonLength = reader.head.reasonLength
+        if reasonLength > 0 {
+            output.append(UnsafeRawBufferPointer(rebasing: buffer[reasonStart..<(reasonStart + reasonLength)]))
         }
         output.append("\r\n")
-        let hasRequestID = ForwardedResponse.copyFields(HTTP1Head.self, responseHead, buffer, into: &output)
+        let hasRequestID = ForwardedResponse.copyFields(HTTP1Head.self, &reader.head, buffer, into: &output)
         let http10 = exchange.clientMinor == 0
-        switch responseHead.framing {
+        switch reader.head.framing {
         case .none:
             exchange.responseBody = .none
         case .contentLength(let n):

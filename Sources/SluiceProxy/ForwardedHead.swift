@@ -286,7 +286,8 @@ enum ForwardedResponse {
     /// Copies an HTTP/1.1 backend's response fields (hop-by-hop ones dropped); returns whether the
     /// backend sent its own `x-request-id`.
     @inline(__always)
-    static func copyFields<Format: ForwardedHeadFormat>(_ format: Format.Type, _ head: ResponseHead, _ buf: UnsafeRawBufferPointer,
+    /// `head` is inout only so a reader's head is used in place (a copy retains its arrays).
+    static func copyFields<Format: ForwardedHeadFormat>(_ format: Format.Type, _ head: inout ResponseHead, _ buf: UnsafeRawBufferPointer,
                                                         into out: inout Format.Output) -> Bool {
         var sentRequestID = false
         for f in head.fields {

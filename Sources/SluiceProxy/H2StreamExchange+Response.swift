@@ -65,7 +65,7 @@ extension H2StreamExchange {
     private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {
         status = reader.head.status
         responseHeaders.removeAll()
-        let hasRequestID = ForwardedResponse.copyFields(HTTP2Head.self, reader.head, buf, into: &responseHeaders)
+        let hasRequestID = ForwardedResponse.copyFields(HTTP2Head.self, &reader.head, buf, into: &responseHeaders)
         ForwardedResponse.addSluiceFields(HTTP2Head.self, into: &responseHeaders, snapshot: snapshot!, backend: decision.backend,
                                           requestID: requestID, backendSentRequestID: hasRequestID)
         let bodyless = reader.isBodyless

@@ -62,6 +62,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         worker = connection.worker
         session = connection.session
         sessionRef = Unmanaged.passUnretained(connection.session)
+        loopRef = Unmanaged.passUnretained(connection.worker.loop)
         requestID.reserveCapacity(64)
         scratch.reserveCapacity(256)
     }
@@ -75,6 +76,8 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     /// The same session for the per-request calls, used at +0 (``withSession(_:)``): even an
     /// unowned(unsafe) reference is retained around each method call.
     let sessionRef: Unmanaged<H2Session>
+    /// The worker's loop, used at +0 like `sessionRef` (the worker outlives its streams).
+    let loopRef: Unmanaged<EventLoop>
 
     /// Prepares for stream `id`.
     func begin(id: Int32) {
@@ -168,7 +171,8 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
             respondError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: machine.bodyLimit.message)
             return
         }
-        snapshot.targetStats[decision.route][decision.target].recordAssignment(worker: worker.index)
+        let w = worker.index
+        snapshot.targetTable.with(route: decision.route, target: decision.target) { $0.recordAssignment(worker: w) }
         logged = worker.sampleForAccessLog()
         armFirstDeadline()
         if decision.shadow {
@@ -184,7 +188,8 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         upstream = up
         let client = clientHead()
         ForwardedHead.write(HTTP1Head.self, client, fields: headers.fields, into: &up.output, chunked: requestChunked)
-        if let s = shadow { ForwardedHead.write(HTTP1Head.self, client, fields: headers.fields, into: &s.head, shadow: true) }
+        // Shadow work only for routes that mirror (reading `shadow` costs a retain per request).
+        if decision.shadow, let s = shadow { ForwardedHead.write(HTTP1Head.self, client, fields: headers.fields, into: &s.head, shadow: true) }
         // A bodyless request on a reused pooled connection can be replayed once if the backend
         // turns out to have dropped that connection (copy taken before anything is written).
         replayable = up.reused && machine.requestDone && up.output.count <= 64 * 1024
@@ -196,12 +201,16 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         case .closed:
             upstreamFailed(.connect)
         case .active:
-            worker.loop.deferWork(up)
+            deferWork(up)
         default:
             break
         }
-        if machine.requestDone { shadow?.send() }
+        if decision.shadow, machine.requestDone { shadow?.send() }
     }
+
+    /// Asks the loop to run `handler` at the end of this iteration (not retaining the loop).
+    @inline(__always)
+    func deferWork(_ handler: EventHandler) { loopRef._withUnsafeGuaranteedRef { $0.deferWork(handler) } }
 
     /// Runs `body` with the session, not retained (see `sessionRef`).
     @inline(__always)
@@ -274,7 +283,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         } else {
             unconsumed += bytes.count
         }
-        if up.state == .active { worker.loop.deferWork(up) }
+        if up.state == .active { deferWork(up) }
     }
 
     /// END_STREAM from the client.
@@ -293,8 +302,8 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         }
         guard let up = upstream else { return }
         if requestChunked { up.output.append("0\r\n\r\n") }
-        if up.state == .active { worker.loop.deferWork(up) }
-        shadow?.send()
+        if up.state == .active { deferWork(up) }
+        if decision.shadow { shadow?.send() }
     }
 
     override func upstreamConnected() {

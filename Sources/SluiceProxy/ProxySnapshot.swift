@@ -28,6 +28,8 @@ public final class ProxySnapshot: Sendable {
     let modelVersions: ByteStrings
     /// Stats per route, per target (same indices as `table.routes[r].targets`).
     public let targetStats: [[TargetStats]]
+    /// The same objects, for the per-request path (``TargetStatsTable``).
+    let targetTable: TargetStatsTable
     /// Shadow stats per route (nil when the route has no shadow).
     public let shadowStats: [ShadowStats?]
     /// Process-wide counters.
@@ -68,6 +70,7 @@ public final class ProxySnapshot: Sendable {
         self.routeNames = ByteStrings(table.routes.map(\.name))
         self.modelVersions = ByteStrings(table.backends.map { $0.modelVersion ?? "" })
         self.targetStats = targetStats
+        self.targetTable = TargetStatsTable(targetStats)
         self.shadowStats = shadowStats
         self.global = global
         self.endpointHealth = endpointHealth
@@ -119,5 +122,45 @@ final class ByteStrings: @unchecked Sendable {
     subscript(i: Int) -> UnsafeRawBufferPointer {
         precondition(i >= 0 && i < count)
         return UnsafeRawBufferPointer(start: storage + offsets[i], count: offsets[i + 1] - offsets[i])
+    }
+}
+
+/// The stats object of every (route, target) in one block: the request path calls into them at
+/// +0, without retaining two nested arrays and the object per call. The objects are kept alive
+/// by the snapshot's `targetStats`, which owns them for as long as this table exists.
+/// @unchecked Sendable: written only in `init`, read-only afterwards, freed in `deinit`.
+final class TargetStatsTable: @unchecked Sendable {
+    private let objects: UnsafeMutablePointer<Unmanaged<TargetStats>>
+    private let routeStart: UnsafeMutablePointer<Int>
+    private let routes: Int
+    private let count: Int
+
+    init(_ stats: [[TargetStats]]) {
+        routes = stats.count
+        count = stats.reduce(0) { $0 + $1.count }
+        objects = .allocate(capacity: max(count, 1))
+        routeStart = .allocate(capacity: routes + 1)
+        var at = 0
+        for (r, targets) in stats.enumerated() {
+            routeStart[r] = at
+            for t in targets {
+                (objects + at).initialize(to: Unmanaged.passUnretained(t))
+                at += 1
+            }
+        }
+        routeStart[routes] = at
+    }
+
+    deinit {
+        objects.deallocate()
+        routeStart.deallocate()
+    }
+
+    /// Runs `body` with the stats of `target` of `route`.
+    @inline(__always)
+    func with<R>(route: Int, target: Int, _ body: (TargetStats) -> R) -> R {
+        let i = routeStart[route] + target
+        precondition(route < routes && i < routeStart[route + 1])
+        return objects[i]._withUnsafeGuaranteedRef(body)
     }
 }

@@ -41,15 +41,20 @@ extension Worker {
         }
         let now = loop.now
         let micros = (now &- startedAt) / 1000
-        snapshot.targetStats[d.route][d.target].recordResponse(
-            worker: index, nowSecond: now / 1_000_000_000, status: outcome.status,
-            isError: outcome.isError || outcome.status >= 500, latencyMicros: micros)
+        let w = index
+        snapshot.targetTable.with(route: d.route, target: d.target) {
+            $0.recordResponse(worker: w, nowSecond: now / 1_000_000_000, status: outcome.status,
+                              isError: outcome.isError || outcome.status >= 500, latencyMicros: micros)
+        }
         return micros
     }
 
     /// Whether this exchange is sampled for the access log (`access_log.sample_rate`).
     @inline(__always)
-    func sampleForAccessLog() -> Bool { accessLog != nil && rng.next() <= accessLogThreshold }
+    func sampleForAccessLog() -> Bool {
+        // The threshold is 0 without an access log: no optional to unwrap (and retain) per request.
+        accessLogThreshold != 0 && rng.next() <= accessLogThreshold
+    }
 
     /// Pushes one exchange's record into this worker's access-log ring (the writer thread formats
     /// it); dropped and counted when the ring is full. The same record for both kinds of client.
