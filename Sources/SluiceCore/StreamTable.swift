@@ -64,7 +64,7 @@ public final class StreamTable<Value: AnyObject> {
     public subscript(id: Int32) -> Value? {
         get {
             let i = find(id)
-            return i >= 0 ? values[i] : nil
+            return i >= 0 ? values[i] : nil   // an empty slot found for id 0 holds nil
         }
         set {
             if let newValue { insert(newValue, for: id) } else { _ = removeValue(forKey: id) }
@@ -91,6 +91,7 @@ public final class StreamTable<Value: AnyObject> {
     @inlinable
     @discardableResult
     public func removeValue(forKey id: Int32) -> Value? {
+        if id == 0 { return nil }   // 0 marks empty slots: `find` would "find" one
         var i = find(id)
         if i < 0 { return nil }
         let removed = values[i]

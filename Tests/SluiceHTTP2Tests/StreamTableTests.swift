@@ -74,6 +74,11 @@ import SluiceCore
         #expect(table[3] === b)
         #expect(table[5] == nil)
         #expect(table.removeValue(forKey: 5) == nil)
+        // Id 0 (the connection) is never a key: looking it up or removing it changes nothing.
+        #expect(table[0] == nil)
+        #expect(table.removeValue(forKey: 0) == nil)
+        #expect(table.count == 1)
+        #expect(table[3] === b)
     }
 }
 
