@@ -73,7 +73,7 @@ extension DownstreamConnection {
 
     func h2Header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
         if isTrailers { return }
-        if AttributeScan.equals(name, ":status") {
+        if Bytes.equal(name, ":status") {
             var code = 0
             for c in value where c >= 48 && c <= 57 { code = code * 10 + Int(c - 48) }
             exchange.h2Status = code
@@ -98,8 +98,8 @@ extension DownstreamConnection {
         output.append("\r\n")
         var hasLength = false, hasRequestID = false
         h2Block.forEachField { name, value in
-            if AttributeScan.equals(name, "content-length") { hasLength = true }
-            if AttributeScan.equals(name, "x-request-id") { hasRequestID = true }
+            if Bytes.equal(name, "content-length") { hasLength = true }
+            if Bytes.equal(name, "x-request-id") { hasRequestID = true }
             output.append(name)
             output.append(": ")
             output.append(value)

@@ -108,11 +108,12 @@ extension DownstreamConnection {
         ForwardedResponse.addSluiceFields(HTTP1Head.self, into: &output, snapshot: snapshot, backend: exchange.decision.backend,
                                           requestID: exchange.requestID, backendSentRequestID: hasRequestID)
         if !exchange.clientKeepAlive {
-            output.append("connection: close\r\n")
+            output.append("connection: close\r\n\r\n")
         } else if exchange.clientMinor == 0 {
-            output.append("connection: keep-alive\r\n")
+            output.append("connection: keep-alive\r\n\r\n")
+        } else {
+            output.append("\r\n")
         }
-        output.append("\r\n")
     }
 
     /// The backend closed its side.

@@ -42,7 +42,8 @@ extension RequestHead {
                           // `*` (asterisk-form, OPTIONS) is forwarded as it is.
                           leadingSlash: target.isEmpty || (target[target.startIndex] != UInt8(ascii: "/")
                                                            && !(target.count == 1 && target[target.startIndex] == UInt8(ascii: "*"))),
-                          authority: authority, connectionTokens: connectionTokens, isTLS: isTLS,
+                          // Tokens that are fixed hop-by-hop names (`keep-alive`, `close`) add nothing to drop.
+                          authority: authority, connectionTokens: connectionListsOthers ? connectionTokens : [], isTLS: isTLS,
                           requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: true)
     }
 }
@@ -66,6 +67,19 @@ extension H2RequestHeaders {
     }
 }
 
+/// A field name Sluice writes itself, both ways: bare for an HTTP/2 header block, and with its
+/// `: ` for an HTTP/1.1 line (one copy instead of two).
+struct FieldName {
+    let bare: StaticString
+    let line: StaticString
+
+    static let te = FieldName(bare: "te", line: "te: ")
+    static let forwardedFor = FieldName(bare: "x-forwarded-for", line: "x-forwarded-for: ")
+    static let requestID = FieldName(bare: "x-request-id", line: "x-request-id: ")
+    static let sluiceTarget = FieldName(bare: "x-sluice-target", line: "x-sluice-target: ")
+    static let modelVersion = FieldName(bare: "x-model-version", line: "x-model-version: ")
+}
+
 /// Where a forwarded request head is written: an HTTP/1.1 request (``HTTP1Head``) or an HTTP/2
 /// header block (``HTTP2Head``).
 protocol ForwardedHeadFormat {
@@ -79,7 +93,9 @@ protocol ForwardedHeadFormat {
     /// A field of an HTTP/2 client's header block (lowercase name; stored by ``H2RequestHeaders`` as
     /// the line `name: value\r\n` unless its value was rebuilt, as joined cookies are).
     static func blockField(_ out: inout Output, _ buf: UnsafeRawBufferPointer, _ f: FieldRange)
-    static func field(_ out: inout Output, name: StaticString, value: UnsafeRawBufferPointer)
+    static func field(_ out: inout Output, _ name: FieldName, value: UnsafeRawBufferPointer)
+    /// `x-forwarded-proto` (`https` when the client came over TLS).
+    static func forwardedProto(_ out: inout Output, isTLS: Bool)
     /// `x-forwarded-for`: every earlier hop's values, in order, then the client's address.
     static func forwardedFor(_ out: inout Output, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>)
     /// The end of the head; `chunked`: the body is re-framed as chunked (HTTP/1.1 only).
@@ -102,8 +118,8 @@ enum ForwardedHead {
         for f in fields {
             if isDropped(buf, f, head) {
                 if Format.keepsTrailersTE && f.nameLength == 2 && fieldNameEquals(buf, f, "te")
-                    && AttributeScan.equals(f.value(in: buf), "trailers") {
-                    Format.field(&out, name: "te", value: f.value(in: buf))
+                    && Bytes.equal(f.value(in: buf), "trailers") {
+                    Format.field(&out, .te, value: f.value(in: buf))
                 }
                 continue
             }
@@ -115,9 +131,8 @@ enum ForwardedHead {
             }
         }
         Format.forwardedFor(&out, head, fields: fields)
-        head.isTLS ? Format.field(&out, name: "x-forwarded-proto", value: scheme("https"))
-                   : Format.field(&out, name: "x-forwarded-proto", value: scheme("http"))
-        if head.requestIDGenerated { head.requestID.withUnsafeBytes { Format.field(&out, name: "x-request-id", value: $0) } }
+        Format.forwardedProto(&out, isTLS: head.isTLS)
+        if head.requestIDGenerated { head.requestID.withUnsafeBytes { Format.field(&out, .requestID, value: $0) } }
         if !shadow { Format.end(&out, chunked: chunked) }
     }
 
@@ -168,11 +183,12 @@ enum HTTP1Head: ForwardedHeadFormat {
         out.append(byte: 32)
         if head.leadingSlash { out.append(byte: UInt8(ascii: "/")) }
         out.append(head.target)
-        out.append(" HTTP/1.1\r\n")
         if !head.authority.isEmpty {
-            out.append("host: ")
+            out.append(" HTTP/1.1\r\nhost: ")
             out.append(head.authority)
             out.append("\r\n")
+        } else {
+            out.append(" HTTP/1.1\r\n")
         }
     }
 
@@ -197,16 +213,20 @@ enum HTTP1Head: ForwardedHeadFormat {
     }
 
     @inline(__always)
-    static func field(_ out: inout ByteQueue, name: StaticString, value: UnsafeRawBufferPointer) {
-        out.append(name)
-        out.append(": ")
+    static func field(_ out: inout ByteQueue, _ name: FieldName, value: UnsafeRawBufferPointer) {
+        out.append(name.line)
         out.append(value)
         out.append("\r\n")
     }
 
     @inline(__always)
+    static func forwardedProto(_ out: inout ByteQueue, isTLS: Bool) {
+        out.append(isTLS ? "x-forwarded-proto: https\r\n" : "x-forwarded-proto: http\r\n")
+    }
+
+    @inline(__always)
     static func forwardedFor(_ out: inout ByteQueue, _ head: ClientHead, fields: UnsafeBufferPointer<FieldRange>) {
-        out.append("x-forwarded-for: ")
+        out.append(FieldName.forwardedFor.line)
         for f in fields where f.nameLength == 15 && f.valueLength > 0 && fieldNameEquals(head.buffer, f, "x-forwarded-for") {
             out.append(f.value(in: head.buffer))
             out.append(", ")
@@ -255,8 +275,13 @@ enum HTTP2Head: ForwardedHeadFormat {
     }
 
     @inline(__always)
-    static func field(_ out: inout H2HeaderBlock, name: StaticString, value: UnsafeRawBufferPointer) {
-        out.append(name: name, value: value)
+    static func field(_ out: inout H2HeaderBlock, _ name: FieldName, value: UnsafeRawBufferPointer) {
+        out.append(name: name.bare, value: value)
+    }
+
+    @inline(__always)
+    static func forwardedProto(_ out: inout H2HeaderBlock, isTLS: Bool) {
+        out.append(name: "x-forwarded-proto", value: isTLS ? ForwardedHead.scheme("https") : ForwardedHead.scheme("http"))
     }
 
     @inline(__always)
@@ -273,7 +298,7 @@ enum HTTP2Head: ForwardedHeadFormat {
                 at += 2
             }
             head.peerIP.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: value[at...]).copyMemory(from: $0) }
-            out.append(name: "x-forwarded-for", value: UnsafeRawBufferPointer(value))
+            out.append(name: FieldName.forwardedFor.bare, value: UnsafeRawBufferPointer(value))
         }
     }
 
@@ -305,9 +330,9 @@ enum ForwardedResponse {
     static func addSluiceFields<Format: ForwardedHeadFormat>(_ format: Format.Type, into out: inout Format.Output,
                                                              snapshot: ProxySnapshot, backend: Int, requestID: [UInt8],
                                                              backendSentRequestID: Bool) {
-        Format.field(&out, name: "x-sluice-target", value: snapshot.backendNames[backend])
+        Format.field(&out, .sluiceTarget, value: snapshot.backendNames[backend])
         let version = snapshot.modelVersions[backend]
-        if !version.isEmpty { Format.field(&out, name: "x-model-version", value: version) }
-        if !backendSentRequestID { requestID.withUnsafeBytes { Format.field(&out, name: "x-request-id", value: $0) } }
+        if !version.isEmpty { Format.field(&out, .modelVersion, value: version) }
+        if !backendSentRequestID { requestID.withUnsafeBytes { Format.field(&out, .requestID, value: $0) } }
     }
 }

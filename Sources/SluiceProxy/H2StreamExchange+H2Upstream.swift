@@ -44,14 +44,14 @@ extension H2StreamExchange {
     }
 
     func h2Header(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, isTrailers: Bool) {
-        if AttributeScan.equals(name, "grpc-status") {
+        if Bytes.equal(name, "grpc-status") {
             grpcStatus = value.count == 1 && value[0] == UInt8(ascii: "0") ? 0 : 1
         }
         if isTrailers {
             trailers.append(name: name, value: value)
             return
         }
-        if AttributeScan.equals(name, ":status") {
+        if Bytes.equal(name, ":status") {
             var code = 0
             for c in value where c >= 48 && c <= 57 { code = code * 10 + Int(c - 48) }
             status = code

@@ -59,7 +59,7 @@ extension H2StreamExchange {
     func armDeadline(_ d: UInt64) { deadline = d }
 
     var isHEAD: Bool {
-        AttributeScan.equals(UnsafeRawBufferPointer(rebasing: headers.bytes[headers.method]), "HEAD")
+        Bytes.equal(UnsafeRawBufferPointer(rebasing: headers.bytes[headers.method]), "HEAD")
     }
 
     private func submitResponseHead(_ buf: UnsafeRawBufferPointer) {
