@@ -39,6 +39,14 @@ struct FieldFacts {
     var hasHTTP2Settings = false
     /// Whether Connection lists a name that is not a fixed hop-by-hop name (see `HopByHop`).
     var connectionListsOthers = false
+    /// Bit `i` set: field `i` (of the first 64) has a fixed hop-by-hop name (see `HopByHop`), so
+    /// forwarding needs no name compare per field.
+    var hopByHopMask: UInt64 = 0
+
+    @inline(__always)
+    mutating func markHopByHop(_ index: Int) {
+        if index < 64 { hopByHopMask |= 1 &<< UInt64(index) }
+    }
 
     /// Walks `fields` once, filling the facts and appending each Connection token to `connectionTokens`.
     /// `isRequest` enables validation of the Host value (responses carry no meaningful Host).
@@ -52,6 +60,8 @@ struct FieldFacts {
             let f = fields[index]
             let ns = Int(f.nameStart)
             switch f.nameLength {
+            case 2 where ASCII.equalsLowercase(buf, ns, 2, "te"):
+                facts.markHopByHop(index)
             case 4 where ASCII.equalsLowercase(buf, ns, 4, "host"):
                 if facts.hostIndex == nil { facts.hostIndex = index }
                 facts.hostCount &+= 1
@@ -59,18 +69,32 @@ struct FieldFacts {
             case 6 where ASCII.equalsLowercase(buf, ns, 6, "expect"):
                 facts.expect(buf, f)
             case 7 where ASCII.equalsLowercase(buf, ns, 7, "upgrade"):
+                facts.markHopByHop(index)
                 facts.upgrade(buf, f)
+            case 7 where ASCII.equalsLowercase(buf, ns, 7, "trailer"):
+                facts.markHopByHop(index)
             case 10 where ASCII.equalsLowercase(buf, ns, 10, "connection"):
+                facts.markHopByHop(index)
                 try facts.connection(buf, f, &connectionTokens)
+            case 10 where ASCII.equalsLowercase(buf, ns, 10, "keep-alive"):
+                facts.markHopByHop(index)
             case 14 where ASCII.equalsLowercase(buf, ns, 14, "content-length"):
                 let value = try parseContentLength(buf, f)
                 if let previous = facts.contentLength, previous != value { facts.contentLengthConflict = true }
                 facts.contentLength = value
                 facts.contentLengthCount &+= 1
             case 14 where ASCII.equalsLowercase(buf, ns, 14, "http2-settings"):
+                facts.markHopByHop(index)
                 facts.hasHTTP2Settings = true
+            case 16 where ASCII.equalsLowercase(buf, ns, 16, "proxy-connection"):
+                facts.markHopByHop(index)
             case 17 where ASCII.equalsLowercase(buf, ns, 17, "transfer-encoding"):
+                facts.markHopByHop(index)
                 try facts.transferEncoding(buf, f)
+            case 18 where ASCII.equalsLowercase(buf, ns, 18, "proxy-authenticate"):
+                facts.markHopByHop(index)
+            case 19 where ASCII.equalsLowercase(buf, ns, 19, "proxy-authorization"):
+                facts.markHopByHop(index)
             default:
                 break
             }

@@ -38,6 +38,8 @@ public struct RequestHead: Sendable, Equatable {
     /// keep-alive`, on nearly every keep-alive message, leaves it false (`close` does not: a
     /// field named `Close` would be listed).
     public var connectionListsOthers: Bool
+    /// Bit `i` set: field `i` (of the first 64) has a fixed hop-by-hop name (``isHopByHop(_:_:at:)``).
+    public var hopByHopMask: UInt64
     /// Whether an Upgrade field is present (h2c upgrades are rejected during parsing).
     public var hasUpgrade: Bool
 
@@ -57,6 +59,7 @@ public struct RequestHead: Sendable, Equatable {
         connectionTokens = []
         connectionTokens.reserveCapacity(8)
         connectionListsOthers = false
+        hopByHopMask = 0
         hasUpgrade = false
     }
 
@@ -76,6 +79,7 @@ public struct RequestHead: Sendable, Equatable {
         // even on an empty array; most messages carry no Connection tokens.)
         if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
         connectionListsOthers = false
+        hopByHopMask = 0
         hasUpgrade = false
     }
 
@@ -98,6 +102,14 @@ public struct RequestHead: Sendable, Equatable {
     @inlinable
     public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
         HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
+    }
+
+    /// The same for field `f` at `index` in `fields`: the first 64 fields are answered from the
+    /// mask the parser recorded, with no name compare.
+    @inlinable
+    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, at index: Int) -> Bool {
+        guard index < 64 else { return isHopByHop(buf, f) }
+        return (hopByHopMask &>> UInt64(index)) & 1 != 0 || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
     }
 
     /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.

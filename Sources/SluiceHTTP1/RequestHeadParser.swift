@@ -93,6 +93,7 @@ public struct RequestHeadParser: Sendable {
         try FieldLines.parse(buf, from: headerStart, to: headLength &- 2, into: &head.fields)
         let facts = try FieldFacts.analyze(buf, head.fields, isRequest: true, connectionTokens: &head.connectionTokens)
         head.connectionListsOthers = facts.connectionListsOthers
+        head.hopByHopMask = facts.hopByHopMask
         let http10 = line.versionMinor == 0
 
         // Framing (RFC 9112 §6.1-6.3), rejecting every ambiguity a downstream parser could read differently.

@@ -29,6 +29,8 @@ public struct ResponseHead: Sendable, Equatable {
     /// keep-alive`, on nearly every keep-alive message, leaves it false (`close` does not: a
     /// field named `Close` would be listed).
     public var connectionListsOthers: Bool
+    /// Bit `i` set: field `i` (of the first 64) has a fixed hop-by-hop name (``isHopByHop(_:_:at:)``).
+    public var hopByHopMask: UInt64
 
     /// Creates an empty head with capacity reserved for 32 fields.
     public init() {
@@ -44,6 +46,7 @@ public struct ResponseHead: Sendable, Equatable {
         connectionTokens = []
         connectionTokens.reserveCapacity(8)
         connectionListsOthers = false
+        hopByHopMask = 0
     }
 
     /// Clears all values, keeping array capacity.
@@ -60,6 +63,7 @@ public struct ResponseHead: Sendable, Equatable {
         // even on an empty array; most messages carry no Connection tokens.)
         if !connectionTokens.isEmpty { connectionTokens.removeAll(keepingCapacity: true) }
         connectionListsOthers = false
+        hopByHopMask = 0
     }
 
     /// Whether this is an informational (1xx) response; another head follows it.
@@ -79,6 +83,14 @@ public struct ResponseHead: Sendable, Equatable {
     @inlinable
     public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
         HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
+    }
+
+    /// The same for field `f` at `index` in `fields`: the first 64 fields are answered from the
+    /// mask the parser recorded, with no name compare.
+    @inlinable
+    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, at index: Int) -> Bool {
+        guard index < 64 else { return isHopByHop(buf, f) }
+        return (hopByHopMask &>> UInt64(index)) & 1 != 0 || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
     }
 
     /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.

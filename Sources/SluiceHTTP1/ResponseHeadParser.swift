@@ -116,6 +116,7 @@ public struct ResponseHeadParser: Sendable {
         try FieldLines.parse(buf, from: headerStart, to: headLength &- 2, into: &head.fields)
         let facts = try FieldFacts.analyze(buf, head.fields, isRequest: false, connectionTokens: &head.connectionTokens)
         head.connectionListsOthers = facts.connectionListsOthers
+        head.hopByHopMask = facts.hopByHopMask
         let http10 = versionMinor == 0
 
         if facts.transferEncodingCount > 0 {

@@ -27,6 +27,9 @@ struct ClientHead {
     /// The fields are lines of HTTP/1.1 text (`name: value`, validated), not an HTTP/2 header block
     /// (whose names are lowercase by the protocol).
     let fieldsAreText: Bool
+    /// For an HTTP/1.1 head: which of its first 64 fields have fixed hop-by-hop names, as the
+    /// parser found them (no name compare per field); 0 for HTTP/2 (names are compared).
+    let hopByHopMask: UInt64
 }
 
 extension RequestHead {
@@ -44,7 +47,8 @@ extension RequestHead {
                                                            && !(target.count == 1 && target[target.startIndex] == UInt8(ascii: "*"))),
                           // Tokens that are fixed hop-by-hop names (`keep-alive`, `close`) add nothing to drop.
                           authority: authority, connectionTokens: connectionListsOthers ? connectionTokens : [], isTLS: isTLS,
-                          requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: true)
+                          requestID: requestID, requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: true,
+                          hopByHopMask: hopByHopMask)
     }
 }
 
@@ -63,7 +67,7 @@ extension H2RequestHeaders {
         return ClientHead(buffer: buf, method: UnsafeRawBufferPointer(rebasing: buf[method]),
                           target: UnsafeRawBufferPointer(rebasing: buf[pathRange]), leadingSlash: false,
                           authority: authority, connectionTokens: [], isTLS: isTLS, requestID: requestID,
-                          requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: false)
+                          requestIDGenerated: requestIDGenerated, peerIP: peerIP, fieldsAreText: false, hopByHopMask: 0)
     }
 }
 
@@ -115,8 +119,9 @@ enum ForwardedHead {
                                                    into out: inout Format.Output, chunked: Bool = false, shadow: Bool = false) {
         let buf = head.buffer
         Format.begin(&out, head)
-        for f in fields {
-            if isDropped(buf, f, head) {
+        for i in 0..<fields.count {
+            let f = fields[i]
+            if isDropped(buf, f, head, index: i) {
                 if Format.keepsTrailersTE && f.nameLength == 2 && fieldNameEquals(buf, f, "te")
                     && Bytes.equal(f.value(in: buf), "trailers") {
                     Format.field(&out, .te, value: f.value(in: buf))
@@ -138,13 +143,17 @@ enum ForwardedHead {
 
     /// Whether field `f` is not copied as the client sent it.
     @inline(__always)
-    static func isDropped(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ head: ClientHead) -> Bool {
+    static func isDropped(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ head: ClientHead, index: Int) -> Bool {
         switch f.nameLength {
         case 4: if fieldNameEquals(buf, f, "host") { return true }
         case 6: if fieldNameEquals(buf, f, "expect") { return true }
         default: break
         }
-        if HopByHop.isHopByHop(f.name(in: buf)) { return true }
+        if head.fieldsAreText && index < 64 {
+            if (head.hopByHopMask &>> UInt64(index)) & 1 != 0 { return true }
+        } else if HopByHop.isHopByHop(f.name(in: buf)) {
+            return true
+        }
         if !head.connectionTokens.isEmpty && isConnectionListed(buf, f, head.connectionTokens) { return true }
         return ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: head.requestIDGenerated)
     }
@@ -315,8 +324,9 @@ enum ForwardedResponse {
     static func copyFields<Format: ForwardedHeadFormat>(_ format: Format.Type, _ head: inout ResponseHead, _ buf: UnsafeRawBufferPointer,
                                                         into out: inout Format.Output) -> Bool {
         var sentRequestID = false
-        for f in head.fields {
-            if head.isHopByHop(buf, f) { continue }
+        for i in head.fields.indices {
+            let f = head.fields[i]
+            if head.isHopByHop(buf, f, at: i) { continue }
             if f.nameLength == 12 && fieldNameEquals(buf, f, "x-request-id") { sentRequestID = true }
             Format.textLine(&out, buf, f)
         }

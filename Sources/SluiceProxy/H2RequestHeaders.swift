@@ -109,19 +109,22 @@ final class H2RequestHeaders {
         }
         // Stored as the HTTP/1.1 line `name: value\r\n`, so forwarding to an HTTP/1.1 backend copies
         // it whole (``HTTP1Head/blockField(_:_:_:)``).
-        let start = used
+        // Locals, stored back once: the class's fields would be reloaded after each copy.
         reserve(name.count + value.count + 4)
-        if let base = name.baseAddress, name.count > 0 { (storage + used).copyMemory(from: base, byteCount: name.count) }
-        used += name.count
-        (storage + used).storeBytes(of: 0x203A, as: UInt16.self)   // ": "
-        used += 2
-        let valueStart = used
-        if let base = value.baseAddress, value.count > 0 { (storage + used).copyMemory(from: base, byteCount: value.count) }
-        used += value.count
-        (storage + used).storeBytes(of: 0x0A0D, as: UInt16.self)   // "\r\n"
-        used += 2
-        appendField(FieldRange(nameStart: Int32(start), nameLength: Int32(name.count),
-                               valueStart: Int32(valueStart), valueLength: Int32(value.count)))
+        let start = used, base = storage
+        var at = start
+        if let src = name.baseAddress, name.count > 0 { (base + at).copyMemory(from: src, byteCount: name.count) }
+        at += name.count
+        (base + at).storeBytes(of: 0x203A, as: UInt16.self)   // ": "
+        at += 2
+        let valueStart = at
+        if let src = value.baseAddress, value.count > 0 { (base + at).copyMemory(from: src, byteCount: value.count) }
+        at += value.count
+        (base + at).storeBytes(of: 0x0A0D, as: UInt16.self)   // "\r\n"
+        used = at + 2
+        // (Header blocks are far below 2 GiB: the session caps them.)
+        appendField(FieldRange(nameStart: Int32(truncatingIfNeeded: start), nameLength: Int32(truncatingIfNeeded: name.count),
+                               valueStart: Int32(truncatingIfNeeded: valueStart), valueLength: Int32(truncatingIfNeeded: value.count)))
         // Only cookie, content-type and content-length matter here: one byte rules out most fields.
         guard name.first == UInt8(ascii: "c") else { return }
         if name.count == 6 {
