@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "SluiceTLS", dependencies: ["COpenSSL", "SluiceCore"], swiftSettings: hotPath),
         // nghttp2 1.52: parenthesised macros and weakly-linked backports are re-published in shim.h.
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
-        .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore"], swiftSettings: hotPath),
+        .target(name: "SluiceHTTP2", dependencies: ["CNghttp2", "SluiceCore", "SluiceHTTP1"], swiftSettings: hotPath),
         .target(name: "SluiceHTTP1", swiftSettings: hotPath),
         .target(name: "SluiceRouting", dependencies: ["SluiceStats"], swiftSettings: hotPath),
         .target(name: "SluiceStats", swiftSettings: hotPath),

@@ -45,7 +45,7 @@ enum ASCII {
     }
 
     /// Compares `buf[start ..< start+length]` case-insensitively with a lowercase ASCII constant.
-    /// Eight bytes per step (see `lowerWord`); a name such as `content-length` is two word
+    /// Eight bytes per step (see `asciiLowerWord`); a name such as `content-length` is two word
     /// compares instead of fourteen byte steps (these run for every field of every head).
     @inlinable @inline(__always)
     static func equalsLowercase(_ buf: UnsafeRawBufferPointer, _ start: Int, _ length: Int, _ lowercase: StaticString) -> Bool {
@@ -62,7 +62,7 @@ enum ASCII {
         let p = base + start
         var i = 0
         while i &+ 8 <= length {
-            if lowerWord(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != c.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            if asciiLowerWord(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != c.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
                 return false
             }
             i &+= 8
@@ -70,19 +70,7 @@ enum ASCII {
         if i == length { return true }
         // The last, partly compared word again, ending at the last byte.
         let t = length &- 8
-        return lowerWord(p.loadUnaligned(fromByteOffset: t, as: UInt64.self)) == c.loadUnaligned(fromByteOffset: t, as: UInt64.self)
-    }
-
-    /// `lower` on each byte of a word: bit 5 is set exactly in the bytes `A`…`Z` (each byte's top
-    /// bit after adding 0x80 - 'A' and 0x80 - '[' to its low seven bits, which cannot carry into
-    /// the next byte; bytes ≥ 0x80 are excluded).
-    @inlinable @inline(__always)
-    static func lowerWord(_ w: UInt64) -> UInt64 {
-        let low7 = w & 0x7F7F_7F7F_7F7F_7F7F
-        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
-        let pastZ = low7 &+ 0x2525_2525_2525_2525
-        let upper = atLeastA & ~pastZ & ~w & 0x8080_8080_8080_8080
-        return w | (upper &>> 2)
+        return asciiLowerWord(p.loadUnaligned(fromByteOffset: t, as: UInt64.self)) == c.loadUnaligned(fromByteOffset: t, as: UInt64.self)
     }
 
     /// Compares `buf[start ..< start+length]` byte-exactly with an ASCII constant.
@@ -122,4 +110,17 @@ public func asciiCaseInsensitiveEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeR
         i &+= 1
     }
     return true
+}
+
+/// ASCII lowercase of each byte of a word: bit 5 is set exactly in the bytes `A`…`Z` (each byte's
+/// top bit after adding 0x80 - 'A' and 0x80 - '[' to its low seven bits, which cannot carry into
+/// the next byte; bytes ≥ 0x80 are left alone). Shared by the HTTP/1 name compares and the HTTP/2
+/// header block's name folding.
+@inlinable @inline(__always)
+public func asciiLowerWord(_ w: UInt64) -> UInt64 {
+    let low7 = w & 0x7F7F_7F7F_7F7F_7F7F
+    let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
+    let pastZ = low7 &+ 0x2525_2525_2525_2525
+    let upper = atLeastA & ~pastZ & ~w & 0x8080_8080_8080_8080
+    return w | (upper &>> 2)
 }

@@ -1,3 +1,4 @@
+import SluiceHTTP1
 /// A reusable list of header fields to submit (request headers, response headers, trailers).
 ///
 /// Fields are packed into one byte arena plus an offset table, so a connection can keep one
@@ -151,7 +152,7 @@ public struct H2HeaderBlock {
         let n = name.count
         var i = 0
         while i < n {
-            p.storeBytes(of: H2HeaderBlock.lowerWord(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+            p.storeBytes(of: asciiLowerWord(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
                          toByteOffset: i, as: UInt64.self)
             i &+= 8
         }
@@ -173,18 +174,6 @@ public struct H2HeaderBlock {
     }
 
     private static let requestIDName: StaticString = "x-request-id"
-
-    /// ASCII lowercase of each byte of a word: bit 5 is set exactly in the bytes `A`…`Z` (each
-    /// byte's top bit after adding 0x80 - 'A' and 0x80 - '[' to its low seven bits, which cannot
-    /// carry into the next byte; bytes ≥ 0x80 are left alone).
-    @inline(__always)
-    static func lowerWord(_ w: UInt64) -> UInt64 {
-        let low7 = w & 0x7F7F_7F7F_7F7F_7F7F
-        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
-        let pastZ = low7 &+ 0x2525_2525_2525_2525
-        let upper = atLeastA & ~pastZ & ~w & 0x8080_8080_8080_8080
-        return w | (upper &>> 2)
-    }
 
     /// Appends a field with a static (lowercase) name and a static value.
     public mutating func append(name: StaticString, value: StaticString) {

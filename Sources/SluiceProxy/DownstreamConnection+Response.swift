@@ -80,7 +80,7 @@ extension DownstreamConnection {
         case .none:
             exchange.responseBody = .none
         case .contentLength(let n):
-            exchange.responseBody = n == 0 ? .none : .length(n)
+            exchange.responseBody = n == 0 ? .none : .length
         case .chunked:
             if http10 {
                 exchange.responseBody = .chunkedDecoded

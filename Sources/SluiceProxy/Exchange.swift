@@ -6,8 +6,8 @@ import SluiceStats
 enum ResponseBodyMode: Equatable {
     /// No body (HEAD, 1xx, 204, 304, or Content-Length: 0).
     case none
-    /// Content-Length: forward exactly this many more bytes.
-    case length(UInt64)
+    /// Content-Length: forwarded as it comes (the reader counts the bytes).
+    case length
     /// Chunked from the backend, forwarded verbatim (validated on the way).
     case chunkedPassThrough
     /// Chunked from the backend to an HTTP/1.0 client: payload only, then close.

@@ -19,6 +19,18 @@ extension Integration {
             return lines
         }
 
+        /// Runs `body` against an in-process proxy (listener port, log path) in front of a model server,
+        /// logging every request; everything is stopped and removed afterwards.
+        static func withLoggingProxy(_ body: (UInt16, String) throws -> Void) throws {
+            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
+            defer { backend.stop() }
+            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let (server, log) = try startLogging(backendPort: backend.port, to: path)
+            defer { server.stop(); log.stop() }
+            try body(server.bound["t"]!.port, path)
+        }
+
         /// An in-process proxy (one route to the backend) logging every request to `path`.
         static func startLogging(backendPort: UInt16, to path: String) throws -> (ProxyServer, AccessLog) {
             let yaml = """
@@ -41,13 +53,8 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(1)))
         func writesSampledJSONLines() throws {
-            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
-            defer { backend.stop() }
-            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            let (server, log) = try Self.startLogging(backendPort: backend.port, to: path)
-            defer { server.stop(); log.stop() }
-            let client = SimpleHTTPClient(port: server.bound["t"]!.port)
+            try Self.withLoggingProxy { port, path in
+            let client = SimpleHTTPClient(port: port)
             defer { client.close() }
             for i in 0..<5 {
                 let r = try client.request("GET", "/status/\(i == 4 ? 503 : 200)?n=\(i)", headers: [("x-request-id", "req-\(i)")])
@@ -63,18 +70,14 @@ extension Integration {
             #expect(lines.first?["client"] as? String == "127.0.0.1")
             #expect(lines.last?["status"] as? Int == 503)
             #expect((lines.first?["duration_ms"] as? Double ?? -1) >= 0)
+            }
         }
 
         /// HTTP/2 clients' exchanges are logged the same way (one record path for both kinds of client).
         @Test(.timeLimit(.minutes(1)))
         func logsHTTP2ExchangesToo() throws {
-            let backend = try ModelServer.start(behavior: ModelBehavior(modelVersion: "v1"))
-            defer { backend.stop() }
-            let path = NSTemporaryDirectory() + "sluice-access-\(UUID().uuidString).jsonl"
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            let (server, log) = try Self.startLogging(backendPort: backend.port, to: path)
-            defer { server.stop(); log.stop() }
-            let base = "http://127.0.0.1:\(server.bound["t"]!.port)"
+            try Self.withLoggingProxy { port, path in
+            let base = "http://127.0.0.1:\(port)"
             let ok = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-0", "\(base)/status/200?n=0"])
             let failed = try Command.curl(["--http2-prior-knowledge", "-o", "/dev/null", "-H", "x-request-id: h2-1", "\(base)/status/503"])
             #expect(ok.status == 200 && failed.status == 503)
@@ -86,6 +89,7 @@ extension Integration {
             #expect(lines.first?["route"] as? String == "models")
             #expect(lines.first?["status"] as? Int == 200)
             #expect(lines.last?["status"] as? Int == 503)
+            }
         }
     }
 }

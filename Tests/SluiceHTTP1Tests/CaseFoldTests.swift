@@ -1,14 +1,14 @@
 import Testing
 @testable import SluiceHTTP1
 
-/// Name comparisons fold case eight bytes at a time (`ASCII.lowerWord`): they must agree with
+/// Name comparisons fold case eight bytes at a time (`asciiLowerWord`): they must agree with
 /// the byte-by-byte rule for every byte value, at every position and length around the word size.
 @Suite struct CaseFoldTests {
     @Test func lowerWordMatchesLowerOnEveryByte() {
         for b in 0...255 {
             for position in 0..<8 {
                 let w = UInt64(b) << (8 * UInt64(position)) | 0x4142_4344_4546_4748 & ~(0xFF << (8 * UInt64(position)))
-                let folded = ASCII.lowerWord(w)
+                let folded = asciiLowerWord(w)
                 for k in 0..<8 {
                     let byte = UInt8(truncatingIfNeeded: w >> (8 * UInt64(k)))
                     #expect(UInt8(truncatingIfNeeded: folded >> (8 * UInt64(k))) == ASCII.lower(byte))
