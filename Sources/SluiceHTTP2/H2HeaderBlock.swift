@@ -5,7 +5,8 @@ import SluiceHTTP1
 /// block, `removeAll()` it between messages and submit without allocating once warmed up.
 /// HTTP/2 requires lowercase names: `append` copies names as given, `appendLowercasingName`
 /// folds ASCII for names that come from HTTP/1. Pseudo-headers (":method", ":path", …) must
-/// come first. The session copies the fields during submit; the block may be reused at once.
+/// come first. A submitted block may be reused at once: the session copies the fields, or, for a
+/// response head, keeps the storage it reads them from (copy-on-write, see `submitResponse`).
 public struct H2HeaderBlock {
     /// Offsets into the byte arena for one field.
     struct Field {

@@ -13,6 +13,9 @@ final class H2Stream {
     var finished = false
     /// Trailers to send after the queue drains.
     var trailers: H2HeaderBlock?
+    /// The storage of the submitted response head, which nghttp2 reads without copying when it
+    /// writes the HEADERS frame (see `H2Session.submitResponse`); held until the stream closes.
+    var submittedHead: H2HeaderBlock.Storage?
     /// The read callback returned NGHTTP2_ERR_DEFERRED; resume on enqueue/finish.
     var deferred = false
     /// Decoded bytes of the current inbound header block (name + value + 32 per field).
@@ -38,6 +41,7 @@ final class H2Stream {
         hasProvider = false
         finished = false
         trailers = nil
+        submittedHead = nil
         deferred = false
         headerBytes = 0
         headerCount = 0

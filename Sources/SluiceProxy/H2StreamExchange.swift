@@ -213,7 +213,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     func deferWork(_ handler: EventHandler) { loopRef._withUnsafeGuaranteedRef { $0.deferWork(handler) } }
 
     /// Runs `body` with the session, not retained (see `sessionRef`).
-    @inline(__always)
+    @inline(__always) @discardableResult
     func withSession<R>(_ body: (H2Session) -> R) -> R { sessionRef._withUnsafeGuaranteedRef(body) }
 
     /// This stream's protocols before a backend is chosen (only the client side matters then).

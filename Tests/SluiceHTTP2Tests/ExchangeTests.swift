@@ -61,6 +61,69 @@ import SluiceCore
         #expect(pair.clientHandler.closed[id] == 0)
     }
 
+    /// nghttp2 reads a response head's fields from the block's storage when it writes the frame
+    /// (no copy at submit): clearing and refilling the block for the next response before the
+    /// flush must not change what the first one sends.
+    @Test func responseHeadIsSentAsSubmittedWhenTheBlockIsReusedBeforeTheFlush() {
+        let pair = Pair()
+        var block = H2HeaderBlock()
+        var answered = 0
+        pair.serverHandler.onHead = { [unowned pair] id, _ in
+            answered += 1
+            block.removeAll()
+            block.appendLowercasingName(name: H2HeaderBlock.raw("X-Answer"), value: H2HeaderBlock.raw(answered == 1 ? "first" : "second"))
+            block.append(name: "content-type", value: answered == 1 ? "text/plain" : "application/json")
+            #expect(pair.server.submitResponse(stream: id, status: answered == 1 ? 200 : 404, headers: block, endStream: true))
+        }
+        let a = pair.client.submitRequest(headers: getRequest(path: "/a"), endStream: true)
+        let b = pair.client.submitRequest(headers: getRequest(path: "/b"), endStream: true)
+        // Both requests reach the server in one read: both heads are submitted before it writes.
+        #expect(pair.clientToServer() > 0)
+        #expect(answered == 2)
+        block.removeAll()
+        block.append(name: "x-answer", value: "overwritten")
+        pair.pump()
+        #expect(pair.clientHandler.header(a, ":status") == "200")
+        #expect(pair.clientHandler.header(a, "x-answer") == "first")
+        #expect(pair.clientHandler.header(a, "content-type") == "text/plain")
+        #expect(pair.clientHandler.header(b, ":status") == "404")
+        #expect(pair.clientHandler.header(b, "x-answer") == "second")
+        #expect(pair.clientHandler.header(b, "content-type") == "application/json")
+        #expect(pair.client.openStreams == 0 && pair.server.openStreams == 0)
+    }
+
+    /// A head submitted for a stream its client resets before the server writes is dropped,
+    /// and the storage it pointed into is let go with the stream.
+    @Test func aResetStreamsUnsentHeadIsDropped() {
+        let pair = Pair()
+        pair.serverHandler.onHead = { [unowned pair] id, _ in
+            var h = H2HeaderBlock()
+            h.append(name: "x-gone", value: "never sent")
+            #expect(pair.server.submitResponse(stream: id, status: 200, headers: h, endStream: false))
+        }
+        let a = pair.client.submitRequest(headers: postRequest(), endStream: false)
+        // The server submits its head on the request's HEADERS; the client's RST_STREAM comes in
+        // before the server writes anything, and closes the stream.
+        #expect(pair.clientToServer() > 0)
+        #expect(pair.server.openStreams == 1)
+        pair.client.resetStream(a, errorCode: H2ErrorCode.cancel)
+        #expect(pair.clientToServer() > 0)
+        #expect(pair.serverHandler.closed[a] == H2ErrorCode.cancel)
+        #expect(pair.server.openStreams == 0)
+        pair.pump()
+        #expect(frames(pair.serverBytes).filter { $0.type == 1 }.isEmpty)
+        #expect(pair.clientHandler.header(a, "x-gone") == nil)
+        // The session goes on serving.
+        pair.serverHandler.onHead = { [unowned pair] id, _ in
+            var h = H2HeaderBlock()
+            h.append(name: "x-next", value: "yes")
+            pair.server.submitResponse(stream: id, status: 200, headers: h, endStream: true)
+        }
+        let b = pair.client.submitRequest(headers: getRequest(), endStream: true)
+        pair.pump()
+        #expect(pair.clientHandler.header(b, "x-next") == "yes")
+    }
+
     @Test func postOneMiBWithConsumeBasedFlowControl() {
         let total = 1 << 20
         let piece = 64 * 1024
