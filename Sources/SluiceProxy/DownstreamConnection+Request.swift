@@ -16,7 +16,7 @@ extension DownstreamConnection {
         let now = worker.loop.now
         exchange.reset()
         exchange.snapshot = snapshot
-        snapshot.global.increment(.requestsReceived, worker: worker.index)
+        worker.increment(.requestsReceived)
         exchange.startedAt = now
         exchange.isHEAD = head.isHEAD
         exchange.clientMinor = head.versionMinor
@@ -33,7 +33,7 @@ extension DownstreamConnection {
         let view = RequestView(buffer: buffer, head: head, model: model.name)
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             let refusal = RoutingRefusal(model)
-            snapshot.global.increment(refusal.counter, worker: worker.index)
+            worker.increment(refusal.counter)
             sendError(status: refusal.status, code: refusal.code, message: refusal.message(modelPeek: snapshot.limits.modelPeek))
             return
         }
@@ -60,7 +60,7 @@ extension DownstreamConnection {
                                           maxBody: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
         if case .contentLength(let n) = head.framing, !exchange.machine.allows(declaredLength: n) {
             // Refused before anything is forwarded (and before the target is charged with it).
-            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+            worker.increment(.bodyTooLarge)
             sendError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: exchange.machine.bodyLimit.message)
             return
         }

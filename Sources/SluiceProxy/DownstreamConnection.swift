@@ -163,7 +163,7 @@ final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
                 }
             case .failed:
                 if transport != nil && !alpnChecked {
-                    worker.snapshot.global.increment(.tlsHandshakeFailures, worker: worker.index)
+                    worker.increment(.tlsHandshakeFailures)
                 }
                 clientClosed()
                 return
@@ -211,7 +211,7 @@ final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
             case .incomplete:
                 return
             case .error(let e):
-                worker.snapshot.global.increment(e.status == 431 || e.status == 414 ? .headersTooLarge : .requestsParsedError, worker: worker.index)
+                worker.increment(e.status == 431 || e.status == 414 ? .headersTooLarge : .requestsParsedError)
                 generateRequestID()
                 sendError(status: e.status, code: e.code, message: e.message)
             case .complete:
@@ -235,7 +235,7 @@ final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
     /// The client went away (EOF or error).
     func clientClosed() {
         if phase == .exchange {
-            worker.snapshot.global.increment(.clientDisconnects, worker: worker.index)
+            worker.increment(.clientDisconnects)
             perform(exchange.machine.clientGone())
         }
         close()
@@ -293,16 +293,16 @@ final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
     override func handleTimeout(now: UInt64) {
         switch phase {
         case .idle:
-            worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
+            worker.increment(.idleTimeouts)
             close()
         case .lingering, .closing:
             close()
         case .head:
-            worker.snapshot.global.increment(.headerTimeouts, worker: worker.index)
+            worker.increment(.headerTimeouts)
             generateRequestID()
             sendError(status: 408, code: "request_timeout", message: "request head not received in time")
         case .peek:
-            worker.snapshot.global.increment(.bodyTimeouts, worker: worker.index)
+            worker.increment(.bodyTimeouts)
             generateRequestID()
             sendError(status: 408, code: "request_timeout", message: "request body naming the model not received in time")
         case .exchange:
@@ -340,7 +340,7 @@ final class DownstreamConnection: ExchangeHandler, ExchangeAdapter {
     /// Answers with a JSON error Sluice produced and closes the connection after it (nothing of
     /// a response was sent yet: the exchange machine cuts a started one instead).
     func sendError(status: Int, code: String, message: String) {
-        worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
+        worker.increment(.localErrorResponses)
         let bytes = HTTP1Encoder.errorResponse(status: status, code: code, message: message, requestID: exchange.requestID)
         output.append(bytes)
         closeAfterFlush()

@@ -106,7 +106,7 @@ final class H2DownstreamConnection: EventHandler {
         lastActivity = worker.loop.now
         let ok = session.receive(input.readable)
         input.clear()
-        if !ok { worker.snapshot.global.increment(.requestsParsedError, worker: worker.index) }
+        if !ok { worker.increment(.requestsParsedError) }
         handleDeferred()
     }
 
@@ -181,7 +181,7 @@ final class H2DownstreamConnection: EventHandler {
         }
         if now >= idleAt {
             if !waiting {
-                worker.snapshot.global.increment(.idleTimeouts, worker: worker.index)
+                worker.increment(.idleTimeouts)
                 session.goAway()
                 handleDeferred()
                 close()
@@ -299,6 +299,6 @@ final class H2ServerEvents: H2SessionHandler {
     }
 
     override func limitExceeded(stream: Int32, reason: StaticString) {
-        connection.worker.snapshot.global.increment(.h2LimitResets, worker: connection.worker.index)
+        connection.worker.increment(.h2LimitResets)
     }
 }

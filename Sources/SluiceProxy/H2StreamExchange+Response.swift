@@ -153,7 +153,7 @@ extension H2StreamExchange {
 
     /// Answers with an error Sluice produced (no upstream involved or it failed before answering).
     func respondError(status code: Int, code errorCode: String, message: String) {
-        worker.snapshot.global.increment(.localErrorResponses, worker: worker.index)
+        worker.increment(.localErrorResponses)
         status = code
         responseHeaders.removeAll()
         requestID.withUnsafeBytes { responseHeaders.append(name: "x-request-id", value: $0) }
@@ -223,7 +223,7 @@ extension H2StreamExchange {
         creditHeldRequestData()
         if peek != nil { endPeek(credit: true) }
         deadline = 0
-        if machine.isActive && machine.isRouted { worker.snapshot.global.increment(.clientDisconnects, worker: worker.index) }
+        if machine.isActive && machine.isRouted { worker.increment(.clientDisconnects) }
         perform(machine.clientGone())
         // Whatever is still held goes (a shadow copy not yet told, an upstream of an exchange over).
         releaseUpstream(.resetStream)

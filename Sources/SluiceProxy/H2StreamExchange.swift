@@ -129,7 +129,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     private func start(endStream: Bool) {
         let snapshot = worker.snapshot
         self.snapshot = snapshot
-        snapshot.global.increment(.requestsReceived, worker: worker.index)
+        worker.increment(.requestsReceived)
         startedAt = worker.loop.now
         // Until a route is chosen, only body_idle_timeout bounds what the client sends.
         machine.beginUnrouted(protocols, now: startedAt, requestDone: endStream, bodyIdle: snapshot.limits.bodyIdleTimeoutNanos)
@@ -153,7 +153,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
         view.model = model.name
         guard let decision = Router.decide(snapshot.table, view, rng: &worker.rng) else {
             let refusal = RoutingRefusal(model)
-            snapshot.global.increment(refusal.counter, worker: worker.index)
+            worker.increment(refusal.counter)
             respondError(status: refusal.status, code: refusal.code, message: refusal.message(modelPeek: snapshot.limits.modelPeek))
             return
         }
@@ -167,7 +167,7 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
                           maxBody: snapshot.table.routes[decision.route].maxRequestBody ?? snapshot.limits.maxRequestBody)
         if let n = headers.contentLength, !machine.allows(declaredLength: n) {
             // Refused before anything is forwarded (and before the target is charged with it).
-            snapshot.global.increment(.bodyTooLarge, worker: worker.index)
+            worker.increment(.bodyTooLarge)
             respondError(status: RequestBodyLimit.status, code: RequestBodyLimit.code, message: machine.bodyLimit.message)
             return
         }

@@ -67,7 +67,7 @@ final class H2UpstreamConnection: EventHandler {
     func connect(_ address: SocketAddress) -> Bool {
         guard let (fd, inProgress) = Sockets.connect(address) else { return false }
         worker.loop.register(self, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
-        worker.snapshot.global.increment(.upstreamConnectionsOpened, worker: worker.index)
+        worker.increment(.upstreamConnectionsOpened)
         if inProgress || transport != nil {
             // With TLS the first writable event starts the handshake; both fit in the connect timeout.
             connectDeadline = worker.loop.now + connectTimeout

@@ -30,7 +30,7 @@ extension Worker {
     /// The placeholder (already closed) connection for a backend with no healthy endpoint;
     /// its owner reports `.connect` and answers 503 `no_healthy_upstream`.
     func noHealthyUpstream(backend: Int, owner: ExchangeHandler) -> UpstreamConnection {
-        snapshot.global.increment(.noHealthyUpstream, worker: index)
+        increment(.noHealthyUpstream)
         let address = snapshot.endpoints[snapshot.backendEndpoints[backend][0]]
         let c = UpstreamConnection(endpoint: Worker.noHealthyEndpoint, home: UpstreamPool(address: address), idleTimeout: 0)
         c.owner = owner
@@ -67,7 +67,7 @@ extension Worker {
         guard endpoint >= 0, usedVersion == snapshot.configVersion, endpoint < snapshot.endpoints.count else { return }
         let now = loop.now
         if outliers.recordFailure(endpoint, now: now) {
-            snapshot.global.increment(.endpointEjections, worker: index)
+            increment(.endpointEjections)
         }
         snapshot.endpointHealth[endpoint].ejections[index].mirror(outliers.entries[endpoint])
     }

@@ -109,7 +109,7 @@ extension Worker {
     /// from an h2 backend, closed mid-handshake): counted, and logged at most once a second
     /// per endpoint and worker, with the number of failures the pause swallowed.
     func reportUpstreamTLSFailure(address: SocketAddress, peer: TLSPeer, reason: String) {
-        snapshot.global.increment(.upstreamTlsHandshakeFailures, worker: index)
+        increment(.upstreamTlsHandshakeFailures)
         let now = loop.now
         var entry = tlsFailureLog[address] ?? (loggedAt: 0, suppressed: 0)
         if entry.loggedAt != 0 && now &- entry.loggedAt < 1_000_000_000 {

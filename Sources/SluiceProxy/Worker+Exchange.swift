@@ -63,7 +63,7 @@ extension Worker {
                         decision d: Decision, snapshot: ProxySnapshot, status: Int, micros: UInt64) {
         guard let ring = accessLog else { return }
         guard let slot = ring.reserve() else {
-            snapshot.global.increment(.accessLogDropped, worker: index)
+            increment(.accessLogDropped)
             return
         }
         requestID.withUnsafeBytes { id in
@@ -79,7 +79,7 @@ extension Worker {
     /// passive ejection (before the upstream is let go).
     @inline(never)
     func count(_ error: ExchangeError, endpoint: Int?, snapshot: ProxySnapshot) {
-        if let c = error.counter { snapshot.global.increment(c, worker: index) }
+        if let c = error.counter { increment(c) }
         if error == .upstream(.connect), let e = endpoint, e != Worker.noHealthyEndpoint {
             reportConnectFailure(endpoint: e, snapshot: snapshot)
         }
@@ -100,7 +100,7 @@ extension Worker {
     /// fresh connection could not be opened (then answer the connect failure).
     func retry(closing stale: UpstreamConnection?, backend: Int, owner: ExchangeHandler, snapshot: ProxySnapshot) -> UpstreamConnection {
         stale?.closeNow(loop: loop)
-        snapshot.global.increment(.upstreamRetries, worker: index)
+        increment(.upstreamRetries)
         return openUpstream(backend: backend, owner: owner)
     }
 

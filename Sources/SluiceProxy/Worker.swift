@@ -16,6 +16,11 @@ final class Worker {
     let publisher: SnapshotPublisher
     /// The snapshot this worker currently serves with; refreshed when the publisher's generation moves.
     private(set) var snapshot: ProxySnapshot
+    /// This worker's slot of the process counters (`snapshot.global`, one object for the process's
+    /// life), so counting is a store through a pointer, not a walk from the snapshot that retained
+    /// it, its counters and their blocks per increment. `countersOwner` keeps the storage alive.
+    private var counters: GlobalStatsSlot
+    private var countersOwner: GlobalStats
     /// Per-endpoint idle upstream connections, indexed by the snapshot's global endpoint id.
     private(set) var pools: [UpstreamPool] = []
     private var poolsByKey: [UpstreamPoolKey: UpstreamPool] = [:]
@@ -63,6 +68,8 @@ final class Worker {
         self.publisher = publisher
         self.gauges = gauges
         snapshot = publisher.load()
+        countersOwner = snapshot.global
+        counters = snapshot.global.slot(worker: index)
         var seed: UInt64 = 0
         _ = getrandom(&seed, 8, 0)
         seed ^= UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ MonotonicClock.now()
@@ -86,9 +93,21 @@ final class Worker {
     func refreshSnapshot() {
         if publisher.generation != snapshot.generation {
             snapshot = publisher.load()
+            if snapshot.global !== countersOwner {
+                countersOwner = snapshot.global
+                counters = snapshot.global.slot(worker: index)
+            }
             rebuildPools()
         }
     }
+
+    /// Adds 1 to a process counter in this worker's slot (this worker's thread only).
+    @inline(__always)
+    func increment(_ counter: GlobalCounter) { counters.increment(counter) }
+
+    /// Moves a process gauge in this worker's slot (this worker's thread only).
+    @inline(__always)
+    func adjust(_ gauge: GlobalGauge, by delta: Int) { counters.adjust(gauge, by: delta) }
 
     /// HTTP/2 upstream connections per endpoint (backends with `protocol: h2`), same indices as `pools`.
     private(set) var h2Pools: [H2UpstreamPool] = []
@@ -145,7 +164,7 @@ final class Worker {
             c.pool = nil
             c.reused = true
             c.deadline = 0
-            snapshot.global.increment(.upstreamConnectionsReused, worker: index)
+            increment(.upstreamConnectionsReused)
             return c
         }
         let timeouts = snapshot.table.backends[backend].timeouts
@@ -163,7 +182,7 @@ final class Worker {
             c.state = .closed
             return c
         }
-        snapshot.global.increment(.upstreamConnectionsOpened, worker: index)
+        increment(.upstreamConnectionsOpened)
         loop.register(c, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         if inProgress || c.transport != nil {
             // With TLS the connection stays connecting until the first writable event starts
@@ -202,7 +221,7 @@ final class Worker {
             return nil
         }
         shadowsInFlight[key] = inFlight + 1
-        snapshot.global.adjust(.inFlightShadowRequests, by: 1, worker: index)
+        adjust(.inFlightShadowRequests, by: 1)
         let s = shadowFreeList.popLast() ?? ShadowExchange(worker: self)
         s.begin(spec: spec, stats: stats, snapshot: snapshot, now: now)
         return s
@@ -213,7 +232,7 @@ final class Worker {
         if let stats = s.statsForRecycle {
             let key = ObjectIdentifier(stats)
             shadowsInFlight[key, default: 1] -= 1
-            snapshot.global.adjust(.inFlightShadowRequests, by: -1, worker: index)
+            adjust(.inFlightShadowRequests, by: -1)
         }
         if shadowFreeList.count < 256 { shadowFreeList.append(s) }
     }
@@ -269,7 +288,7 @@ final class Worker {
         refreshSnapshot()
         guard budget.tryAcquire(limit: snapshot.limits.maxConnections ?? budget.defaultLimit) else {
             SocketIO.close(fd)
-            snapshot.global.increment(.connectionsRefusedOverLimit, worker: index)
+            increment(.connectionsRefusedOverLimit)
             return
         }
         SocketIO.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
@@ -277,8 +296,8 @@ final class Worker {
         loop.register(conn, fd: fd, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
         connections += 1
         gauges.connections.store(connections, ordering: .relaxed)
-        snapshot.global.adjust(.openClientConnections, by: 1, worker: index)
-        snapshot.global.increment(.connectionsAccepted, worker: index)
+        adjust(.openClientConnections, by: 1)
+        increment(.connectionsAccepted)
         conn.start()
     }
 
@@ -292,7 +311,7 @@ final class Worker {
         h1.output.detach(to: buffers)
         h1.phase = .closed
         loop.transfer(from: h1, to: h2, interest: EventLoop.readable | EventLoop.writable | EventLoop.readHangup | EventLoop.edgeTriggered)
-        snapshot.global.increment(.h2Connections, worker: index)
+        increment(.h2Connections)
         h2.start()
     }
 
@@ -301,13 +320,13 @@ final class Worker {
         budget.release()
         connections -= 1
         gauges.connections.store(connections, ordering: .relaxed)
-        snapshot.global.adjust(.openClientConnections, by: -1, worker: index)
-        snapshot.global.increment(.connectionsClosed, worker: index)
+        adjust(.openClientConnections, by: -1)
+        increment(.connectionsClosed)
         if draining && connections == 0 { loop.stop() }
     }
 
     func countAcceptFailure() {
-        snapshot.global.increment(.acceptFailures, worker: index)
+        increment(.acceptFailures)
     }
 
     /// Stops accepting, closes idle keep-alive connections, lets in-flight exchanges finish.

@@ -54,6 +54,13 @@ public final class GlobalStats: @unchecked Sendable {
         blocks[worker].add(Words.gauges + gauge.rawValue, UInt64(bitPattern: Int64(delta)))
     }
 
+    /// Worker `worker`'s slot as a plain value, for the per-request counters: no reference to
+    /// follow (and retain) per increment. Valid while this object lives; the worker keeps it.
+    public func slot(worker: Int) -> GlobalStatsSlot {
+        precondition(worker >= 0 && worker < workers, "worker index out of range")
+        return GlobalStatsSlot(block: blocks[worker])
+    }
+
     /// Adds 1 to `counter` from any thread (atomic read-modify-write on the shared slot).
     public func incrementShared(_ counter: GlobalCounter) {
         blocks[workers].atomicAdd(counter.rawValue, 1)
@@ -105,5 +112,24 @@ public final class GlobalStats: @unchecked Sendable {
         var result: [GlobalGauge: Int] = [:]
         for g in GlobalGauge.allCases { result[g] = value(g) }
         return result
+    }
+}
+
+/// One worker's slot of a ``GlobalStats`` (``GlobalStats/slot(worker:)``): the same single-writer
+/// updates as the `worker:` methods, for that worker's thread only. It points into storage its
+/// ``GlobalStats`` owns, so the holder keeps that object alive for as long as it uses the slot.
+public struct GlobalStatsSlot {
+    let block: AtomicU64Buffer
+
+    /// Adds 1 to `counter`.
+    @inline(__always)
+    public func increment(_ counter: GlobalCounter) {
+        block.add(counter.rawValue, 1)
+    }
+
+    /// Adds `delta` (may be negative) to `gauge`.
+    @inline(__always)
+    public func adjust(_ gauge: GlobalGauge, by delta: Int) {
+        block.add(GlobalStats.Words.gauges + gauge.rawValue, UInt64(bitPattern: Int64(delta)))
     }
 }
