@@ -108,7 +108,7 @@ extension H2Session {
         let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue:
-            if let state = stream(hd.stream_id), state.rejected { return 0 }
+            if withStream(hd.stream_id, missing: false, { $0.rejected }) { return 0 }
             let isTrailers = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
             withHandler { $0.streamHeadersEnd(stream: hd.stream_id, endStream: endStream, isTrailers: isTrailers) }
             if endStream { withHandler { $0.streamEnd(stream: hd.stream_id) } }
@@ -157,7 +157,11 @@ extension H2Session {
     /// Data source read callback: copy queued bytes, end the body when finished, else defer.
     func readData(_ id: Int32, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int,
                   _ flags: UnsafeMutablePointer<UInt32>) -> Int {
-        guard let state = stream(id) else { return Int(H2Session.resetThisStream) }
+        withStream(id, missing: Int(H2Session.resetThisStream)) { readData(id, $0, buf, length, flags) }
+    }
+
+    private func readData(_ id: Int32, _ state: H2Stream, _ buf: UnsafeMutablePointer<UInt8>, _ length: Int,
+                          _ flags: UnsafeMutablePointer<UInt32>) -> Int {
         let n = min(length, state.queued)
         if n > 0 {
             UnsafeMutableRawPointer(buf).copyMemory(from: state.out!.readable.baseAddress!, byteCount: n)

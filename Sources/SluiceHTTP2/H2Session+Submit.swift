@@ -15,7 +15,10 @@ extension H2Session {
     /// dropped by nghttp2 unread. Names must be lowercase (``H2HeaderBlock`` makes them so).
     @discardableResult
     public func submitResponse(stream id: Int32, status: Int, headers: H2HeaderBlock, endStream: Bool) -> Bool {
-        guard let stream = stream(id) else { return false }
+        withStream(id, missing: false) { submitResponse(id, $0, status: status, headers: headers, endStream: endStream) }
+    }
+
+    private func submitResponse(_ id: Int32, _ stream: H2Stream, status: Int, headers: H2HeaderBlock, endStream: Bool) -> Bool {
         let code = min(max(status, 100), 999)
         statusDigits[0] = UInt8(48 + code / 100)
         statusDigits[1] = UInt8(48 + code / 10 % 10)
@@ -60,28 +63,32 @@ extension H2Session {
     /// to send (closed, reset, submitted with END_STREAM, or already finished).
     @discardableResult
     public func enqueueData(stream id: Int32, bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let stream = stream(id), stream.hasProvider, !stream.finished else { return false }
-        if bytes.count > 0 {
-            stream.enqueue(bytes)
-            resume(stream)
+        withStream(id, missing: false) { stream in
+            guard stream.hasProvider, !stream.finished else { return false }
+            if bytes.count > 0 {
+                stream.enqueue(bytes)
+                resume(stream)
+            }
+            return true
         }
-        return true
     }
 
     /// Ends the body after the queued DATA: END_STREAM on the last DATA frame, or, with
     /// `trailers`, a trailing HEADERS frame with END_STREAM (gRPC's grpc-status/grpc-message).
     @discardableResult
     public func finishData(stream id: Int32, trailers: H2HeaderBlock? = nil) -> Bool {
-        guard let stream = stream(id), stream.hasProvider, !stream.finished else { return false }
-        stream.finished = true
-        if let trailers, !trailers.isEmpty { stream.trailers = trailers }
-        resume(stream)
-        return true
+        withStream(id, missing: false) { stream in
+            guard stream.hasProvider, !stream.finished else { return false }
+            stream.finished = true
+            if let trailers, !trailers.isEmpty { stream.trailers = trailers }
+            resume(stream)
+            return true
+        }
     }
 
     /// Bytes queued for `stream` and not yet serialized (0 for unknown streams): for backpressure.
     public func outboundQueued(stream id: Int32) -> Int {
-        stream(id)?.queued ?? 0
+        withStream(id, missing: 0) { $0.queued }
     }
 
     /// Returns `n` received DATA bytes of `stream` to the flow-control windows (stream and

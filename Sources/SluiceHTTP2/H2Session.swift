@@ -229,6 +229,19 @@ public final class H2Session {
         return streams[id]
     }
 
+    /// Runs `body` with the state of stream `id` borrowed, not retained (`missing` when there is
+    /// none): for the per-request submits, whose bodies call neither the handler nor nghttp2's send
+    /// or receive, so nothing can close the stream while it is borrowed. Retaining it through
+    /// `stream(_:)` cost ~40 instructions per call, four calls per request.
+    @inline(__always)
+    func withStream<R>(_ id: Int32, missing: R, _ body: (H2Stream) -> R) -> R {
+        if let raw = nghttp2_session_get_stream_user_data(session, id) {
+            return Unmanaged<H2Stream>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
+        }
+        guard let stream = streams[id] else { return missing }
+        return body(stream)
+    }
+
     /// A fresh or recycled stream state registered under `id` (0: the id is set after submit).
     func makeStream() -> H2Stream {
         pool.popLast() ?? H2Stream()
