@@ -78,6 +78,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(name: "SluiceHTTP1Tests", dependencies: ["SluiceHTTP1"]),
         .testTarget(name: "SluiceRoutingTests", dependencies: ["SluiceRouting", "SluiceStats"]),
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats"]),
