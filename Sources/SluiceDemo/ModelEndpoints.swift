@@ -12,6 +12,7 @@ import Foundation
 /// | `GET /chunked/N` | N pattern bytes with chunked encoding |
 /// | `POST /sink` | reads the body without keeping it, answers `{"received": N}` |
 /// | any method `/status/CODE` | status CODE with `{"status": CODE}` |
+/// | any method `/hints` | `103 Early Hints` (a `link` field) first, then 200 `{"hinted": true}` |
 ///
 /// Before answering (except the status paths) the server sleeps `baseLatencyMicros` plus the request's
 /// `x-delay-ms` header, if any, and answers 500 `{"error": "model_error", ...}` with probability `errorRate`.
@@ -20,7 +21,7 @@ enum ModelEndpoints {
     enum Kind: Equatable {
         case predict(model: String)
         case modelStatus(model: String)
-        case echo, bytes(Int), chunked(Int), sink, status(Int), notFound
+        case echo, bytes(Int), chunked(Int), sink, status(Int), hints, notFound
     }
 
     /// Classifies `path`.
@@ -31,6 +32,7 @@ enum ModelEndpoints {
         switch (parts.count, parts[1]) {
         case (2, "echo"): return .echo
         case (2, "sink"): return .sink
+        case (2, "hints"): return .hints
         case (3, "bytes"): return Int(parts[2]).map { $0 >= 0 ? .bytes($0) : .notFound } ?? .notFound
         case (3, "chunked"): return Int(parts[2]).map { $0 >= 0 ? .chunked($0) : .notFound } ?? .notFound
         case (3, "status"): return Int(parts[2]).map { (200...599).contains($0) ? .status($0) : .notFound } ?? .notFound
@@ -84,6 +86,10 @@ enum ModelEndpoints {
             return .json(200, "{\"received\": \(request.bodyLength)}")
         case .status(let code):
             return .json(code, "{\"status\": \(code), \"model_version\": \(JSONText.quote(behavior.modelVersion))}")
+        case .hints:
+            var r = ModelResponse.json(200, "{\"hinted\": true, \"model_version\": \(JSONText.quote(behavior.modelVersion))}")
+            r.earlyHints = "</model.css>; rel=preload"
+            return r
         case .modelStatus, .notFound:
             return .error(404, "not_found", "no endpoint \(request.method) \(request.path)")
         }

@@ -15,6 +15,8 @@ struct ModelResponse: Sendable {
     var headers: [(name: String, value: String)]
     /// The body.
     var body: Body
+    /// When set, an informational `103 Early Hints` with this `link` value goes first.
+    var earlyHints: String? = nil
 
     /// A JSON response with `status` and `json` as its body.
     static func json(_ status: Int, _ json: String) -> ModelResponse {

@@ -147,7 +147,8 @@ final class ModelServerConnection {
     /// Writes `response`; false if the peer is gone.
     private func write(_ response: ModelResponse, isHEAD: Bool, keepAlive: Bool) -> Bool {
         let version = server.behavior.modelVersion
-        var head = "HTTP/1.1 \(response.status) \(HTTPReason.phrase(response.status))\r\n"
+        var head = response.earlyHints.map { "HTTP/1.1 103 Early Hints\r\nlink: \($0)\r\n\r\n" } ?? ""
+        head += "HTTP/1.1 \(response.status) \(HTTPReason.phrase(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
         head += "x-backend: \(version)\r\n"
         var chunked = false

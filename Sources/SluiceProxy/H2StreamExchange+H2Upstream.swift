@@ -64,7 +64,12 @@ extension H2StreamExchange {
 
     func h2HeadersEnd(endStream: Bool, isTrailers: Bool) {
         if isTrailers { return }
-        if status < 200 { responseHeaders.removeAll(); return }   // informational: wait for the final head
+        if status < 200 {
+            // Informational: not forwarded; wait for the final head.
+            responseHeaders.removeAll()
+            upstreamSentRequestID = false
+            return
+        }
         guard let snapshot, machine.responseHead(status: status, now: worker.loop.now) == .forward else { return }
         ForwardedResponse.addSluiceFields(HTTP2Head.self, into: &responseHeaders, snapshot: snapshot, backend: decision.backend,
                                           requestID: requestID, backendSentRequestID: upstreamSentRequestID)

@@ -253,16 +253,25 @@ final class H2UpstreamConnection: EventHandler {
 /// Routes client-session events to stream owners.
 final class H2ClientEvents: H2SessionHandler {
     unowned(unsafe) var connection: H2UpstreamConnection!
+    /// Streams whose final response head has ended: a later header block is their trailers.
     private var trailers: Set<Int32> = []
+    /// Streams whose header block being received is an informational (1xx) head.
+    private var interim: Set<Int32> = []
 
     override func streamHeadersBegin(stream: Int32) {}
 
     override func streamHeader(stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        connection.owner(stream)?.h2ResponseHeader(name: name, value: value, isTrailers: trailers.contains(stream))
+        let isTrailers = trailers.contains(stream)
+        if !isTrailers, name.count == 7, value.first == UInt8(ascii: "1"), Bytes.equal(name, ":status") { interim.insert(stream) }
+        connection.owner(stream)?.h2ResponseHeader(name: name, value: value, isTrailers: isTrailers)
     }
 
-    override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers: Bool) {
-        if !isTrailers { trailers.insert(stream) }
+    /// nghttp2 calls every header block after a stream's first response block "headers", so it
+    /// cannot tell the final head that follows a 1xx (103 Early Hints, 100 Continue) from
+    /// trailers; this does: only the end of a final (non-1xx) head makes the next block trailers.
+    override func streamHeadersEnd(stream: Int32, endStream: Bool, isTrailers _: Bool) {
+        let isTrailers = trailers.contains(stream)
+        if !isTrailers && interim.remove(stream) == nil { trailers.insert(stream) }
         connection.owner(stream)?.h2ResponseHeadersEnd(endStream: endStream, isTrailers: isTrailers)
     }
 
@@ -274,6 +283,7 @@ final class H2ClientEvents: H2SessionHandler {
 
     override func streamClosed(stream: Int32, errorCode: UInt32) {
         trailers.remove(stream)
+        interim.remove(stream)
         let o = connection.owner(stream)
         connection.release(stream: stream)
         o?.h2StreamClosed(errorCode: errorCode)

@@ -200,6 +200,26 @@ extension Integration {
             }
         }
 
+        /// An informational head (103 Early Hints) before the answer is not forwarded and the
+        /// final head after it is: on an HTTP/2 backend too, where nghttp2 labels every header
+        /// block after a stream's first alike and the final head used to be taken for trailers
+        /// (the exchange then failed with 502 `upstream_reset`).
+        @Test(.timeLimit(.minutes(1)), arguments: ProtocolPair.allCases)
+        func informationalHeadBeforeTheAnswerIsSkipped(_ pair: ProtocolPair) throws {
+            try Self.withModel(pair, { port, proto in
+                ProxyHarness.yaml(backends: [.init(name: "m", port: port, protocol: proto)])
+            }) { h in
+                // Twice: what the first exchange leaves (a pooled connection, a stream) serves the second.
+                for _ in 0..<2 {
+                    let r = try Command.curl([pair.curlFlag, "\(h.base)/hints"])
+                    #expect(r.status == 200, "\(r.summary)")
+                    #expect(r.json?["hinted"] as? Bool == true, "\(r.body)")
+                    #expect(r.header("x-sluice-target") == "m")
+                    #expect(r.header("link") == nil, "\(r.rawHeaders)")
+                }
+            }
+        }
+
         /// A body above the route's limit gets 413 whether it is declared (content-length) or
         /// streamed without a length (HTTP/1.1 chunked, HTTP/2 DATA), and is counted.
         @Test(.timeLimit(.minutes(1)), arguments: ProtocolPair.allCases)
