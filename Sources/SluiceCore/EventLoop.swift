@@ -24,6 +24,20 @@ public final class EventLoop {
     /// Handlers closed or replaced during the current iteration, released at its end.
     private var retired: [Unmanaged<EventHandler>] = []
     private var retiredScratch: [Unmanaged<EventHandler>] = []
+    /// `run` is inside an iteration (lending handlers to calls); outside one, a handler that is
+    /// closed or replaced is let go at once (a stopped worker closing its pooled connections),
+    /// unless it waits for a deferred call.
+    private var inIteration = false
+
+    /// Lets go of a handler the table no longer holds: at the end of the iteration, or now.
+    @inline(__always)
+    private func retire(_ handler: Unmanaged<EventHandler>) {
+        if inIteration || handler._withUnsafeGuaranteedRef({ $0.deferredPending }) {
+            retired.append(handler)
+        } else {
+            handler.release()
+        }
+    }
     private var nextGeneration: UInt32 = 1
     private let events: UnsafeMutablePointer<epoll_event>
     private let maxEvents = 256
@@ -67,7 +81,7 @@ public final class EventLoop {
         if index >= handlers.count {
             handlers.append(contentsOf: repeatElement(nil, count: max(index + 1 - handlers.count, handlers.count)))
         }
-        if let stale = handlers[index] { retired.append(stale) }
+        if let stale = handlers[index] { retire(stale) }
         handlers[index] = Unmanaged.passRetained(handler)
         var ev = epoll_event()
         ev.events = interest
@@ -90,8 +104,8 @@ public final class EventLoop {
         guard fd >= 0 else { return }
         // close() removes the fd from the epoll set; no EPOLL_CTL_DEL syscall needed.
         if Int(fd) < handlers.count, let h = handlers[Int(fd)], h.toOpaque() == Unmanaged.passUnretained(handler).toOpaque() {
-            retired.append(h)
             handlers[Int(fd)] = nil
+            retire(h)
         }
         handler.fd = -1
         handler.generation = 0
@@ -107,8 +121,9 @@ public final class EventLoop {
         new.fd = fd
         new.generation = nextGeneration
         nextGeneration = nextGeneration == UInt32.max - 1 ? 1 : nextGeneration + 1
-        if let previous = handlers[Int(fd)] { retired.append(previous) }
+        let previous = handlers[Int(fd)]
         handlers[Int(fd)] = Unmanaged.passRetained(new)
+        if let previous { retire(previous) }
         old.fd = -1
         old.generation = 0
         old.deadline = 0
@@ -171,6 +186,7 @@ public final class EventLoop {
                 if errno == EINTR { continue }
                 preconditionFailure("epoll_wait failed: \(SocketIO.describe(errno))")
             }
+            inIteration = true
             for i in 0..<Int(n) {
                 let ev = events[i]
                 let data = ev.data.u64
@@ -190,7 +206,10 @@ public final class EventLoop {
                 if !deferred.isEmpty { runDeferred() }
             }
             // Nothing deferred still points at a retired handler here.
-            if !retired.isEmpty && deferred.isEmpty { releaseRetired() }
+            if deferred.isEmpty {
+                inIteration = false
+                if !retired.isEmpty { releaseRetired() }
+            }
         }
     }
 

@@ -133,6 +133,9 @@ extension H2Session {
     }
 
     /// A frame went out: count our resets (MadeYouReset guard), notice our own connection errors.
+    /// Never read a HEADERS frame's `nva` here (nor in any send-side callback added later): a
+    /// response head's fields point into storage its stream lets go when it closes, which can
+    /// happen between packing the frame and this call (see `submitResponse`).
     func onFrameSend(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let hd = frame.pointee.hd
         switch UInt32(hd.type) {

@@ -159,3 +159,34 @@ import Testing
         #expect(deinits.value == 2)
     }
 }
+
+extension EventLoopTests {
+    /// Outside an iteration (a stopped worker closing its pooled connections) nothing is lent to
+    /// a call, so a closed handler is let go at once; one still waiting for a deferred call is
+    /// kept until that call has been skipped in the next iteration.
+    @Test func aHandlerClosedOutsideAnIterationIsLetGoAtOnce() {
+        let loop = EventLoop()
+        let deinits = Counter()
+        let a = ReadablePipe(), b = ReadablePipe(), c = ReadablePipe()
+        defer { a.done(); b.done(); c.done() }
+        do {
+            let idle = Probe(deinits)
+            loop.register(idle, fd: a.read, interest: 0)
+            loop.close(idle)
+        }
+        #expect(deinits.value == 1)
+        var waiting: Probe? = Probe(deinits)
+        loop.register(waiting!, fd: b.read, interest: 0)
+        loop.deferWork(waiting!)
+        loop.close(waiting!)
+        waiting = nil
+        #expect(deinits.value == 1)
+        // One iteration skips the deferred call and lets it go.
+        let stopper = Probe(Counter())
+        stopper.onEvent = { _ in loop.stop() }
+        loop.register(stopper, fd: c.read, interest: EventLoop.readable)
+        loop.run()
+        #expect(deinits.value == 2)
+        loop.close(stopper)
+    }
+}
