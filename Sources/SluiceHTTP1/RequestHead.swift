@@ -3,7 +3,7 @@
 ///
 /// Reuse one value per connection: `reset()` keeps the arrays' capacity, so steady-state parsing does
 /// not allocate.
-public struct RequestHead: Sendable, Equatable {
+public struct RequestHead: MessageHead, Sendable, Equatable {
     /// Bytes from the buffer start through the final CRLFCRLF (includes any skipped leading empty lines).
     /// The body, or the next pipelined request, starts at this offset.
     public var headLength: Int
@@ -91,31 +91,6 @@ public struct RequestHead: Sendable, Equatable {
     /// The request-target bytes inside `buf`.
     public func target(in buf: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: buf[targetStart ..< targetStart + targetLength])
-    }
-
-    /// Whether field `f`'s name is listed in this head's Connection fields.
-    public func isConnectionListed(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        ConnectionList.contains(connectionTokens, buf, f)
-    }
-
-    /// Whether field `f` is hop-by-hop: a fixed hop-by-hop name (see `HopByHop`) or listed in Connection.
-    @inlinable
-    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
-    }
-
-    /// The same for field `f` at `index` in `fields`: the first 64 fields are answered from the
-    /// mask the parser recorded, with no name compare.
-    @inlinable
-    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, at index: Int) -> Bool {
-        guard index < 64 else { return isHopByHop(buf, f) }
-        return (hopByHopMask &>> UInt64(index)) & 1 != 0 || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
-    }
-
-    /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.
-    public func firstIndex(_ buf: UnsafeRawBufferPointer, name lowercaseName: StaticString) -> Int? {
-        for i in fields.indices where fieldNameEquals(buf, fields[i], lowercaseName) { return i }
-        return nil
     }
 }
 

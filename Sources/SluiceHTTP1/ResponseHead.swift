@@ -2,7 +2,7 @@
 /// `ResponseHeadParser.parse`; the head holds no copies of the bytes.
 ///
 /// Reuse one value per upstream connection: `reset()` keeps the arrays' capacity.
-public struct ResponseHead: Sendable, Equatable {
+public struct ResponseHead: MessageHead, Sendable, Equatable {
     /// Bytes from the buffer start through the final CRLFCRLF. The body (or the next head, after a 1xx)
     /// starts at this offset.
     public var headLength: Int
@@ -72,30 +72,5 @@ public struct ResponseHead: Sendable, Equatable {
     /// The reason phrase bytes inside `buf`.
     public func reason(in buf: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: buf[reasonStart ..< reasonStart + reasonLength])
-    }
-
-    /// Whether field `f`'s name is listed in this head's Connection fields.
-    public func isConnectionListed(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        ConnectionList.contains(connectionTokens, buf, f)
-    }
-
-    /// Whether field `f` is hop-by-hop: a fixed hop-by-hop name (see `HopByHop`) or listed in Connection.
-    @inlinable
-    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
-        HopByHop.isHopByHop(f.name(in: buf)) || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
-    }
-
-    /// The same for field `f` at `index` in `fields`: the first 64 fields are answered from the
-    /// mask the parser recorded, with no name compare.
-    @inlinable
-    public func isHopByHop(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, at index: Int) -> Bool {
-        guard index < 64 else { return isHopByHop(buf, f) }
-        return (hopByHopMask &>> UInt64(index)) & 1 != 0 || (connectionListsOthers && ConnectionList.contains(connectionTokens, buf, f))
-    }
-
-    /// Index of the first field whose name equals `lowercaseName` case-insensitively, or nil.
-    public func firstIndex(_ buf: UnsafeRawBufferPointer, name lowercaseName: StaticString) -> Int? {
-        for i in fields.indices where fieldNameEquals(buf, fields[i], lowercaseName) { return i }
-        return nil
     }
 }
