@@ -151,10 +151,28 @@ extension H2Session {
             }
         case NGHTTP2_GOAWAY.rawValue:
             if frame.pointee.goaway.error_code != H2ErrorCode.noError { failed = true }
+        case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
+            // A stream asked to be reset once its END_STREAM frame is out (`resetAfterEnd`).
+            if resetsAfterEnd > 0 && hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
+                resetAfterEnd(hd.stream_id)
+            }
         default:
             break
         }
         return 0
+    }
+
+    /// Sends the RST_STREAM `resetAfterEnd(stream:errorCode:)` asked for, unless the peer has ended its side.
+    private func resetAfterEnd(_ id: Int32) {
+        guard let code = withStream(id, missing: nil, { s -> UInt32? in
+            let code = s.resetAfterEnd
+            s.resetAfterEnd = nil
+            return code
+        }) else { return }
+        resetsAfterEnd -= 1
+        if nghttp2_session_get_stream_remote_close(session, id) == 0 {
+            _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, code)
+        }
     }
 
     /// Data source read callback: copy queued bytes, end the body when finished, else defer.

@@ -86,6 +86,18 @@ extension H2Session {
         }
     }
 
+    /// Server side: once the frame that ends this side of `stream` (the response's END_STREAM,
+    /// already submitted or about to be) went out, RST_STREAM with `errorCode` follows if the
+    /// peer's half is still open: the way to stop a client that still sends after a complete
+    /// response (RFC 9113 §8.1, with NO_ERROR). Resetting at once would overtake the queued DATA
+    /// and trailers, and the client would never see them.
+    public func resetAfterEnd(stream id: Int32, errorCode: UInt32) {
+        withStream(id, missing: ()) { stream in
+            if stream.resetAfterEnd == nil { resetsAfterEnd += 1 }
+            stream.resetAfterEnd = errorCode
+        }
+    }
+
     /// Bytes queued for `stream` and not yet serialized (0 for unknown streams): for backpressure.
     public func outboundQueued(stream id: Int32) -> Int {
         withStream(id, missing: 0) { $0.queued }

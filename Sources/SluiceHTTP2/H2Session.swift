@@ -35,6 +35,8 @@ public final class H2Session {
     var pool: [H2Stream] = []
     /// Streams whose read callback deferred during the current flush: notified at its end.
     var wantsData: [Int32] = []
+    /// Streams waiting for `resetAfterEnd` (0: no END_STREAM frame sent needs a look-up).
+    var resetsAfterEnd = 0
     /// Second buffer for `wantsData`, swapped in while notifying (no copy, no allocation).
     var wantsDataScratch: [Int32] = []
     /// Reusable nghttp2_nv array for submits.
@@ -257,6 +259,10 @@ public final class H2Session {
     func detach(_ id: Int32) {
         if id == lastID { last = nil; lastID = 0 }
         guard let stream = streams.removeValue(forKey: id) else { return }
+        if stream.resetAfterEnd != nil {
+            stream.resetAfterEnd = nil
+            resetsAfterEnd -= 1
+        }
         if pool.count < H2Session.poolLimit {
             stream.recycle()
             pool.append(stream)

@@ -13,6 +13,9 @@ final class H2Stream {
     var finished = false
     /// Trailers to send after the queue drains.
     var trailers: H2HeaderBlock?
+    /// RST_STREAM to send once the frame carrying END_STREAM went out, if the peer still sends
+    /// (see `H2Session.resetAfterEnd(stream:errorCode:)`).
+    var resetAfterEnd: UInt32?
     /// The storage of the submitted response head, which nghttp2 reads without copying when it
     /// writes the HEADERS frame (see `H2Session.submitResponse`); held until the stream closes.
     var submittedHead: H2HeaderBlock.Storage?
@@ -41,6 +44,7 @@ final class H2Stream {
         hasProvider = false
         finished = false
         trailers = nil
+        resetAfterEnd = nil
         submittedHead = nil
         deferred = false
         headerBytes = 0

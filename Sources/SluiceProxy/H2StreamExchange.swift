@@ -327,8 +327,12 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     /// come before the request timeout). Deadlines set by other events are never earlier than the
     /// latest of these (``ExchangeTimer``), so only these need to reach the connection.
     @inline(__always)
-    func armFirstDeadline() {
-        deadline = machine.deadline
+    func armFirstDeadline() { armFirstDeadline(machine.deadline) }
+
+    /// Sets the stream's deadline to `at` (0: none), making sure the connection checks no later.
+    @inline(__always)
+    func armFirstDeadline(_ at: UInt64) {
+        deadline = at
         if deadline != 0 && (deadline < connection.deadline || connection.deadline == 0) { connection.deadline = deadline }
     }
 

@@ -124,6 +124,36 @@ import SluiceCore
         #expect(pair.clientHandler.header(b, "x-next") == "yes")
     }
 
+    /// `resetAfterEnd`: the RST_STREAM follows the frame that ends the answer (never overtakes
+    /// it), and only while the client's half is still open.
+    @Test func resetAfterEndFollowsTheAnswerOnlyWhileTheClientStillSends() {
+        let pair = Pair()
+        pair.serverHandler.onHead = { [unowned pair] id, endStream in
+            var h = H2HeaderBlock()
+            h.append(name: "content-type", value: "application/grpc")
+            #expect(pair.server.submitResponse(stream: id, status: 200, headers: h, endStream: false))
+            var t = H2HeaderBlock()
+            t.append(name: "grpc-status", value: "4")
+            #expect(pair.server.finishData(stream: id, trailers: t))
+            pair.server.resetAfterEnd(stream: id, errorCode: H2ErrorCode.noError)
+        }
+        // Still sending: head, trailers, then the reset.
+        let open = pair.client.submitRequest(headers: postRequest(), endStream: false)
+        pair.pump()
+        let sent = frames(pair.serverBytes).filter { $0.stream == UInt32(open) }.map(\.type)
+        #expect(sent == [1, 1, 3], "frames on the still-sending stream: \(sent)")
+        #expect(pair.clientHandler.trailers[open]?.first { $0.0 == "grpc-status" }?.1 == "4")
+        #expect(pair.clientHandler.closed[open] == H2ErrorCode.noError)
+        #expect(pair.server.openStreams == 0 && pair.client.openStreams == 0)
+        // Request already complete: no reset after the trailers.
+        let done = pair.client.submitRequest(headers: getRequest(), endStream: true)
+        pair.pump()
+        let after = frames(pair.serverBytes).filter { $0.stream == UInt32(done) }.map(\.type)
+        #expect(after == [1, 1], "frames on the finished stream: \(after)")
+        #expect(pair.clientHandler.closed[done] == 0)
+        #expect(pair.server.resetsAfterEnd == 0)
+    }
+
     @Test func postOneMiBWithConsumeBasedFlowControl() {
         let total = 1 << 20
         let piece = 64 * 1024
