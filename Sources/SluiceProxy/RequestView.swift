@@ -46,10 +46,12 @@ struct RequestView: RequestAttributes {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
     }
 
-    /// The path for routing: `/` for an absolute-form target with an empty path.
+    /// The path for routing: `/` for an absolute-form target with an empty path, and for the
+    /// asterisk-form `*` of `OPTIONS *` (which asks about the server, not a resource: it goes where
+    /// `/` goes, and is forwarded as `*`).
     var path: UnsafeRawBufferPointer {
         let p = PathQuery.path(pathAndQuery)
-        return p.isEmpty ? RequestView.rootPath : p
+        return p.isEmpty || (p.count == 1 && p[p.startIndex] == UInt8(ascii: "*")) ? RequestView.rootPath : p
     }
 
     /// `/`, for targets whose path is empty.
