@@ -22,19 +22,31 @@ final class FaultBackend: @unchecked Sendable {
         /// Sends a response head declaring `declared` bytes and the first `sent` of them, then stalls
         /// (until stopped or the peer closes).
         case headThenStall(declared: Int, sent: Int)
+        /// Answers every request 200 (keep-alive) as soon as its head is in, never reading a body
+        /// (after `delayMs` when the head declares one), then reads the next head straight away:
+        /// body bytes that reach it afterwards make a malformed request line, answered 400 before
+        /// it closes. The request line of every head is kept (``requests``) and echoed in the
+        /// answer's body with the connection's number. It listens with a small receive buffer and
+        /// segment size, so that little of an unread body fits in the sockets on the way to it.
+        case answerWithoutReadingBody(delayMs: Int)
     }
 
     let mode: Mode
     let port: UInt16
     private let listenFD: Int32
-    private let state = Locked((accepted: 0, open: Set<Int32>(), stopped: false))
+    private let state = Locked((accepted: 0, open: Set<Int32>(), stopped: false, requests: [(connection: Int, line: String)]()))
 
     var acceptedConnections: Int { state.value.accepted }
+    /// `.answerWithoutReadingBody`: the request line of every head it read (at most 200 bytes of
+    /// it) and the number of its connection (1 for the first accepted).
+    var requests: [(connection: Int, line: String)] { state.value.requests }
 
     init(_ mode: Mode) throws {
         signal(SIGPIPE, SIG_IGN)
         self.mode = mode
-        let (fd, port) = try FaultBackend.bindLoopback(listen: true)
+        var small = false
+        if case .answerWithoutReadingBody = mode { small = true }
+        let (fd, port) = try FaultBackend.bindLoopback(listen: true, receiveBuffer: small ? 4096 : nil, maxSegment: small ? 536 : nil)
         listenFD = fd
         self.port = port
         let t = Thread { [self] in acceptLoop() }
@@ -60,15 +72,15 @@ final class FaultBackend: @unchecked Sendable {
                 if errno == EINTR && !stopped { continue }
                 break
             }
-            let ok = state.with { s -> Bool in
-                if s.stopped { return false }
+            let number = state.with { s -> Int? in
+                if s.stopped { return nil }
                 s.accepted += 1
                 s.open.insert(fd)
-                return true
+                return s.accepted
             }
-            if !ok { Glibc.close(fd); break }
+            guard let number else { Glibc.close(fd); break }
             let t = Thread { [self] in
-                serve(fd)
+                serve(fd, connection: number)
                 state.with { s in
                     s.open.remove(fd)
                     Glibc.close(fd)
@@ -92,22 +104,28 @@ final class FaultBackend: @unchecked Sendable {
     }
 
     /// Reads one request head (body ignored: the tests send none); false at EOF.
-    private func readHead(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
+    private func readHead(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool { nextHead(fd, &buffer) != nil }
+
+    /// Reads one request head and returns it (without its final CRLF CRLF); nil at EOF.
+    private func nextHead(_ fd: Int32, _ buffer: inout [UInt8]) -> [UInt8]? {
         var chunk = [UInt8](repeating: 0, count: 16384)
+        var scanned = 0
         while true {
-            if let end = findHeadEnd(buffer) {
+            if let end = findHeadEnd(buffer, from: scanned) {
+                let head = Array(buffer[0..<(end - 4)])
                 buffer.removeFirst(end)
-                return true
+                return head
             }
+            scanned = max(0, buffer.count - 3)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 16384, 0) }
-            if n <= 0 { return false }
+            if n <= 0 { return nil }
             buffer += chunk[0..<n]
         }
     }
 
-    private func findHeadEnd(_ b: [UInt8]) -> Int? {
-        guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
+    private func findHeadEnd(_ b: [UInt8], from start: Int = 0) -> Int? {
+        guard b.count >= 4, start <= b.count - 4 else { return nil }
+        for i in start...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
         return nil
     }
 
@@ -122,7 +140,7 @@ final class FaultBackend: @unchecked Sendable {
         }
     }
 
-    private func serve(_ fd: Int32) {
+    private func serve(_ fd: Int32, connection: Int) {
         var buffer: [UInt8] = []
         switch mode {
         case .hang:
@@ -165,6 +183,28 @@ final class FaultBackend: @unchecked Sendable {
             _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: \(declared)\r\n\r\n".utf8))
             _ = sendAll(fd, [UInt8](repeating: 0x63, count: sent))
             waitForClose(fd)
+        case .answerWithoutReadingBody(let delayMs):
+            while let head = nextHead(fd, &buffer) {
+                let text = String(decoding: head, as: UTF8.self)
+                let lines = text.components(separatedBy: "\r\n")
+                let line = String(lines[0].prefix(200))
+                state.with { $0.requests.append((connection, line)) }
+                let parts = lines[0].split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0 >= "A" && $0 <= "Z" }), parts[2] == "HTTP/1.1" else {
+                    let body = "malformed request line"
+                    _ = sendAll(fd, Array("HTTP/1.1 400 Bad Request\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)".utf8))
+                    return
+                }
+                let hasBody = lines.dropFirst().contains { field in
+                    let f = field.lowercased()
+                    return (f.hasPrefix("content-length:") && f.dropFirst(15).trimmingCharacters(in: .whitespaces) != "0")
+                        || f.hasPrefix("transfer-encoding:")
+                }
+                if hasBody { usleep(useconds_t(delayMs * 1000)) }
+                let body = "\(connection) \(line)"
+                let r = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
+                if !sendAll(fd, Array(r.utf8)) { return }
+            }
         case .raw(let response, let closeAfter):
             while readHead(fd, &buffer) {
                 if !sendAll(fd, Array(response.utf8)) { return }
@@ -177,9 +217,13 @@ final class FaultBackend: @unchecked Sendable {
     }
 
     /// A socket bound to 127.0.0.1:0 (listening or not) and its port.
-    static func bindLoopback(listen doListen: Bool) throws -> (Int32, UInt16) {
+    /// `receiveBuffer` (SO_RCVBUF) and `maxSegment` (TCP_MAXSEG) are set before it listens, so
+    /// every connection it accepts has them.
+    static func bindLoopback(listen doListen: Bool, receiveBuffer: Int32? = nil, maxSegment: Int32? = nil) throws -> (Int32, UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
+        if var v = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, socklen_t(MemoryLayout<Int32>.size)) }
+        if var v = maxSegment { setsockopt(fd, Int32(IPPROTO_TCP), TCP_MAXSEG, &v, socklen_t(MemoryLayout<Int32>.size)) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0

@@ -9,16 +9,17 @@ extension Integration {
     /// Endpoint health: active checks route around dead endpoints and bring them back, a backend
     /// with no healthy endpoint fails fast, and passive ejection works without any health check.
     @Suite struct Health {
-        /// One backend `pool` over `ports`, one route `models` on `/`, `health` appended to the backend.
-        static func yaml(ports: [UInt16], health: String?, workers: Int = 2) -> String {
+        /// One backend `pool` over `ports`, one route `models` on `/`, `health` appended to the backend
+        /// (`protocol`: the backend's `protocol:`, nil for the default).
+        static func yaml(ports: [UInt16], health: String?, workers: Int = 2, protocol proto: String? = nil) -> String {
             let endpoints = ports.map { "127.0.0.1:\($0)" }.joined(separator: ", ")
-            let hc = health.map { ", health_check: \($0)" } ?? ""
+            let extra = (proto.map { ", protocol: \($0)" } ?? "") + (health.map { ", health_check: \($0)" } ?? "")
             return """
             workers: \(workers)
             listeners:
               - { name: test, address: 127.0.0.1:0 }
             backends:
-              - { name: pool, endpoints: [\(endpoints)], timeouts: { connect: 500ms, request: 3s }\(hc) }
+              - { name: pool, endpoints: [\(endpoints)], timeouts: { connect: 500ms, request: 3s }\(extra) }
             routes:
               - name: models
                 match: { path_prefix: / }

@@ -145,6 +145,18 @@ final class RawSocket {
         }
     }
 
+    /// Reads one HTTP/2 frame (after the server's bytes of a connection this client opened with
+    /// the preface); nil when the connection ends or a receive times out first.
+    func readH2Frame() -> H2Frame? {
+        guard fill(to: 9) else { return nil }
+        let length = Int(pending[0]) << 16 | Int(pending[1]) << 8 | Int(pending[2])
+        guard fill(to: 9 + length) else { return nil }
+        let stream = (UInt32(pending[5]) << 24 | UInt32(pending[6]) << 16 | UInt32(pending[7]) << 8 | UInt32(pending[8])) & 0x7fff_ffff
+        let frame = H2Frame(type: pending[3], flags: pending[4], stream: stream, payload: Array(pending[9..<(9 + length)]))
+        pending.removeFirst(9 + length)
+        return frame
+    }
+
     private func findCRLFCRLF(_ b: [UInt8]) -> Int? {
         guard b.count >= 4 else { return nil }
         for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
@@ -167,6 +179,25 @@ struct RawResponse {
     func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
     var text: String { String(decoding: body, as: UTF8.self) }
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+}
+
+/// An HTTP/2 frame read by `RawSocket` (RFC 9113 §4.1).
+struct H2Frame {
+    static let data: UInt8 = 0, headers: UInt8 = 1, rstStream: UInt8 = 3, settings: UInt8 = 4
+    static let endStream: UInt8 = 0x1, ack: UInt8 = 0x1
+    /// SETTINGS with ACK, to answer the server's SETTINGS.
+    static let settingsAck: [UInt8] = [0, 0, 0, 4, 1, 0, 0, 0, 0]
+
+    var type: UInt8
+    var flags: UInt8
+    var stream: UInt32
+    var payload: [UInt8]
+
+    /// The error code of a RST_STREAM frame.
+    var errorCode: UInt32? {
+        guard type == H2Frame.rstStream, payload.count == 4 else { return nil }
+        return UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
+    }
 }
 
 struct TestError: Error, CustomStringConvertible {

@@ -12,11 +12,15 @@ extension Integration {
         /// literals without indexing and static-table names; END_STREAM and END_HEADERS set).
         static func h2Get(_ path: String) -> [UInt8] { h2Request(post: false, path, endStream: true) }
 
-        /// Preface, SETTINGS and one HEADERS frame on stream 1 (GET or POST; END_STREAM as asked).
-        static func h2Request(post: Bool, _ path: String, endStream: Bool) -> [UInt8] {
+        /// Preface, SETTINGS and one HEADERS frame on stream 1 (GET or POST; END_STREAM as asked),
+        /// with `fields` (lowercase names; short names and values) after the pseudo-fields.
+        static func h2Request(post: Bool, _ path: String, endStream: Bool, fields: [(String, String)] = []) -> [UInt8] {
             var block: [UInt8] = [post ? 0x83 : 0x82, 0x86]       // :method GET|POST, :scheme http
             block += [0x04, UInt8(path.utf8.count)] + Array(path.utf8)   // :path (name index 4)
             block += [0x01, 0x01, UInt8(ascii: "t")]               // :authority t (name index 1)
+            for (name, value) in fields {                          // literal, new name, not indexed
+                block += [0x00, UInt8(name.utf8.count)] + Array(name.utf8) + [UInt8(value.utf8.count)] + Array(value.utf8)
+            }
             let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
             let settings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
             let headers: [UInt8] = [0, 0, UInt8(block.count), 1, endStream ? 0x05 : 0x04, 0, 0, 0, 1] + block
