@@ -146,10 +146,13 @@ extension H2StreamExchange {
             trailers.append(name: "grpc-status", value: GRPCStatus.code(forHTTPStatus: error.status))
             trailers.append(name: "grpc-message", value: message)
             _ = session.finishData(stream: id, trailers: trailers)
-            // The client still sends: once the trailers are out its half is closed too; should they
-            // never leave (a client that reads nothing), the stream is reset at body idle.
+            // The call failed, and its client still sends: once the trailers are out, its half is
+            // closed too with RST_STREAM NO_ERROR (RFC 9113 §8.1); submitted now, the reset would
+            // overtake the trailers and the client would see INTERNAL instead of the status. Should
+            // the trailers never leave (a client that reads nothing), the stream is reset at body idle.
             if end.client == .cancel {
-                stopClientAfterAnswer(deadline: worker.loop.now &+ (routedWith ?? worker.snapshot).limits.bodyIdleTimeoutNanos)
+                session.resetAfterEnd(stream: id, errorCode: H2ErrorCode.noError)
+                armFirstDeadline(worker.loop.now &+ (routedWith ?? worker.snapshot).limits.bodyIdleTimeoutNanos)
             }
         } else {
             session.resetStream(id, errorCode: H2ErrorCode.internalError)
@@ -184,10 +187,10 @@ extension H2StreamExchange {
             scratch.withUnsafeBytes { _ = session.enqueueData(stream: id, bytes: $0) }
             _ = session.finishData(stream: id)
         }
+        // The client may still be sending: the stream stays bounded (body idle) until it ends.
         machine.answerSent(now: worker.loop.now)
         creditHeldRequestData()
-        // The client may still be sending: stopped once the answer is out (bounded by body idle).
-        if machine.state == .answered { stopClientAfterAnswer(deadline: machine.deadline) } else { armFirstDeadline() }
+        armFirstDeadline()
         connection.scheduleWrite()
     }
 
@@ -196,19 +199,9 @@ extension H2StreamExchange {
         if let snapshot { worker.reportResponse(status: machine.status, h1: upstream, h2: h2Upstream, routedWith: snapshot) }
         if let o = end.outcome { record(o) }
         releaseUpstream(end.upstream)
-        // An HTTP/2 client still sending after the answer: stopped once the answer is out.
-        if end.client == .awaitRequestEnd { stopClientAfterAnswer(deadline: machine.deadline) }
-    }
-
-    /// The answer (or its trailers) is complete, but the client still sends: once the frame that
-    /// ends the answer is out, the stream is reset with NO_ERROR (RFC 9113 §8.1: stop sending, the
-    /// response stands), so the client neither uploads the rest for nothing nor waits on a window
-    /// no upstream will ever open. `deadline` still bounds the stream should that frame never
-    /// leave (a client that reads nothing): then it is reset with CANCEL.
-    func stopClientAfterAnswer(deadline: UInt64) {
-        session.resetAfterEnd(stream: id, errorCode: H2ErrorCode.noError)
-        armFirstDeadline(deadline)
-        connection.scheduleWrite()
+        // An HTTP/2 client still sending after the answer: what it sends is taken and dropped (its
+        // window credited, see `releaseUpstream`), bounded by body idle until it ends the stream.
+        if end.client == .awaitRequestEnd { armFirstDeadline() }
     }
 
     /// Counts the exchange in its target's stats.
