@@ -228,7 +228,7 @@ final class H2RequestHeaders {
 
         var pathAndQuery: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[pathRange]) }
 
-        var path: UnsafeRawBufferPointer { PathQuery.path(pathAndQuery) }
+        var path: UnsafeRawBufferPointer { RequestView.routingPath(PathQuery.path(pathAndQuery)) }
 
         var rawQuery: UnsafeRawBufferPointer? { PathQuery.query(pathAndQuery) }
 

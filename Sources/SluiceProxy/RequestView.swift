@@ -46,12 +46,16 @@ struct RequestView: RequestAttributes {
         return UnsafeRawBufferPointer(rebasing: buffer[start..<end])
     }
 
-    /// The path for routing: `/` for an absolute-form target with an empty path, and for the
-    /// asterisk-form `*` of `OPTIONS *` (which asks about the server, not a resource: it goes where
-    /// `/` goes, and is forwarded as `*`).
-    var path: UnsafeRawBufferPointer {
-        let p = PathQuery.path(pathAndQuery)
-        return p.isEmpty || (p.count == 1 && p[p.startIndex] == UInt8(ascii: "*")) ? RequestView.rootPath : p
+    /// The path for routing (``routingPath(_:)``).
+    var path: UnsafeRawBufferPointer { RequestView.routingPath(PathQuery.path(pathAndQuery)) }
+
+    /// The path routing sees for a request's path, from either client protocol: `/` for an empty
+    /// one (an HTTP/1.1 absolute-form target without a path) and for `*` (`OPTIONS *`, HTTP/1.1
+    /// asterisk-form or HTTP/2 `:path: *`, which asks about the server, not a resource: it goes
+    /// where `/` goes, and is forwarded as `*`).
+    @inline(__always)
+    static func routingPath(_ p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        p.isEmpty || (p.count == 1 && p[p.startIndex] == UInt8(ascii: "*")) ? rootPath : p
     }
 
     /// `/`, for targets whose path is empty.
