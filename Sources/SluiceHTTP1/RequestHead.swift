@@ -94,12 +94,11 @@ public struct RequestHead: MessageHead, Sendable, Equatable {
     }
 }
 
-/// Matching of field names against Connection-listed tokens.
-@usableFromInline
-enum ConnectionList {
+/// Matching of field names against Connection-listed tokens (for parsed heads and for the
+/// proxy's forwarded request head alike).
+public enum ConnectionList {
     /// Whether `f`'s name equals (case-insensitively) one of `tokens`.
-    @usableFromInline
-    static func contains(_ tokens: [ByteRange], _ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
+    public static func contains(_ tokens: [ByteRange], _ buf: UnsafeRawBufferPointer, _ f: FieldRange) -> Bool {
         if tokens.isEmpty { return false }
         let name = f.name(in: buf)
         for t in tokens where t.length == f.nameLength {

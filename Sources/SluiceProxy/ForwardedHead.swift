@@ -158,14 +158,11 @@ enum ForwardedHead {
         return ForwardedFields.isSetBySluice(buf, f, requestIDGenerated: head.requestIDGenerated)
     }
 
-    /// Whether `f`'s name is one the client listed in `Connection`.
+    /// Whether `f`'s name is one the client listed in `Connection` (out of line: rare, and the
+    /// per-field loop stays small).
     @inline(never)
     static func isConnectionListed(_ buf: UnsafeRawBufferPointer, _ f: FieldRange, _ tokens: [ByteRange]) -> Bool {
-        let name = f.name(in: buf)
-        for t in tokens where t.length == f.nameLength {
-            if asciiCaseInsensitiveEquals(t.bytes(in: buf), name) { return true }
-        }
-        return false
+        ConnectionList.contains(tokens, buf, f)
     }
 
     @inline(__always)

@@ -16,11 +16,10 @@ final class Worker {
     let publisher: SnapshotPublisher
     /// The snapshot this worker currently serves with; refreshed when the publisher's generation moves.
     private(set) var snapshot: ProxySnapshot
-    /// This worker's slot of the process counters (`snapshot.global`, one object for the process's
-    /// life), so counting is a store through a pointer, not a walk from the snapshot that retained
-    /// it, its counters and their blocks per increment. `countersOwner` keeps the storage alive.
+    /// This worker's slot of `snapshot.global` (which keeps its storage alive), so counting is a
+    /// store through a pointer, not a walk from the snapshot that retained it, the counters and
+    /// their blocks per increment. Taken again with every snapshot.
     private var counters: GlobalStatsSlot
-    private var countersOwner: GlobalStats
     /// Per-endpoint idle upstream connections, indexed by the snapshot's global endpoint id.
     private(set) var pools: [UpstreamPool] = []
     private var poolsByKey: [UpstreamPoolKey: UpstreamPool] = [:]
@@ -68,7 +67,6 @@ final class Worker {
         self.publisher = publisher
         self.gauges = gauges
         snapshot = publisher.load()
-        countersOwner = snapshot.global
         counters = snapshot.global.slot(worker: index)
         var seed: UInt64 = 0
         _ = getrandom(&seed, 8, 0)
@@ -93,10 +91,7 @@ final class Worker {
     func refreshSnapshot() {
         if publisher.generation != snapshot.generation {
             snapshot = publisher.load()
-            if snapshot.global !== countersOwner {
-                countersOwner = snapshot.global
-                counters = snapshot.global.slot(worker: index)
-            }
+            counters = snapshot.global.slot(worker: index)
             rebuildPools()
         }
     }
