@@ -60,7 +60,6 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     init(connection: H2DownstreamConnection) {
         self.connection = connection
         worker = connection.worker
-        session = connection.session
         sessionRef = Unmanaged.passUnretained(connection.session)
         loopRef = Unmanaged.passUnretained(connection.worker.loop)
         requestID.reserveCapacity(64)
@@ -70,12 +69,11 @@ final class H2StreamExchange: ExchangeHandler, ExchangeAdapter {
     /// unowned(unsafe): a worker outlives every connection and stream on its loop; a computed
     /// `connection.worker` returned it retained, once per use.
     unowned(unsafe) let worker: Worker
-    /// unowned(unsafe): the connection creates its session before any stream, never replaces it,
-    /// and outlives its streams; reading the connection's strong property retained it per use.
-    unowned(unsafe) let session: H2Session
-    /// The same session for the per-request calls, used at +0 (``withSession(_:)``): even an
-    /// unowned(unsafe) reference is retained around each method call.
+    /// The connection's session, not retained: the connection creates it before any stream, never
+    /// replaces it, and outlives its streams. Per-request calls go through ``withSession(_:)``,
+    /// which lends it at +0; `session` (retained around each call) serves the rarer paths.
     let sessionRef: Unmanaged<H2Session>
+    var session: H2Session { sessionRef.takeUnretainedValue() }
     /// The worker's loop, used at +0 like `sessionRef` (the worker outlives its streams).
     let loopRef: Unmanaged<EventLoop>
 
